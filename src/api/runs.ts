@@ -1,4 +1,5 @@
 /** Run records and per-job scheduler state: what the store keeps and the planner reads. */
+import type { GroupTemplate } from './types';
 
 export type AttemptPhase =
   | 'Creating' // recorded before the PUT is sent; the deterministic group name makes a repeat harmless
@@ -23,6 +24,13 @@ export interface AttemptRecord {
   groupDeleted: boolean;
   /** Spec hash of the template that started this attempt. */
   specHash?: string;
+  /** Where the attempt's group lives (recorded at launch; the job's template may move later). */
+  subscriptionId?: string;
+  resourceGroup?: string;
+  /** Last time the controller read the group's instance view for this attempt (adaptive polling). */
+  lastObservedAt?: number;
+  /** Per container: how many complete log lines were already emitted to the controller log. */
+  logLinesEmitted?: Record<string, number>;
 }
 
 export type RunPhase = 'Pending' | 'Running' | 'Retrying' | 'Succeeded' | 'Failed';
@@ -65,4 +73,9 @@ export interface SchedulerState {
   /** Accepted manual triggers not yet turned into runs (ids from api/names.ts manualRunId). */
   pendingManual: { id: string; requestedAt: number }[];
   missedCount: number;
+  /**
+   * Reuse: the template and spec hash last PUT to the job's group, so the next change can be
+   * classified (in place vs recreate) without reading the group back.
+   */
+  reuseApplied?: { specHash: string; template: GroupTemplate } | null;
 }

@@ -1,7 +1,7 @@
 /**
  * The ContainerJob manifest API (acictl.dev/v1), as TypeScript types.
  *
- * `schemas/containerjob.v1.schema.json` is the source of truth; test/api/schema-types.test.ts
+ * `schemas/containerjob.v1.schema.json` is the source of truth; test/manifest/schema-types.test.ts
  * proves these types and the schema agree. `ContainerJob` is what a user writes (everything
  * optional that has a default); `ResolvedJob` is the same job after validation and defaulting,
  * with durations in milliseconds and times as epoch milliseconds — the only form the schedule,
@@ -19,6 +19,13 @@ export interface ObjectMeta {
   name: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  /** Set by the controller's API (Kubernetes object metadata); ignored when read from a file. */
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  finalizers?: string[];
 }
 
 export interface ContainerJob {
@@ -54,7 +61,8 @@ export interface ContainerJobSpec {
   template: GroupTemplate;
 }
 
-export interface GpuResource { count: number; sku: 'K80' | 'P100' | 'V100' | string }
+/** `count` is 1, 2 or 4 (checked by the validator). */
+export interface GpuResource { count: number; sku: 'K80' | 'P100' | 'V100' }
 export interface ResourceAmounts { cpu: number; memoryInGB: number; gpu?: GpuResource }
 
 export interface EnvironmentVariable {
@@ -92,10 +100,14 @@ export interface ImageRegistryCredential {
   identity?: string;
 }
 
+/** An empty directory volume has no settings: `emptyDir: {}`. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface EmptyDirVolume {}
+
 export interface Volume {
   name: string;
   azureFile?: { shareName: string; storageAccountName: string; storageAccountKeyFrom?: SecretRef; readOnly?: boolean };
-  emptyDir?: Record<string, never>;
+  emptyDir?: EmptyDirVolume;
   /** File name → secret reference; the file content is the secret value. */
   secret?: Record<string, SecretRef>;
   gitRepo?: { repository: string; directory?: string; revision?: string };

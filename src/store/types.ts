@@ -75,19 +75,24 @@ export class StoreConflictError extends Error {
   }
 }
 
+/** What a caller hands to `putJob`: the store assigns uid, resourceVersion, generation and creationTimestamp. */
+export type JobInput = Omit<StoredJob, 'uid' | 'resourceVersion' | 'generation' | 'creationTimestamp'> &
+  Partial<Pick<StoredJob, 'uid' | 'creationTimestamp'>>;
+
 export interface Store {
   // desired objects --------------------------------------------------------------------------
   listJobs(): StoredJob[];
   getJob(name: string): StoredJob | undefined;
   /**
    * Create or replace a job. `expectedResourceVersion` (when given) must match the stored one or
-   * StoreConflictError is thrown. Bumps resourceVersion; bumps generation only when spec changed.
-   * Returns the stored object.
+   * StoreConflictError is thrown; `0` means "must not exist yet" (create only). Bumps resourceVersion;
+   * bumps generation only when spec changed (deep compare). uid and creationTimestamp are kept from
+   * the stored object, else taken from the input, else generated. Returns the stored object.
    */
   putJob(job: Omit<StoredJob, 'uid' | 'resourceVersion' | 'generation' | 'creationTimestamp'> & Partial<Pick<StoredJob, 'uid' | 'creationTimestamp'>>, expectedResourceVersion?: number): StoredJob;
   /** Replace status only (bumps resourceVersion, never generation). */
   putJobStatus(name: string, status: JobStatus): StoredJob | undefined;
-  /** Remove the object for good (after finalizers are cleared). */
+  /** Remove the object for good (after finalizers are cleared). Runs, logs and events are left to their own deletes. */
   deleteJob(name: string): void;
 
   // scheduler state ---------------------------------------------------------------------------
@@ -97,7 +102,11 @@ export interface Store {
   // runs --------------------------------------------------------------------------------------
   listRuns(job?: string): RunRecord[];
   getRun(id: string): RunRecord | undefined;
+  /** Create or replace a run record (bumps the global resourceVersion; ADDED or MODIFIED change). */
   putRun(run: RunRecord): void;
+  /** The resourceVersion of a run's last write (for Kubernetes-style run objects), or undefined. */
+  getRunResourceVersion(id: string): number | undefined;
+  /** Remove a run record and its archived logs. */
   deleteRun(id: string): void;
 
   // logs (archived per attempt and container) --------------------------------------------------
@@ -105,7 +114,9 @@ export interface Store {
   getLog(runId: string, attempt: number, container?: string): { container: string; content: string }[];
 
   // events ------------------------------------------------------------------------------------
+  /** Append an event (id assigned by the store); only the newest events of each job are kept. */
   addEvent(event: StoredEvent): void;
+  /** Events oldest first; with `limit`, the newest `limit` of them. */
   listEvents(job?: string, limit?: number): StoredEvent[];
 
   // change feed for watches -------------------------------------------------------------------
@@ -114,7 +125,14 @@ export interface Store {
   /** Subscribe to changes; returns an unsubscribe function. */
   onChange(listener: (change: Change) => void): () => void;
 
-  /** Run `fn` atomically. */
+  // secrets of the store itself -------------------------------------------------------------
+  /**
+   * A random 32-byte secret, created on first use and kept for the life of the store (e.g. a key
+   * for keyed hashes). Never log or expose it.
+   */
+  getOrCreateSecret(name: string): Buffer;
+
+  /** Run `fn` atomically: all of its writes or none (it rolls back on throw). Nested calls join the outer one. */
   transaction<T>(fn: () => T): T;
   close(): void;
 }

@@ -1,0 +1,223 @@
+import { FINALIZER_CLEANUP, applySnapshot } from '../../src/controller/source-sync';
+import type { FileValidation, RootSnapshot, Snapshot } from '../../src/controller/watcher';
+import { MemoryStore } from '../../src/store/memory';
+import { fakeValidate, manifest } from './watcher-helpers';
+
+const NOW = Date.parse('2026-03-01T12:00:00Z');
+const opts = { allowEmpty: false, now: NOW };
+
+/** Build a root snapshot from in-memory files through the same validator the watcher uses. */
+function root(rootPath: string, files: Record<string, string>, revision: string | null = null): RootSnapshot {
+  const snap: RootSnapshot = { root: rootPath, dir: rootPath, revision, ok: true, files: [], jobs: [], diagnostics: [] };
+  for (const [name, text] of Object.entries(files)) {
+    const file = `${rootPath}/${name}`;
+    const v = fakeValidate(text, file) as FileValidation;
+    const ok = !v.diagnostics.some((d) => d.severity === 'error');
+    snap.files.push({ file, ok, jobNames: v.jobs.map((j) => j.job.metadata.name), ...(ok ? {} : { suspectNames: [] }) });
+    snap.jobs.push(...v.jobs);
+    snap.diagnostics.push(...v.diagnostics);
+  }
+  return snap;
+}
+
+function snap(...roots: RootSnapshot[]): Snapshot {
+  return { roots };
+}
+
+const failed = (rootPath: string): RootSnapshot => ({ root: rootPath, dir: null, revision: null, ok: false, error: 'ENOENT', files: [], jobs: [], diagnostics: [] });
+
+describe('applySnapshot', () => {
+  let store: MemoryStore;
+  beforeEach(() => {
+    store = new MemoryStore({ now: () => NOW });
+  });
+
+  test('creates directory jobs with source, revision, finalizer and generation 1', () => {
+    const r = applySnapshot(store, snap(root('/m', { 'a.yaml': manifest('a', 'img:1', { team: 'x' }), 'b.yaml': manifest('b') }, 'rev-1')), opts);
+    expect(r.changed).toEqual(['a', 'b']);
+    expect(r.pruned).toEqual([]);
+    const a = store.getJob('a')!;
+    expect(a.source).toEqual({ kind: 'directory', root: '/m', file: '/m/a.yaml', line: 1, revision: 'rev-1' });
+    expect(a.finalizers).toEqual([FINALIZER_CLEANUP]);
+    expect(a.generation).toBe(1);
+    expect(a.labels).toEqual({ team: 'x' });
+    expect(a.spec.template.containers[0].image).toBe('img:1');
+    expect(a.status.sourceRevision).toBe('rev-1');
+  });
+
+  test('re-applying the same snapshot writes nothing (no churn)', () => {
+    const s = snap(root('/m', { 'a.yaml': manifest('a') }, 'rev-1'));
+    applySnapshot(store, s, opts);
+    const rv = store.currentResourceVersion();
+    const r = applySnapshot(store, s, { ...opts, now: NOW + 60_000 });
+    expect(r.changed).toEqual([]);
+    expect(store.currentResourceVersion()).toBe(rv);
+  });
+
+  test('spec change bumps generation and keeps status; label change does not bump generation', () => {
+    applySnapshot(store, snap(root('/m', { 'a.yaml': manifest('a', 'img:1') })), opts);
+    store.putJobStatus('a', { ...store.getJob('a')!.status, lastScheduleTime: '2026-03-01T00:00:00Z', observedGeneration: 1 });
+    let r = applySnapshot(store, snap(root('/m', { 'a.yaml': manifest('a', 'img:2') })), opts);
+    expect(r.changed).toEqual(['a']);
+    let a = store.getJob('a')!;
+    expect(a.generation).toBe(2);
+    expect(a.spec.template.containers[0].image).toBe('img:2');
+    expect(a.status.lastScheduleTime).toBe('2026-03-01T00:00:00Z');
+    r = applySnapshot(store, snap(root('/m', { 'a.yaml': manifest('a', 'img:2', { l: 'v' }) })), opts);
+    a = store.getJob('a')!;
+    expect(r.changed).toEqual(['a']);
+    expect(a.generation).toBe(2);
+    expect(a.labels).toEqual({ l: 'v' });
+  });
+
+  test('an invalid file keeps the last good spec and sets Invalid with FILE:LINE:COL; fixing it clears Invalid', () => {
+    applySnapshot(store, snap(root('/m', { 'a.yaml': manifest('a', 'img:1'), 'b.yaml': manifest('b') }, 'rev-1')), opts);
+    const broken = manifest('a', 'img:2').replace('spec:', 'spek: 1\nspec:');
+    const r = applySnapshot(store, snap(root('/m', { 'a.yaml': broken, 'b.yaml': manifest('b') }, 'rev-2')), opts);
+    expect(r.invalid).toEqual(['a']);
+    expect(r.pruned).toEqual([]);
+    expect(r.changed).toEqual(['a', 'b']); // b: new revision recorded
+    const a = store.getJob('a')!;
+    expect(a.deletionTimestamp).toBeUndefined();
+    expect(a.spec.template.containers[0].image).toBe('img:1');
+    expect(a.generation).toBe(1);
+    expect(a.status.sourceRevision).toBe('rev-1'); // the spec still comes from rev-1
+    expect(a.status.conditions).toEqual([
+      { type: 'Invalid', status: 'True', reason: 'SourceInvalid', message: '/m/a.yaml:5:1: unknown field "spek"', lastTransitionTime: new Date(NOW).toISOString() },
+    ]);
+    expect(store.getJob('b')!.status.conditions).toBeUndefined();
+
+    // the same broken state again: no write
+    const rv = store.currentResourceVersion();
+    expect(applySnapshot(store, snap(root('/m', { 'a.yaml': broken, 'b.yaml': manifest('b') }, 'rev-2')), opts).changed).toEqual([]);
+    expect(store.currentResourceVersion()).toBe(rv);
+
+    // fixed
+    const fixed = applySnapshot(store, snap(root('/m', { 'a.yaml': manifest('a', 'img:3'), 'b.yaml': manifest('b') }, 'rev-3')), opts);
+    expect(fixed.invalid).toEqual([]);
+    const a3 = store.getJob('a')!;
+    expect(a3.status.conditions).toBeUndefined();
+    expect(a3.spec.template.containers[0].image).toBe('img:3');
+    expect(a3.status.sourceRevision).toBe('rev-3');
+  });
+
+  test('an unreadable file marks its jobs Invalid, never prunes them', () => {
+    applySnapshot(store, snap(root('/m', { 'a.yaml': manifest('a'), 'b.yaml': manifest('b') })), opts);
+    const s = root('/m', { 'b.yaml': manifest('b') });
+    s.files.push({ file: '/m/a.yaml', ok: false, jobNames: [], readError: 'EACCES: permission denied' });
+    s.diagnostics.push({ file: '/m/a.yaml', line: 0, column: 0, pointer: '', message: 'cannot read file: EACCES', severity: 'error' });
+    const r = applySnapshot(store, snap(s), opts);
+    expect(r.invalid).toEqual(['a']);
+    expect(r.pruned).toEqual([]);
+    expect(store.getJob('a')!.status.conditions![0].message).toBe('/m/a.yaml: cannot read file: EACCES');
+  });
+
+  test('a deleted file marks its jobs for deletion once; a job coming back is revived', () => {
+    applySnapshot(store, snap(root('/m', { 'a.yaml': manifest('a'), 'b.yaml': manifest('b') })), opts);
+    const r = applySnapshot(store, snap(root('/m', { 'b.yaml': manifest('b') })), opts);
+    expect(r.pruned).toEqual(['a']);
+    expect(r.changed).toEqual(['a']);
+    const a = store.getJob('a')!;
+    expect(a.deletionTimestamp).toBe(new Date(NOW).toISOString());
+    expect(a.finalizers).toEqual([FINALIZER_CLEANUP]); // the reconciler removes it after cleanup
+    // again: already marked, no write
+    expect(applySnapshot(store, snap(root('/m', { 'b.yaml': manifest('b') })), opts).changed).toEqual([]);
+    // back before cleanup finished
+    const back = applySnapshot(store, snap(root('/m', { 'a.yaml': manifest('a'), 'b.yaml': manifest('b') })), opts);
+    expect(back.changed).toEqual(['a']);
+    expect(store.getJob('a')!.deletionTimestamp).toBeUndefined();
+    expect(store.getJob('a')!.uid).toBe(a.uid);
+  });
+
+  test('a job removed from a multi-document file is pruned while its sibling stays', () => {
+    applySnapshot(store, snap(root('/m', { 'all.yaml': `${manifest('a')}---\n${manifest('b')}` })), opts);
+    expect(store.getJob('b')!.source).toMatchObject({ file: '/m/all.yaml', line: 15 });
+    const r = applySnapshot(store, snap(root('/m', { 'all.yaml': manifest('b') })), opts);
+    expect(r.pruned).toEqual(['a']);
+    expect(store.getJob('b')!.deletionTimestamp).toBeUndefined();
+    expect(store.getJob('b')!.source).toMatchObject({ line: 1 });
+  });
+
+  test('an empty root prunes nothing unless allowEmpty', () => {
+    applySnapshot(store, snap(root('/m', { 'a.yaml': manifest('a') })), opts);
+    const r = applySnapshot(store, snap(root('/m', {})), opts);
+    expect(r.pruned).toEqual([]);
+    expect(r.emptyRoots).toEqual(['/m']);
+    expect(store.getJob('a')!.deletionTimestamp).toBeUndefined();
+    const allowed = applySnapshot(store, snap(root('/m', {})), { ...opts, allowEmpty: true });
+    expect(allowed.pruned).toEqual(['a']);
+    expect(store.getJob('a')!.deletionTimestamp).toBeDefined();
+  });
+
+  test('a failed root prunes nothing, even with allowEmpty; other roots still apply', () => {
+    applySnapshot(store, snap(root('/m', { 'a.yaml': manifest('a') }), root('/n', { 'c.yaml': manifest('c') })), opts);
+    const r = applySnapshot(store, snap(failed('/m'), root('/n', { 'd.yaml': manifest('d') })), { ...opts, allowEmpty: true });
+    expect(r.failedRoots).toEqual(['/m']);
+    expect(store.getJob('a')!.deletionTimestamp).toBeUndefined();
+    expect(r.pruned).toEqual(['c']);
+    expect(store.getJob('d')).toBeDefined();
+  });
+
+  test('jobs of a root not in the snapshot are left alone', () => {
+    applySnapshot(store, snap(root('/old', { 'a.yaml': manifest('a') })), opts);
+    const r = applySnapshot(store, snap(root('/m', { 'b.yaml': manifest('b') })), opts);
+    expect(r.pruned).toEqual([]);
+    expect(store.getJob('a')!.deletionTimestamp).toBeUndefined();
+  });
+
+  test('an API-created job with the same name is left alone and reported as a conflict', () => {
+    store.putJob({ name: 'a', finalizers: [], labels: {}, annotations: {}, spec: { template: { resourceGroup: 'api', location: 'x', containers: [] } }, source: { kind: 'api' }, status: {} });
+    const before = store.getJob('a')!;
+    const r = applySnapshot(store, snap(root('/m', { 'a.yaml': manifest('a') })), opts);
+    expect(r.changed).toEqual([]);
+    expect(r.conflicts).toEqual([expect.objectContaining({ name: 'a', file: '/m/a.yaml', line: 1 })]);
+    expect(r.conflicts[0].message).toMatch(/created through the API/);
+    expect(store.getJob('a')).toEqual(before);
+    // and an API job is never pruned by a directory
+    expect(applySnapshot(store, snap(root('/m', { 'b.yaml': manifest('b') })), opts).pruned).toEqual([]);
+  });
+
+  test('the same name in two files or roots: the first wins, the second is a conflict', () => {
+    const r = applySnapshot(store, snap(root('/m', { 'a.yaml': manifest('a', 'first') }), root('/n', { 'a.yaml': manifest('a', 'second') })), opts);
+    expect(r.conflicts).toEqual([expect.objectContaining({ name: 'a', file: '/n/a.yaml' })]);
+    expect(store.getJob('a')!.spec.template.containers[0].image).toBe('first');
+    expect(store.getJob('a')!.source).toMatchObject({ root: '/m' });
+  });
+
+  test('a job that moved to another root is taken over, not pruned', () => {
+    applySnapshot(store, snap(root('/m', { 'a.yaml': manifest('a') }), root('/n', { 'x.yaml': manifest('x') })), opts);
+    const r = applySnapshot(store, snap(root('/m', { 'other.yaml': manifest('o') }), root('/n', { 'x.yaml': manifest('x'), 'a.yaml': manifest('a') })), opts);
+    expect(r.pruned).toEqual([]);
+    expect(store.getJob('a')!.source).toMatchObject({ root: '/n', file: '/n/a.yaml' });
+  });
+
+  test('a job that moved into a broken file is marked Invalid, not pruned', () => {
+    applySnapshot(store, snap(root('/m', { 'a.yaml': manifest('a'), 'b.yaml': manifest('b') })), opts);
+    const s = root('/m', { 'b.yaml': manifest('b'), 'c.yaml': manifest('a').replace('spec:', 'oops: 1\nspec:') });
+    s.files.find((f) => f.file === '/m/c.yaml')!.suspectNames = ['a', 'main'];
+    const r = applySnapshot(store, snap(s), opts);
+    expect(r.pruned).toEqual([]);
+    expect(r.invalid).toEqual(['a']);
+    expect(store.getJob('a')!.status.conditions![0].message).toMatch(/^\/m\/c\.yaml:5:1: unknown field "oops"/);
+  });
+
+  test('a job without finalizers is deleted at once when pruned', () => {
+    applySnapshot(store, snap(root('/m', { 'a.yaml': manifest('a'), 'b.yaml': manifest('b') })), opts);
+    const a = store.getJob('a')!;
+    store.putJob({ ...a, finalizers: [] });
+    const r = applySnapshot(store, snap(root('/m', { 'b.yaml': manifest('b') })), opts);
+    expect(r.pruned).toEqual(['a']);
+    expect(store.getJob('a')).toBeUndefined();
+  });
+
+  test('all writes happen in one transaction (a failing store write leaves nothing half-applied)', () => {
+    const orig = store.putJob.bind(store);
+    let n = 0;
+    store.putJob = (j, rv) => {
+      if (++n === 2) throw new Error('disk full');
+      return orig(j, rv);
+    };
+    expect(() => applySnapshot(store, snap(root('/m', { 'a.yaml': manifest('a'), 'b.yaml': manifest('b') })), opts)).toThrow('disk full');
+    expect(store.listJobs()).toEqual([]);
+  });
+});

@@ -1,0 +1,334 @@
+/**
+ * The Store contract: the same cases run against every implementation (MemoryStore, SqliteStore).
+ * Not a test file by itself; memory.test.ts and sqlite.test.ts call `storeContract`.
+ */
+import type { RunRecord, SchedulerState } from '../../src/api/runs';
+import { StoreConflictError } from '../../src/store/types';
+import type { Change, JobInput, Store } from '../../src/store/types';
+
+export function jobInput(name: string, image = 'busybox:1', extra: Partial<JobInput> = {}): JobInput {
+  return {
+    name,
+    finalizers: [],
+    labels: { team: 'data' },
+    annotations: {},
+    spec: {
+      schedule: '@daily',
+      template: {
+        resourceGroup: 'rg',
+        location: 'eastus',
+        containers: [{ name: 'main', image, command: ['echo', 'hi'], resources: { requests: { cpu: 1, memoryInGB: 1 } } }],
+      },
+    },
+    source: { kind: 'api' },
+    status: {},
+    ...extra,
+  };
+}
+
+export function runRecord(job: string, slot: number, extra: Partial<RunRecord> = {}): RunRecord {
+  return {
+    id: `${job}-${slot}`,
+    job,
+    slot,
+    manual: false,
+    scheduledTime: slot,
+    dataIntervalStart: slot,
+    dataIntervalEnd: slot + 1000,
+    phase: 'Pending',
+    attempts: [{ attempt: 1, groupName: `${job}-${slot}`, phase: 'Creating', createdAt: slot, logsArchived: false, groupDeleted: false }],
+    createdAt: slot,
+    ...extra,
+  };
+}
+
+const sched: SchedulerState = {
+  anchor: 1000,
+  scheduleKey: '@daily|UTC',
+  lastScheduleTime: null,
+  lastSuccessfulTime: null,
+  suspendOverride: null,
+  suspendedSince: null,
+  pendingManual: [{ id: 'a-m1', requestedAt: 5 }],
+  missedCount: 0,
+};
+
+export function storeContract(label: string, make: () => { store: Store; cleanup?: () => void }): void {
+  describe(`Store contract: ${label}`, () => {
+    let store: Store;
+    let cleanup: (() => void) | undefined;
+    beforeEach(() => {
+      ({ store, cleanup } = make());
+    });
+    afterEach(() => {
+      store.close();
+      cleanup?.();
+    });
+
+    test('create assigns uid, creationTimestamp, generation 1 and a fresh resourceVersion', () => {
+      const rv0 = store.currentResourceVersion();
+      const a = store.putJob(jobInput('a'));
+      expect(a.uid).toMatch(/^[0-9a-f-]{36}$/);
+      expect(Number.isNaN(Date.parse(a.creationTimestamp))).toBe(false);
+      expect(a.generation).toBe(1);
+      expect(a.resourceVersion).toBe(rv0 + 1);
+      expect(store.currentResourceVersion()).toBe(rv0 + 1);
+      const b = store.putJob(jobInput('b'));
+      expect(b.uid).not.toBe(a.uid);
+      expect(store.getJob('a')).toEqual(a);
+      expect(store.getJob('missing')).toBeUndefined();
+      expect(store.listJobs().map((j) => j.name)).toEqual(['a', 'b']);
+    });
+
+    test('generation moves only when spec changes (deep compare, key order ignored)', () => {
+      const a1 = store.putJob(jobInput('a'));
+      const a2 = store.putJob({ ...jobInput('a'), labels: { team: 'other' } });
+      expect(a2.generation).toBe(1);
+      expect(a2.resourceVersion).toBeGreaterThan(a1.resourceVersion);
+      expect(a2.uid).toBe(a1.uid);
+      expect(a2.creationTimestamp).toBe(a1.creationTimestamp);
+      // same spec with keys in another order
+      const reordered = jobInput('a');
+      const t = reordered.spec.template;
+      reordered.spec = { template: { containers: t.containers, location: t.location, resourceGroup: t.resourceGroup }, schedule: '@daily' };
+      expect(store.putJob(reordered).generation).toBe(1);
+      const a3 = store.putJob(jobInput('a', 'busybox:2'));
+      expect(a3.generation).toBe(2);
+      const st = store.putJobStatus('a', { observedGeneration: 2, sourceRevision: 'r1' })!;
+      expect(st.generation).toBe(2);
+      expect(st.resourceVersion).toBe(a3.resourceVersion + 1);
+      expect(store.getJob('a')!.status).toEqual({ observedGeneration: 2, sourceRevision: 'r1' });
+      expect(store.putJobStatus('missing', {})).toBeUndefined();
+    });
+
+    test('expectedResourceVersion: stale → StoreConflictError, 0 → create only', () => {
+      const a = store.putJob(jobInput('a'), 0);
+      expect(() => store.putJob(jobInput('a'), 0)).toThrow(StoreConflictError);
+      const a2 = store.putJob(jobInput('a', 'x:1'), a.resourceVersion);
+      expect(() => store.putJob(jobInput('a', 'x:2'), a.resourceVersion)).toThrow(StoreConflictError);
+      expect(store.getJob('a')!.spec.template.containers[0].image).toBe('x:1');
+      expect(store.getJob('a')!.resourceVersion).toBe(a2.resourceVersion);
+      expect(() => store.putJob(jobInput('nope'), 7)).toThrow(StoreConflictError);
+      expect(store.getJob('nope')).toBeUndefined();
+    });
+
+    test('deep copies in and out: callers cannot mutate stored state', () => {
+      const input = jobInput('a');
+      const out = store.putJob(input);
+      input.spec.template.containers[0].image = 'mutated:in';
+      out.spec.template.containers[0].image = 'mutated:out';
+      const got = store.getJob('a')!;
+      got.labels.x = 'y';
+      got.finalizers.push('f');
+      store.listJobs()[0].status.sourceRevision = 'zzz';
+      const again = store.getJob('a')!;
+      expect(again.spec.template.containers[0].image).toBe('busybox:1');
+      expect(again.labels).toEqual({ team: 'data' });
+      expect(again.finalizers).toEqual([]);
+      expect(again.status).toEqual({});
+
+      const run = runRecord('a', 1);
+      store.putRun(run);
+      run.attempts[0].phase = 'Failed';
+      store.getRun(run.id)!.attempts.push(run.attempts[0]);
+      expect(store.getRun(run.id)!.attempts).toEqual([expect.objectContaining({ phase: 'Creating' })]);
+
+      const st = { ...sched, pendingManual: [...sched.pendingManual] };
+      store.putSchedulerState('a', st);
+      st.pendingManual.push({ id: 'x', requestedAt: 1 });
+      expect(store.getSchedulerState('a')).toEqual(sched);
+    });
+
+    test('metadata round-trips: deletionTimestamp, finalizers, labels, annotations, source', () => {
+      store.putJob(
+        jobInput('d', 'i:1', {
+          finalizers: ['acictl.dev/cleanup'],
+          annotations: { note: 'x' },
+          deletionTimestamp: '2026-01-01T00:00:00.000Z',
+          source: { kind: 'directory', root: '/m', file: '/m/a.yaml', line: 3, revision: 'rev-2' },
+        }),
+      );
+      const d = store.getJob('d')!;
+      expect(d.finalizers).toEqual(['acictl.dev/cleanup']);
+      expect(d.annotations).toEqual({ note: 'x' });
+      expect(d.deletionTimestamp).toBe('2026-01-01T00:00:00.000Z');
+      expect(d.source).toEqual({ kind: 'directory', root: '/m', file: '/m/a.yaml', line: 3, revision: 'rev-2' });
+      store.putJob({ ...d, deletionTimestamp: undefined });
+      expect(store.getJob('d')!.deletionTimestamp).toBeUndefined();
+    });
+
+    test('deleteJob removes it and is idempotent', () => {
+      store.putJob(jobInput('a'));
+      const rv = store.currentResourceVersion();
+      store.deleteJob('a');
+      expect(store.getJob('a')).toBeUndefined();
+      expect(store.currentResourceVersion()).toBe(rv + 1);
+      store.deleteJob('a');
+      expect(store.currentResourceVersion()).toBe(rv + 1);
+      // re-creating gets a new uid and generation 1
+      expect(store.putJob(jobInput('a')).generation).toBe(1);
+    });
+
+    test('change feed: ADDED / MODIFIED / DELETED for jobs and runs, in resourceVersion order', () => {
+      const seen: Change[] = [];
+      const off = store.onChange((c) => seen.push(c));
+      store.putJob(jobInput('a'));
+      store.putJob(jobInput('a', 'b:2'));
+      store.putJobStatus('a', { suspended: true });
+      store.putRun(runRecord('a', 1));
+      store.putRun({ ...runRecord('a', 1), phase: 'Running' });
+      store.deleteRun('a-1');
+      store.deleteJob('a');
+      off();
+      store.putJob(jobInput('z'));
+      expect(seen.map((c) => `${c.resource}/${c.kind}/${c.name}`)).toEqual([
+        'containerjobs/ADDED/a',
+        'containerjobs/MODIFIED/a',
+        'containerjobs/MODIFIED/a',
+        'containerjobruns/ADDED/a-1',
+        'containerjobruns/MODIFIED/a-1',
+        'containerjobruns/DELETED/a-1',
+        'containerjobs/DELETED/a',
+      ]);
+      const rvs = seen.map((c) => c.resourceVersion);
+      expect([...rvs].sort((x, y) => x - y)).toEqual(rvs);
+      expect(new Set(rvs).size).toBe(rvs.length);
+    });
+
+    test('a throwing listener does not break writes or other listeners', () => {
+      const seen: string[] = [];
+      store.onChange(() => {
+        throw new Error('bad listener');
+      });
+      store.onChange((c) => seen.push(c.name));
+      expect(() => store.putJob(jobInput('a'))).not.toThrow();
+      expect(seen).toEqual(['a']);
+    });
+
+    test('transaction commits all writes, rolls back all on throw, emits changes only after commit', () => {
+      const seen: string[] = [];
+      store.onChange((c) => seen.push(`${c.kind}/${c.name}`));
+      store.putJob(jobInput('keep'));
+      const rv = store.currentResourceVersion();
+      expect(() =>
+        store.transaction(() => {
+          store.putJob(jobInput('x'));
+          store.putJob(jobInput('keep', 'changed:1'));
+          store.putRun(runRecord('x', 1));
+          store.putLog('x-1', 1, 'main', 'hello');
+          store.addEvent({ time: 't', job: 'x', type: 'Normal', reason: 'R', message: 'm' });
+          store.putSchedulerState('x', sched);
+          store.deleteJob('keep');
+          expect(store.getJob('x')).toBeDefined(); // visible inside the transaction
+          throw new Error('boom');
+        }),
+      ).toThrow('boom');
+      expect(store.getJob('x')).toBeUndefined();
+      expect(store.getJob('keep')!.spec.template.containers[0].image).toBe('busybox:1');
+      expect(store.getRun('x-1')).toBeUndefined();
+      expect(store.getLog('x-1', 1)).toEqual([]);
+      expect(store.listEvents('x')).toEqual([]);
+      expect(store.getSchedulerState('x')).toBeUndefined();
+      expect(store.currentResourceVersion()).toBe(rv);
+      expect(seen).toEqual(['ADDED/keep']);
+
+      const result = store.transaction(() => {
+        store.putJob(jobInput('y'));
+        // nested transactions join the outer one
+        store.transaction(() => store.putJob(jobInput('z')));
+        expect(seen).toEqual(['ADDED/keep']);
+        return 42;
+      });
+      expect(result).toBe(42);
+      expect(seen).toEqual(['ADDED/keep', 'ADDED/y', 'ADDED/z']);
+      expect(store.listJobs().map((j) => j.name)).toEqual(['keep', 'y', 'z']);
+
+      // an error thrown by a nested call rolls back the whole outer transaction
+      expect(() =>
+        store.transaction(() => {
+          store.putJob(jobInput('w'));
+          store.transaction(() => {
+            throw new StoreConflictError('inner');
+          });
+        }),
+      ).toThrow(StoreConflictError);
+      expect(store.getJob('w')).toBeUndefined();
+    });
+
+    test('runs: list by job in scheduled order, resourceVersion per run, delete removes logs', () => {
+      store.putRun(runRecord('b', 5));
+      store.putRun(runRecord('a', 20));
+      store.putRun(runRecord('a', 10));
+      expect(store.listRuns().map((r) => r.id)).toEqual(['a-10', 'a-20', 'b-5']);
+      expect(store.listRuns('a').map((r) => r.id)).toEqual(['a-10', 'a-20']);
+      expect(store.listRuns('none')).toEqual([]);
+      const rv = store.getRunResourceVersion('a-10')!;
+      store.putRun({ ...runRecord('a', 10), phase: 'Succeeded', finishedAt: 99 });
+      expect(store.getRunResourceVersion('a-10')).toBeGreaterThan(rv);
+      expect(store.getRun('a-10')).toEqual({ ...runRecord('a', 10), phase: 'Succeeded', finishedAt: 99 });
+      store.putLog('a-10', 1, 'main', 'line1\n');
+      store.deleteRun('a-10');
+      expect(store.getRun('a-10')).toBeUndefined();
+      expect(store.getRunResourceVersion('a-10')).toBeUndefined();
+      expect(store.getLog('a-10', 1)).toEqual([]);
+    });
+
+    test('scheduler state round-trips per job', () => {
+      expect(store.getSchedulerState('a')).toBeUndefined();
+      store.putSchedulerState('a', sched);
+      store.putSchedulerState('a', { ...sched, anchor: 2000, suspendOverride: true });
+      expect(store.getSchedulerState('a')).toEqual({ ...sched, anchor: 2000, suspendOverride: true });
+      expect(store.getSchedulerState('b')).toBeUndefined();
+    });
+
+    test('logs per run, attempt and container; replace keeps order; unicode and large content', () => {
+      store.putLog('r', 1, 'main', 'one\n');
+      store.putLog('r', 1, 'sidecar', 'side\n');
+      store.putLog('r', 2, 'main', 'two ✓ ünïcode\n');
+      store.putLog('r', 1, 'main', 'one\nmore\n');
+      expect(store.getLog('r', 1)).toEqual([
+        { container: 'main', content: 'one\nmore\n' },
+        { container: 'sidecar', content: 'side\n' },
+      ]);
+      expect(store.getLog('r', 1, 'sidecar')).toEqual([{ container: 'sidecar', content: 'side\n' }]);
+      expect(store.getLog('r', 2)).toEqual([{ container: 'main', content: 'two ✓ ünïcode\n' }]);
+      expect(store.getLog('r', 3)).toEqual([]);
+      const big = 'x'.repeat(2_000_000);
+      store.putLog('r', 3, 'main', big);
+      expect(store.getLog('r', 3)[0].content.length).toBe(big.length);
+    });
+
+    test('events: ids assigned, oldest first, limit gives the newest, capped per job', () => {
+      for (let i = 0; i < 250; i++) {
+        store.addEvent({ time: `t${i}`, job: 'a', type: 'Normal', reason: 'Tick', message: `m${i}` });
+      }
+      store.addEvent({ time: 'tb', job: 'b', run: 'b-1', type: 'Warning', reason: 'Failed', message: 'oops' });
+      const a = store.listEvents('a');
+      expect(a.length).toBeLessThanOrEqual(200);
+      expect(a.length).toBeGreaterThanOrEqual(50);
+      expect(a[a.length - 1].message).toBe('m249');
+      const ids = a.map((e) => e.id!);
+      expect([...ids].sort((x, y) => x - y)).toEqual(ids);
+      expect(store.listEvents('a', 3).map((e) => e.message)).toEqual(['m247', 'm248', 'm249']);
+      expect(store.listEvents('b')).toEqual([{ id: expect.any(Number), time: 'tb', job: 'b', run: 'b-1', type: 'Warning', reason: 'Failed', message: 'oops' }]);
+      const all = store.listEvents(undefined, 2);
+      expect(all.map((e) => e.message)).toEqual(['m249', 'oops']);
+    });
+
+    test('getOrCreateSecret: 32 random bytes, stable per name, distinct across names', () => {
+      const a = store.getOrCreateSecret('hash');
+      expect(a.length).toBe(32);
+      expect(store.getOrCreateSecret('hash').equals(a)).toBe(true);
+      expect(store.getOrCreateSecret('other').equals(a)).toBe(false);
+      a.fill(0);
+      expect(store.getOrCreateSecret('hash').equals(Buffer.alloc(32))).toBe(false);
+    });
+
+    test('a closed store refuses use', () => {
+      store.putJob(jobInput('a'));
+      store.close();
+      expect(() => store.getJob('a')).toThrow();
+      // afterEach closes again: close must be idempotent
+    });
+  });
+}
