@@ -15,7 +15,7 @@
  * the initial request, which would spend a read per write for a result the reconciler observes
  * with `get` anyway.
  *
- * Every attempt waits for the rate limiter, is bounded by `callTimeoutMs`, and is retried on
+ * Every attempt waits for the rate limiter of its subscription (ARM budgets are per subscription), is bounded by `callTimeoutMs`, and is retried on
  * Transient (jittered backoff) and Throttled (after Retry-After, which also pauses the budget)
  * up to `retry.maxRetries` times. The SDK's own retry policy is switched off so every request is
  * counted here. Errors are AciError; their messages are scrubbed of the secret values of the call
@@ -116,7 +116,7 @@ class TimeoutError extends Error {}
 
 export class AciContainerGroups implements ContainerGroups {
   readonly instanceId: string;
-  readonly limiter: RateLimiter;
+  private readonly limiters = new Map<string, RateLimiter>();
   private readonly opts: AciContainerGroupsOptions;
   private readonly clients = new Map<string, ContainerInstanceManagementClient>();
   private readonly endpoint: string;
@@ -131,9 +131,19 @@ export class AciContainerGroups implements ContainerGroups {
     this.endpoint = (opts.endpoint ?? 'https://management.azure.com').replace(/\/+$/, '');
     this.clock = opts.clock ?? systemClock;
     this.sleep = opts.sleep ?? realSleep;
-    this.limiter = opts.limiter ?? new RateLimiter(opts.limits, { clock: this.clock, sleep: this.sleep });
     this.retry = { ...DEFAULT_RETRY, ...(opts.retry ?? {}) };
     this.timeoutMs = opts.callTimeoutMs ?? 30_000;
+  }
+
+  /** The budget of a subscription (ARM limits are per subscription); one shared limiter when given. */
+  limiter(subscriptionId: string = this.opts.subscriptionId): RateLimiter {
+    if (this.opts.limiter) return this.opts.limiter;
+    let l = this.limiters.get(subscriptionId);
+    if (!l) {
+      l = new RateLimiter(this.opts.limits, { clock: this.clock, sleep: this.sleep });
+      this.limiters.set(subscriptionId, l);
+    }
+    return l;
   }
 
   /** The SDK client of a subscription (made once). */
@@ -156,12 +166,12 @@ export class AciContainerGroups implements ContainerGroups {
   // ---- ContainerGroups -------------------------------------------------------------------
 
   async listOwned(scope: Scope, opts?: CallOptions): Promise<ObservedGroup[]> {
-    const groups = await this.call('list', 'read', scope.resourceGroup, opts, [], async (signal) => {
+    const groups = await this.call('list', 'read', scope.subscriptionId, scope.resourceGroup, opts, [], async (signal) => {
       const all: ArmGroup[] = [];
       // One listing; each page is one request and waits for its own read permit.
       const pages = this.client(scope.subscriptionId).containerGroups.listByResourceGroup(scope.resourceGroup, { abortSignal: signal }).byPage();
       for (let first = true; ; first = false) {
-        const permit = first ? undefined : await this.limiter.acquire('read', signal);
+        const permit = first ? undefined : await this.limiter(scope.subscriptionId).acquire('read', signal);
         try {
           const r = await pages.next();
           if (r.done) break;
@@ -196,25 +206,25 @@ export class AciContainerGroups implements ContainerGroups {
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     if (opts?.ifNoneMatch) headers['If-None-Match'] = '*';
     const json = JSON.stringify(toWire(body));
-    const res = await this.call('createOrUpdate', 'create', ref.name, opts, seen, (signal) => this.raw(ref, 'PUT', '', signal, headers, json));
+    const res = await this.call('createOrUpdate', 'create', ref.subscriptionId, ref.name, opts, seen, (signal) => this.raw(ref, 'PUT', '', signal, headers, json));
     return fromArmGroup(fromWire(res));
   }
 
   async start(ref: GroupRef, opts?: CallOptions): Promise<void> {
     await this.requireOwned(ref, 'start', opts, false);
-    await this.call('start', 'write', ref.name, opts, [], (signal) => this.raw(ref, 'POST', '/start', signal));
+    await this.call('start', 'write', ref.subscriptionId, ref.name, opts, [], (signal) => this.raw(ref, 'POST', '/start', signal));
   }
 
   async stop(ref: GroupRef, opts?: CallOptions): Promise<void> {
     await this.requireOwned(ref, 'stop', opts, false);
-    await this.call('stop', 'write', ref.name, opts, [], (signal) => this.client(ref.subscriptionId).containerGroups.stop(ref.resourceGroup, ref.name, { abortSignal: signal }));
+    await this.call('stop', 'write', ref.subscriptionId, ref.name, opts, [], (signal) => this.client(ref.subscriptionId).containerGroups.stop(ref.resourceGroup, ref.name, { abortSignal: signal }));
   }
 
   async delete(ref: GroupRef, opts?: CallOptions): Promise<void> {
     const exists = await this.requireOwned(ref, 'delete', opts, true);
     if (!exists) return;
     try {
-      await this.call('delete', 'delete', ref.name, opts, [], (signal) => this.raw(ref, 'DELETE', '', signal));
+      await this.call('delete', 'delete', ref.subscriptionId, ref.name, opts, [], (signal) => this.raw(ref, 'DELETE', '', signal));
     } catch (e) {
       if (e instanceof AciError && e.kind === 'NotFound') return;
       throw e;
@@ -222,7 +232,7 @@ export class AciContainerGroups implements ContainerGroups {
   }
 
   async logs(ref: GroupRef, container: string, opts?: CallOptions & { tail?: number }): Promise<string> {
-    const r = await this.call('logs', 'read', ref.name, opts, [], (signal) =>
+    const r = await this.call('logs', 'read', ref.subscriptionId, ref.name, opts, [], (signal) =>
       this.client(ref.subscriptionId).containers.listLogs(ref.resourceGroup, ref.name, container, { abortSignal: signal, ...(opts?.tail !== undefined ? { tail: opts.tail } : {}) }),
     );
     return r.content ?? '';
@@ -231,7 +241,7 @@ export class AciContainerGroups implements ContainerGroups {
   // ---- internals -------------------------------------------------------------------------
 
   private getArm(ref: GroupRef, opts?: CallOptions): Promise<ArmGroup> {
-    return this.call('get', 'read', ref.name, opts, [], (signal) => this.client(ref.subscriptionId).containerGroups.get(ref.resourceGroup, ref.name, { abortSignal: signal }));
+    return this.call('get', 'read', ref.subscriptionId, ref.name, opts, [], (signal) => this.client(ref.subscriptionId).containerGroups.get(ref.resourceGroup, ref.name, { abortSignal: signal }));
   }
 
   /**
@@ -305,11 +315,12 @@ export class AciContainerGroups implements ContainerGroups {
    * One operation: budget, timeout, error mapping, retries. `fn` performs one attempt with the
    * given signal (aborted at the timeout or when the caller aborts).
    */
-  private async call<T>(op: string, cls: CallClass, name: string, opts: CallOptions | undefined, secrets: string[], fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  private async call<T>(op: string, cls: CallClass, sub: string, name: string, opts: CallOptions | undefined, secrets: string[], fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const outer = opts?.signal;
+    const limiter = this.limiter(sub);
     for (let attempt = 0; ; attempt++) {
       if (outer?.aborted) throw outer.reason ?? new Error('aborted');
-      const permit = await this.limiter.acquire(cls, outer);
+      const permit = await limiter.acquire(cls, outer);
       const started = this.clock.now();
       const ac = new AbortController();
       const onAbort = () => ac.abort(outer!.reason);
@@ -330,7 +341,7 @@ export class AciContainerGroups implements ContainerGroups {
         }
         const err = this.toAciError(timedOut ? new TimeoutError('timeout') : e, op, name, secrets);
         this.opts.onCall?.(op, err.kind, this.clock.now() - started);
-        if (err.kind === 'Throttled') this.limiter.pause(cls, err.retryAfterMs ?? backoffDelay(attempt + 1, this.retry, this.opts.random));
+        if (err.kind === 'Throttled') limiter.pause(cls, err.retryAfterMs ?? backoffDelay(attempt + 1, this.retry, this.opts.random));
         if (!err.retryable || attempt >= this.retry.maxRetries) throw err;
         const delay = err.kind === 'Throttled' ? 0 : backoffDelay(attempt + 1, this.retry, this.opts.random);
         this.opts.logger?.warn?.({ op, group: name, kind: err.kind, code: err.code, attempt: attempt + 1, delayMs: delay }, 'ARM call failed; retrying');

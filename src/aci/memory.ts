@@ -8,7 +8,9 @@
  *   without it (AciError 'Forbidden'). `delete` of an absent group succeeds.
  * - `createOrUpdate` with `ifNoneMatch` on an existing group → 'Conflict' (code PreconditionFailed).
  *   An update that would change an immutable field (classify.ts: recreate) → 'Invalid' with code
- *   InvalidContainerGroupUpdate. A PUT on an existing group restarts its containers (as ACI does).
+ *   InvalidContainerGroupUpdate — classify.ts is a little stricter than ACI (volumes, dnsConfig and
+ *   the set of containers count as immutable), which is the side the reconciler plans on anyway.
+ *   A PUT on an existing group restarts its containers (as ACI does).
  * - Secret references are resolved at call time through the SecretResolver (a missing one →
  *   'SecretMissing'); values are dropped at once and never stored.
  * - List results carry no instance view (`state`/`containers` undefined); `get` carries it.
@@ -146,6 +148,9 @@ export class MemoryContainerGroups implements ContainerGroups {
   async createOrUpdate(desired: DesiredGroup, opts?: CallOptions & { ifNoneMatch?: boolean }): Promise<ObservedGroup> {
     const ref = desired.ref;
     return this.op('createOrUpdate', ref.name, ref, opts, () => {
+      // Resolved first (as the real adapter does, before any request) to prove every reference
+      // resolves; the values are dropped here.
+      resolveAll(desired.template, this.secrets);
       const existing = this.groups.get(key(ref));
       if (existing && opts?.ifNoneMatch) {
         throw new AciError('Conflict', `container group '${ref.name}' already exists`, 'PreconditionFailed', undefined, 412);
@@ -165,8 +170,6 @@ export class MemoryContainerGroups implements ContainerGroups {
           );
         }
       }
-      // Resolved to prove every reference resolves; the values are dropped here.
-      resolveAll(desired.template, this.secrets);
       const g: StoredGroup = {
         ref: { ...ref },
         location: normalizeLocation(desired.location),

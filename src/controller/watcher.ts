@@ -20,6 +20,7 @@ import { FSWatcher } from 'chokidar';
 import type { ContainerJob, ResolvedJob } from '../api/types';
 
 import type { Diagnostic } from '../manifest/diagnostic';
+import { validateBytes } from '../manifest/validate';
 
 export type { Diagnostic };
 
@@ -73,8 +74,8 @@ export interface FileValidation {
   diagnostics: Diagnostic[];
 }
 
-/** Validates one file's text (parse + schema + semantic checks); `file` is used in diagnostics. */
-export type TextValidator = (text: string, file: string) => FileValidation | Promise<FileValidation>;
+/** Validates one file's content (parse + schema + semantic checks); `file` is used in diagnostics. */
+export type FileValidator = (content: Buffer, file: string) => FileValidation | Promise<FileValidation>;
 
 export interface WatcherLogger {
   info(obj: object, msg?: string): void;
@@ -88,20 +89,11 @@ const MAX_PASS_ATTEMPTS = 8;
 /** After watching a new directory, one more pass this much later (cheap: an unchanged snapshot is not emitted). */
 const SETTLE_PASS_MS = 300;
 
-interface ValidatorModule {
-  validateText(text: string, file: string): { jobs?: SnapshotJob[]; diagnostics?: Diagnostic[] };
-}
-
-/** The manifest validator (src/manifest/validate.ts), loaded when first needed. */
-export function defaultValidator(): TextValidator {
-  // Loaded at run time so this module does not force the validator's dependencies on its importers.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require('../manifest/validate') as ValidatorModule;
-  return (text, file) => {
-    const r = mod.validateText(text, file);
-    return { jobs: r.jobs ?? [], diagnostics: r.diagnostics ?? [] };
-  };
-}
+/** The manifest validator (src/manifest/validate.ts): size, encoding, parse, schema, semantics, defaults. */
+export const defaultValidator: FileValidator = (bytes, file) => {
+  const r = validateBytes(bytes, file);
+  return { jobs: r.jobs, diagnostics: r.diagnostics };
+};
 
 class Vanished extends Error {}
 
@@ -119,18 +111,27 @@ interface Resolution {
   link: string | null;
 }
 
-/** Resolve a root once: the root's own symlink, or a link inside it to a sibling revision dir. */
+/**
+ * Resolve a root once: the root's own symlink, or — when the root holds no manifest files of its
+ * own — a link inside it to a revision directory inside it (`current` → `.worktrees/<sha>` of
+ * git-sync, `..data` of a Kubernetes volume, or any `link` → `rev-2`; `current` and `..data` are
+ * preferred when there are several).
+ */
 async function resolveRoot(root: string): Promise<Resolution> {
   const lst = await fsp.lstat(root);
   const real = await fsp.realpath(root);
   if (lst.isSymbolicLink()) return { dir: real, logicalDir: root, link: root };
   const entries = await fsp.readdir(real, { withFileTypes: true });
+  // A directory with manifests of its own is read as it is (a link in it is just a link).
+  if (entries.some((e) => !e.name.startsWith('.') && MANIFEST_EXT.has(path.extname(e.name).toLowerCase()))) {
+    return { dir: real, logicalDir: root, link: null };
+  }
   const candidates: { name: string; target: string }[] = [];
   for (const e of entries) {
     if (!e.isSymbolicLink()) continue;
     try {
       const target = await fsp.realpath(path.join(real, e.name));
-      if (path.dirname(target) === real && (await fsp.stat(target)).isDirectory()) candidates.push({ name: e.name, target });
+      if (target.startsWith(real + path.sep) && (await fsp.stat(target)).isDirectory()) candidates.push({ name: e.name, target });
     } catch {
       // a dangling link is not a revision link
     }
@@ -205,7 +206,7 @@ interface RawRoot {
   resolution: Resolution | null;
   revision: string | null;
   error?: string;
-  files: { rel: string; file: string; text?: string; readError?: string }[];
+  files: { rel: string; file: string; content?: Buffer; readError?: string }[];
 }
 
 /** One consistent read of a root's files (retried when the link flips or files vanish mid-read). */
@@ -220,10 +221,14 @@ async function readRootFiles(root: string, delay: (ms: number) => Promise<void>,
       for (const rel of rels) {
         const file = path.join(res.logicalDir, rel);
         try {
-          files.push({ rel, file, text: await fsp.readFile(path.join(res.dir, rel), 'utf8') });
+          files.push({ rel, file, content: await fsp.readFile(path.join(res.dir, rel)) });
         } catch (err) {
-          if (isGone(err)) throw new Vanished(String(err));
-          files.push({ rel, file, readError: (err as Error).message });
+          // gone from under us (a flip, a delete) → retry the pass; a dangling link that is still
+          // listed is this file's problem only
+          if (isGone(err) && !(await fsp.lstat(path.join(res.dir, rel)).then(() => true, () => false))) {
+            throw new Vanished(String(err));
+          }
+          files.push({ rel, file, readError: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
         }
       }
       const revision = (await gitCommit(res.dir)) ?? (res.link ? path.basename(res.dir) : null);
@@ -232,6 +237,9 @@ async function readRootFiles(root: string, delay: (ms: number) => Promise<void>,
       if (again.dir !== res.dir || again.logicalDir !== res.logicalDir) throw new Vanished('the root moved during the read');
       return { root, resolution: res, revision, files };
     } catch (err) {
+      if (isGone(err) && !(await fsp.lstat(root).then(() => true, () => false))) {
+        return { root, resolution: null, revision: null, error: `${root} does not exist`, files: [] };
+      }
       if (err instanceof Vanished || isGone(err)) {
         lastError = (err as Error).message;
         // A vanished root (not a flip) fails after the retries below: never treat it as empty.
@@ -252,9 +260,9 @@ export interface ReadHooks {
 /** Read and validate every root once. */
 export async function readSnapshot(
   roots: string[],
-  opts: { validate?: TextValidator; delay?: (ms: number) => Promise<void>; hooks?: ReadHooks } = {},
+  opts: { validate?: FileValidator; delay?: (ms: number) => Promise<void>; hooks?: ReadHooks } = {},
 ): Promise<Snapshot> {
-  const validate = opts.validate ?? defaultValidator();
+  const validate = opts.validate ?? defaultValidator;
   const delay = opts.delay ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const out: RootSnapshot[] = [];
   for (const configured of roots) {
@@ -272,20 +280,20 @@ export async function readSnapshot(
     };
     if (raw.error) snap.error = raw.error;
     for (const f of raw.files) {
-      if (f.text === undefined) {
+      if (f.content === undefined) {
         snap.files.push({ file: f.file, ok: false, jobNames: [], readError: f.readError });
         snap.diagnostics.push({ file: f.file, line: 0, column: 0, pointer: '', message: `cannot read file: ${f.readError}`, severity: 'error' });
         continue;
       }
       let v: FileValidation;
       try {
-        v = await validate(f.text, f.file);
+        v = await validate(f.content, f.file);
       } catch (err) {
         v = { jobs: [], diagnostics: [{ file: f.file, line: 0, column: 0, pointer: '', message: `validator failed: ${(err as Error).message}`, severity: 'error' }] };
       }
       const hasError = v.diagnostics.some((d) => (d.severity ?? 'error') === 'error');
       const entry: SnapshotFile = { file: f.file, ok: !hasError, jobNames: v.jobs.map((j) => j.job.metadata.name) };
-      if (hasError) entry.suspectNames = suspectNames(f.text);
+      if (hasError) entry.suspectNames = suspectNames(f.content.toString('utf8'));
       snap.files.push(entry);
       snap.jobs.push(...v.jobs.map((j) => ({ ...j, file: j.file || f.file })));
       snap.diagnostics.push(...v.diagnostics.map((d) => ({ ...d, file: d.file || f.file })));
@@ -327,7 +335,7 @@ export interface ManifestWatcherOptions {
   resyncMs?: number;
   onSnapshot(s: Snapshot): void | Promise<void>;
   logger: WatcherLogger;
-  validate?: TextValidator;
+  validate?: FileValidator;
 }
 
 export class ManifestWatcher {
@@ -336,7 +344,7 @@ export class ManifestWatcher {
   private readonly maxDelayMs: number;
   private readonly linkCheckMs: number;
   private readonly resyncMs: number;
-  private validate: TextValidator | undefined;
+  private readonly validate: FileValidator;
   private fsw: FSWatcher | undefined;
   private parentWatcher: FSWatcher | undefined;
   private watchedDirs = new Set<string>();
@@ -360,7 +368,7 @@ export class ManifestWatcher {
     this.maxDelayMs = opts.maxDelayMs ?? 1000;
     this.linkCheckMs = opts.linkCheckMs ?? 500;
     this.resyncMs = opts.resyncMs ?? 60_000;
-    this.validate = opts.validate;
+    this.validate = opts.validate ?? defaultValidator;
   }
 
   /** Set up the watches, then read and emit the first snapshot. */
@@ -460,7 +468,6 @@ export class ManifestWatcher {
     const run = (async () => {
       this.stats.passes++;
       try {
-        this.validate ??= defaultValidator();
         const snap = await readSnapshot(this.roots, { validate: this.validate });
         for (const r of snap.roots) {
           if (r.dir) this.lastResolved.set(r.root, r.dir);

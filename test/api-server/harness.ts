@@ -102,6 +102,7 @@ export async function startHarness(extra: Partial<ApiServerDeps> = {}): Promise<
           payload = JSON.stringify(opts.body);
           headers['Content-Type'] ??= 'application/json';
         }
+        if (payload !== undefined) headers['Content-Length'] = String(Buffer.byteLength(payload));
         const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers }, (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));

@@ -154,7 +154,7 @@ test('list: label selectors, field selector, limit/continue, Table', async () =>
   }
   const names = async (q: string): Promise<string[]> => (await h.http('GET', `${JOBS}?${q}`)).json.items.map((i: { metadata: { name: string } }) => i.metadata.name);
   expect(await names('labelSelector=team%3Dweb')).toEqual(['b1', 'b2']);
-  expect(await names('labelSelector=team!%3Dweb')).toEqual(['b3', 'fv']);
+  expect(await names('labelSelector=team!%3Dweb')).toEqual(['alpha', 'b3', 'fv']);
   expect(await names('labelSelector=team%20in%20(ops,data)')).toEqual(['alpha', 'b3']);
   expect(await names('labelSelector=team%20notin%20(web,data)')).toEqual(['b3', 'fv']);
   expect(await names('labelSelector=team')).toEqual(['alpha', 'b1', 'b2', 'b3']);
@@ -281,6 +281,7 @@ test('delete: without finalizers at once; with them deletionTimestamp, then gone
   expect((await h.http('DELETE', `${JOBS}/b3?dryRun=All`)).status).toBe(200);
   expect(h.store.getJob('b3')!.deletionTimestamp).toBeUndefined();
   const del = await h.http('DELETE', `${JOBS}/b3`, { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } });
+  expect(del.text).toContain('"deletionTimestamp"');
   expect(del.json.metadata.deletionTimestamp).toBeDefined();
   expect(h.store.getJob('b3')!.deletionTimestamp).toBeDefined();
   expect(h.enqueued).toContain('b3');

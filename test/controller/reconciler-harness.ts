@@ -1,6 +1,7 @@
 /** A reconciler wired to in-memory fakes and a hand-moved clock, plus a workqueue stand-in. */
 import type { ContainerJobSpec, ResolvedJob } from '../../src/api/types';
 import type { Clock } from '../../src/api/clock';
+import type { ContainerGroups } from '../../src/aci/types';
 import { MemoryContainerGroups } from '../../src/aci/memory';
 import { specHash } from '../../src/aci/hash';
 import { MemoryStore } from '../../src/store/memory';
@@ -40,6 +41,8 @@ export class Harness {
   readonly lines: { f: LogLineFields; line: string }[] = [];
   readonly events: StoredEvent[] = [];
   reconciler!: Reconciler;
+  /** Lets a test put a layer between the reconciler and the fake ACI. */
+  wrapGroups: ((inner: ContainerGroups) => ContainerGroups) | null = null;
   /** Set to make the next matching action throw (a crash of the controller). */
   crashBefore: ((a: Action) => boolean) | null = null;
 
@@ -52,7 +55,7 @@ export class Harness {
     this.observed = new ObservedCache();
     this.reconciler = new Reconciler({
       store: this.store,
-      groups: this.groups,
+      groups: this.wrapGroups ? this.wrapGroups(this.groups) : this.groups,
       observed: this.observed,
       clock: this.clock,
       instanceId: INSTANCE,

@@ -342,3 +342,28 @@ describe('Reconciler: steady state, status, polling cost', () => {
     expect(observeCalls).toBeLessThanOrEqual(12);
   });
 });
+
+describe('Reconciler: long waits through the timer cap (fake clock)', () => {
+  it.each([
+    ['@monthly', Date.UTC(2026, 1, 1), 'rep-202602010000'],
+    ['@yearly', Date.UTC(2027, 0, 1), 'rep-202701010000'],
+  ])('%s wakes at its slot, never asking for more than WAIT_CAP_MS at once', async (schedule, slot, id) => {
+    const { WAIT_CAP_MS, MAX_TIMER_MS } = await import('../../src/api/clock');
+    const h = new Harness();
+    h.putJob('rep', spec({ schedule }));
+    let wakes = 0;
+    for (;;) {
+      const r = await h.reconcile('rep');
+      expect(r.requeueAfterMs).not.toBeNull();
+      expect(r.requeueAfterMs!).toBeLessThanOrEqual(WAIT_CAP_MS);
+      expect(r.requeueAfterMs!).toBeLessThan(MAX_TIMER_MS);
+      if (h.store.listRuns('rep').length > 0) break;
+      h.clock.t += r.requeueAfterMs!;
+      wakes++;
+      expect(wakes).toBeLessThan(400);
+    }
+    const [r] = h.store.listRuns('rep');
+    expect(r.id).toBe(id);
+    expect(h.clock.t).toBe(slot);
+  });
+});

@@ -1,7 +1,8 @@
 import { FINALIZER_CLEANUP, applySnapshot } from '../../src/controller/source-sync';
+import { defaultValidator } from '../../src/controller/watcher';
 import type { FileValidation, RootSnapshot, Snapshot } from '../../src/controller/watcher';
 import { MemoryStore } from '../../src/store/memory';
-import { fakeValidate, manifest } from './watcher-helpers';
+import { manifest } from './watcher-helpers';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const opts = { allowEmpty: false, now: NOW };
@@ -11,7 +12,7 @@ function root(rootPath: string, files: Record<string, string>, revision: string 
   const snap: RootSnapshot = { root: rootPath, dir: rootPath, revision, ok: true, files: [], jobs: [], diagnostics: [] };
   for (const [name, text] of Object.entries(files)) {
     const file = `${rootPath}/${name}`;
-    const v = fakeValidate(text, file) as FileValidation;
+    const v = defaultValidator(Buffer.from(text), file) as FileValidation;
     const ok = !v.diagnostics.some((d) => d.severity === 'error');
     snap.files.push({ file, ok, jobNames: v.jobs.map((j) => j.job.metadata.name), ...(ok ? {} : { suspectNames: [] }) });
     snap.jobs.push(...v.jobs);
@@ -83,7 +84,7 @@ describe('applySnapshot', () => {
     expect(a.generation).toBe(1);
     expect(a.status.sourceRevision).toBe('rev-1'); // the spec still comes from rev-1
     expect(a.status.conditions).toEqual([
-      { type: 'Invalid', status: 'True', reason: 'SourceInvalid', message: '/m/a.yaml:5:1: unknown field "spek"', lastTransitionTime: new Date(NOW).toISOString() },
+      { type: 'Invalid', status: 'True', reason: 'SourceInvalid', message: '/m/a.yaml:5:1: unknown field "spek" (did you mean "spec"?)', lastTransitionTime: new Date(NOW).toISOString() },
     ]);
     expect(store.getJob('b')!.status.conditions).toBeUndefined();
 

@@ -4,11 +4,12 @@
  */
 import { LineCounter, parseAllDocuments } from 'yaml';
 import type { ContainerJob } from '../../src/api/types';
-import type { FileValidation, TextValidator } from '../../src/controller/watcher';
+import type { FileValidation, FileValidator } from '../../src/controller/watcher';
 
 const TOP = new Set(['apiVersion', 'kind', 'metadata', 'spec']);
 
-export const fakeValidate: TextValidator = (text: string, file: string): FileValidation => {
+export const fakeValidate: FileValidator = (content: Buffer | string, file: string): FileValidation => {
+  const text = content.toString();
   const out: FileValidation = { jobs: [], diagnostics: [] };
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lc });

@@ -12,7 +12,7 @@ import type { ApplyResult } from '../../src/controller/source-sync';
 import { ManifestWatcher } from '../../src/controller/watcher';
 import type { Snapshot } from '../../src/controller/watcher';
 import { MemoryStore } from '../../src/store/memory';
-import { fakeValidate, manifest } from './watcher-helpers';
+import { manifest } from './watcher-helpers';
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
 
@@ -31,7 +31,7 @@ class Harness {
       resyncMs: 0,
       linkCheckMs: extra.linkCheckMs ?? 500,
       logger: quiet,
-      validate: fakeValidate,
+      // the real manifest validator (src/manifest/validate.ts)
       onSnapshot: (snap) => {
         const result = applySnapshot(this.store, snap, { allowEmpty: this.allowEmpty, now: Date.now() });
         this.snapshots.push({ at: performance.now(), snap, result });

@@ -105,7 +105,7 @@ describe('resolveJob', () => {
 });
 
 describe('defaults are documented in the schema', () => {
-  const defs = schema.$defs as Record<string, { properties: Record<string, { default?: unknown; description?: string }> }>;
+  const defs = schema.$defs as unknown as Record<string, { properties: Record<string, { default?: unknown; description?: string }> }>;
   const spec = defs.ContainerJobSpec.properties;
   const template = defs.GroupTemplate.properties;
 
