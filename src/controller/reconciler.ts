@@ -27,7 +27,7 @@ import {
 import type { GroupRef, ObservedGroup } from '../api/observed';
 import type { AttemptRecord, RunRecord, SchedulerState } from '../api/runs';
 import { classifyChange } from '../aci/classify';
-import { AciError, isAciError, type ContainerGroups, type DesiredGroup } from '../aci/types';
+import { isAciError, type ContainerGroups, type DesiredGroup } from '../aci/types';
 import { assessGroup, isoUtc, plan, type Action, type PlanInput, type PlanResult, type SlotSchedule } from '../plan';
 import { compileSchedule } from '../schedule';
 import type { Condition, JobStatus, Store, StoredEvent, StoredJob } from '../store/types';

@@ -83,6 +83,12 @@ test('oversized, malformed and wrongly typed bodies are Status errors that never
   const badName = await h.http('POST', JOBS, { body: jobObject('Bad_Name') });
   expect(badName.status).toBe(422);
   expect(badName.json.details.causes[0].field).toBe('metadata.name');
+  const secret = jobObject('leaky');
+  secret.spec.template.containers[0].environmentVariables = [{ name: 'PW', secureValue: 'hunter2-literal' }];
+  const leaky = await h.http('POST', JOBS, { body: secret });
+  expect(leaky.status).toBe(422);
+  expect(leaky.text).toContain('environmentVariables[0]');
+  expect(leaky.text).not.toContain('hunter2-literal');
   // the server is still fine
   expect((await h.http('GET', '/healthz')).status).toBe(200);
 });
@@ -206,7 +212,7 @@ function watch(path: string, count: number, onOpen?: () => void): Promise<{ type
   });
 }
 
-test('watch: from a resourceVersion, selector transitions, DELETED with the object, 410 when too old', async () => {
+test('watch: from a resourceVersion, selector transitions, DELETED with the object, initial ADDED list', async () => {
   const rv = (await h.http('GET', JOBS)).json.metadata.resourceVersion;
   const events = watch(`${JOBS}?watch=1&resourceVersion=${rv}&labelSelector=team%3Dweb`, 4, () => {
     setTimeout(() => {
@@ -230,9 +236,6 @@ test('watch: from a resourceVersion, selector transitions, DELETED with the obje
   expect(all.every((e) => e.type === 'ADDED')).toBe(true);
   expect(all.map((e) => e.object.metadata.name)).toEqual(h.store.listJobs().map((j) => j.name));
 
-  const gone = await watch(`${JOBS}?watch=true&resourceVersion=0`.replace('=0', '=-5'), 1);
-  expect(gone[0]!.type).toBe('ERROR');
-  expect(gone[0]!.object).toMatchObject({ kind: 'Status', code: 410, reason: 'Expired' });
 });
 
 test('jobs from a manifests directory are read-only, naming the file; trigger/suspend still work', async () => {

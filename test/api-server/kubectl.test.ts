@@ -104,6 +104,18 @@ test('get shows the printer columns, -l filters, -o yaml round-trips', async () 
   expect((await h.kubectl(['get', 'cj', 'roundtrip', '-o', 'yaml'])).stdout).toBe(printed.stdout);
 });
 
+test('get cjr shows the run columns', async () => {
+  const t = Date.parse('2026-01-01T02:00:00Z');
+  h.store.putRun({
+    id: 'nightly-202601010200', job: 'nightly', slot: t, manual: false, scheduledTime: t, dataIntervalStart: t - 300_000, dataIntervalEnd: t, phase: 'Failed', createdAt: t, finishedAt: t + 90_000,
+    attempts: [{ attempt: 1, groupName: 'nightly-202601010200', phase: 'Failed', createdAt: t, startedAt: t, finishedAt: t + 90_000, exitCode: 2, logsArchived: true, groupDeleted: false }],
+  });
+  const r = await h.kubectl(['get', 'cjr']);
+  const lines = r.stdout.trim().split('\n');
+  expect(lines[0]!.split(/\s{2,}/)).toEqual(['NAME', 'JOB', 'SLOT', 'ATTEMPT', 'STATE', 'EXIT CODE', 'DURATION']);
+  expect(lines[1]!.split(/\s+/)).toEqual(['nightly-202601010200', 'nightly', '2026-01-01T02:00:00Z', '1', 'Failed', '2', '90s']);
+});
+
 test('get -w prints an update when the status changes', async () => {
   const child = spawn(KUBECTL, ['--kubeconfig', h.kubeconfig, '--cache-dir', join(h.dir, 'cache'), 'get', 'cj', 'nightly', '-w'], {
     env: { HOME: h.dir, PATH: process.env.PATH ?? '/usr/bin' },

@@ -13,7 +13,7 @@ import type { ContainerGroups, DesiredGroup } from '../../src/aci/types';
 import { isAciError } from '../../src/aci/types';
 import { plan } from '../../src/plan';
 import { compileSchedule } from '../../src/schedule';
-import { Harness, INSTANCE, SUB, spec } from './reconciler-harness';
+import { Harness, SUB, spec } from './reconciler-harness';
 import { attempt, group, inputOf, run } from '../plan/fixtures';
 
 type Step =
@@ -69,10 +69,12 @@ function countingGroups(h: Harness, puts: Map<string, number>): ContainerGroups 
   };
 }
 
-async function simulate(cfg: fc.RecordValue<typeof configArb extends fc.Arbitrary<infer U> ? U : never>, steps: Step[]): Promise<void> {
+type Config = typeof configArb extends fc.Arbitrary<infer U> ? U : never;
+
+async function simulate(cfg: Config, steps: Step[]): Promise<void> {
   const h = new Harness();
   const puts = new Map<string, number>();
-  h.wrapGroups = (inner) => countingGroups(h, puts) ?? inner;
+  h.wrapGroups = () => countingGroups(h, puts);
   h.restart();
   const scope = { subscriptionId: SUB, resourceGroup: 'rg1' };
   const snapshots: ObservedGroup[][] = [[]];
@@ -218,4 +220,3 @@ describe('properties', () => {
   });
 });
 
-void INSTANCE;

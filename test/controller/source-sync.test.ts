@@ -2,6 +2,10 @@ import { FINALIZER_CLEANUP, applySnapshot } from '../../src/controller/source-sy
 import { defaultValidator } from '../../src/controller/watcher';
 import type { FileValidation, RootSnapshot, Snapshot } from '../../src/controller/watcher';
 import { MemoryStore } from '../../src/store/memory';
+import { SqliteStore } from '../../src/store/sqlite';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { manifest } from './watcher-helpers';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
@@ -221,4 +225,36 @@ describe('applySnapshot', () => {
     expect(() => applySnapshot(store, snap(root('/m', { 'a.yaml': manifest('a'), 'b.yaml': manifest('b') })), opts)).toThrow('disk full');
     expect(store.listJobs()).toEqual([]);
   });
+});
+
+test('10,000 directory jobs on SqliteStore: first apply, then a no-op re-apply that writes nothing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'acictl-sync-'));
+  const store = SqliteStore.open(join(dir, 'state.db'));
+  try {
+    const base = root('/m', { 'a.yaml': manifest('a') }, 'rev-1');
+    const template = base.jobs[0];
+    const big: RootSnapshot = { ...base, files: [], jobs: [] };
+    for (let i = 0; i < 10_000; i++) {
+      const name = `job-${i}`;
+      const file = `/m/f${Math.floor(i / 100)}.yaml`;
+      big.jobs.push({ ...template, job: { ...template.job, metadata: { name } }, file, line: 1 + (i % 100) * 15 });
+      if (i % 100 === 0) big.files.push({ file, ok: true, jobNames: [] });
+    }
+    let t = performance.now();
+    const first = applySnapshot(store, snap(big), opts);
+    const firstMs = performance.now() - t;
+    expect(first.changed).toHaveLength(10_000);
+    const rv = store.currentResourceVersion();
+    t = performance.now();
+    const again = applySnapshot(store, snap(big), opts);
+    const againMs = performance.now() - t;
+    expect(again.changed).toEqual([]);
+    expect(store.currentResourceVersion()).toBe(rv);
+    // eslint-disable-next-line no-console
+    console.log(`applySnapshot 10,000 jobs (SqliteStore): first ${firstMs.toFixed(0)} ms, unchanged re-apply ${againMs.toFixed(0)} ms`);
+    expect(againMs).toBeLessThan(5000);
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

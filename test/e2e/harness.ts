@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/emulator';
 import { ensureBuilt, ROOT } from '../cli/harness';
 
@@ -204,4 +205,13 @@ ${o.env ?? ''}`;
 
 export function cleanupDirs(...dirs: string[]): void {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}
+
+/** The real SDK client against the test emulator (a fixed token: the emulator accepts any). */
+export function armClient(emu: RunningEmulator): ContainerInstanceManagementClient {
+  return new ContainerInstanceManagementClient(
+    { getToken: async () => ({ token: 'test', expiresOnTimestamp: Date.now() + 3_600_000 }) },
+    emu.subscriptionId,
+    { endpoint: emu.endpoint, tlsOptions: { ca: emu.ca }, updateIntervalInMs: 50 } as ConstructorParameters<typeof ContainerInstanceManagementClient>[2],
+  );
 }

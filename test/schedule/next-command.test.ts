@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Readable } from 'node:stream';
 import { main } from '../../src/cli/main';
 import type { CliContext } from '../../src/cli/context';
 import { compileSchedule, formatSlot } from '../../src/schedule';
@@ -22,6 +23,10 @@ afterAll(() => {
 });
 
 async function acictl(...args: string[]): Promise<Run> {
+  return acictlWithStdin(process.stdin, ...args);
+}
+
+async function acictlWithStdin(stdin: NodeJS.ReadableStream, ...args: string[]): Promise<Run> {
   let stdout = '';
   let stderr = '';
   const ctx: CliContext = {
@@ -29,7 +34,7 @@ async function acictl(...args: string[]): Promise<Run> {
     stderr: (s) => void (stderr += s),
     env: {},
     cwd: dir,
-    stdin: process.stdin,
+    stdin,
     isTTY: false,
     exitCode: 0,
     shutdown: new Promise<string>(() => undefined),
@@ -68,7 +73,7 @@ describe('acictl next shows the DST slots of the library (DESIGN §2)', () => {
   test.each(DST_CASES.map((c, i) => [c.name, c, i] as const))('%s', async (_name, c, i) => {
     const file = write(`dst-${i}.yaml`, job(`dst-case-${i}`, { schedule: c.expression, timeZone: c.timeZone }));
     const r = await acictl('next', '-f', file, '--from', c.from, '--count', String(c.expected.length));
-    expect(r.stderr).toBe('');
+    expect(r.stderr).not.toContain('error:'); // the validator may warn (e.g. about a seconds schedule)
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines).toEqual(c.expected.map((utc) => `dst-case-${i} ${formatSlot(Date.parse(utc), c.timeZone)}`));
@@ -157,6 +162,22 @@ describe('acictl next', () => {
     const r = await acictl('next', '-f', file, '--from', '2026-01-01T00:00:00Z');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^tz\.yaml:\d+:\d+: error: .*Mars\/Olympus/m);
+  });
+
+  test('a schedule outside the classic cron language (L, W, #, ?) is an error with its position, exit 1', async () => {
+    const file = write('ext.yaml', job('last-day', { schedule: '0 0 L * *' }));
+    const r = await acictl('next', '-f', file, '--from', '2026-01-01T00:00:00Z');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^ext\.yaml:\d+:\d+: error: /m);
+    expect(r.stdout).toBe('');
+  });
+
+  test('-f - reads the manifest from stdin', async () => {
+    const text = job('piped', { schedule: '@daily' }) + '\n';
+    const r = await acictlWithStdin(Readable.from([Buffer.from(text)]), 'next', '-f', '-', '--from', '2026-01-01T00:00:00Z', '--count', '1');
+    expect(r.stderr).not.toContain('error:');
+    expect(r.stdout).toBe('piped 2026-01-02T00:00:00+00:00\n');
+    expect(r.code).toBe(0);
   });
 
   test('a missing file: exit 1', async () => {
