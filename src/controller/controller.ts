@@ -33,6 +33,7 @@ import { LogHub } from './log-hub';
 import { startApiServer } from './api/server';
 import { writeKubeconfig } from './api/kubeconfig';
 import { loadOrCreateToken } from './api/token';
+import { loadOrCreateTls } from './api/tls';
 
 export interface ControllerOptions {
   manifests: string[];
@@ -278,6 +279,8 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
 
   // ---- API --------------------------------------------------------------------------------------
   const token = loadOrCreateToken(stateDir);
+  // kubectl sends a bearer token only over TLS, so the API port speaks both HTTPS and HTTP.
+  const tls = await loadOrCreateTls(stateDir, clock.now());
   let ready = false;
   const api = await startApiServer(
     {
@@ -316,13 +319,14 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
         streamLogs({ store, hub, groups, defaultSubscriptionId, run, attempt, follow, signal }),
       metrics: () => metrics.render(),
       ready: () => ready,
+      tls,
     },
     opts.listen,
   );
-  writeKubeconfig(join(stateDir, 'kubeconfig'), api.url, token);
+  writeKubeconfig(join(stateDir, 'kubeconfig'), api.httpsUrl ?? api.url, token, api.ca);
   ready = true;
   log.info(
-    { url: api.url, instanceId, stateDir, kubeconfig: join(stateDir, 'kubeconfig'), emulator: emulator?.endpoint, jobs: store.listJobs().length },
+    { url: api.url, httpsUrl: api.httpsUrl, instanceId, stateDir, kubeconfig: join(stateDir, 'kubeconfig'), emulator: emulator?.endpoint, jobs: store.listJobs().length },
     `controller listening on ${api.url} (KUBECONFIG=${join(stateDir, 'kubeconfig')})`,
   );
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { writeKubeconfig } from '../../src/controller/api/kubeconfig';
+import { removeFinalizer } from '../../src/controller/api/finalizers';
 import { mergePatch } from '../../src/controller/api/patch';
 import { jobSchemaFrom, loadJobSchema, pruneUnknown } from '../../src/controller/api/schema';
 import { matchLabels, parseFieldSelector, parseLabelSelector } from '../../src/controller/api/selectors';
@@ -136,4 +137,18 @@ test('token and kubeconfig files are private; the token is stable', () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('removeFinalizer drops the finalizer; the job goes only when it is being deleted and none is left', () => {
+  const store = new MemoryStore();
+  const spec = jobObject('f').spec as any;
+  store.putJob({ name: 'f', finalizers: ['acictl.dev/cleanup', 'other/x'], labels: {}, annotations: {}, spec, source: { kind: 'api' }, status: {} });
+  expect(removeFinalizer(store, 'f')).toBe(false);
+  expect(store.getJob('f')!.finalizers).toEqual(['other/x']);
+  const j = store.getJob('f')!;
+  const { uid: _u, resourceVersion: _r, generation: _g, creationTimestamp: _c, ...rest } = j;
+  store.putJob({ ...rest, deletionTimestamp: '2026-01-01T00:00:00Z' }, j.resourceVersion);
+  expect(removeFinalizer(store, 'f', 'other/x')).toBe(true);
+  expect(store.getJob('f')).toBeUndefined();
+  store.close();
 });
