@@ -87,14 +87,21 @@ interface FileOutcome {
   documents: number;
 }
 
+/** What the cache keeps: the jobs serialised, so that no caller can mutate a cached value. */
+interface CachedOutcome {
+  jobsJson: string;
+  diagnostics: Diagnostic[];
+  documents: number;
+}
+
 /** Keeps per-file outcomes keyed by a hash of the text (and the options that change results). */
 export class ValidationCache {
-  private readonly entries = new Map<string, FileOutcome>();
+  private readonly entries = new Map<string, CachedOutcome>();
   hits = 0;
   misses = 0;
   constructor(private readonly maxEntries = 50_000) {}
 
-  get(key: string): FileOutcome | undefined {
+  get(key: string): CachedOutcome | undefined {
     const v = this.entries.get(key);
     if (v) {
       this.hits++;
@@ -107,7 +114,7 @@ export class ValidationCache {
     return v;
   }
 
-  set(key: string, value: FileOutcome): void {
+  set(key: string, value: CachedOutcome): void {
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
@@ -177,14 +184,18 @@ function cacheKey(text: string, file: string, opts: ValidateOptions): string {
   return `${h}|${format}|${limits.maxFileBytes}|${limits.maxDocuments}|${limits.maxAliasCount}`;
 }
 
+/**
+ * The outcome of one file's text: computed, or rebuilt from the cache. Either way the objects
+ * returned are the caller's own (fresh on a miss, deserialised copies on a hit).
+ */
 function fileOutcome(text: string, file: string, opts: ValidateOptions): FileOutcome {
   const cache = opts.cache === false ? undefined : (opts.cache ?? defaultValidationCache);
   if (!cache) return outcomeOfText(text, file, opts);
   const key = cacheKey(text, file, opts);
   const hit = cache.get(key);
-  if (hit) return hit;
+  if (hit) return { jobs: JSON.parse(hit.jobsJson) as CachedJob[], diagnostics: hit.diagnostics, documents: hit.documents };
   const outcome = outcomeOfText(text, file, opts);
-  cache.set(key, outcome);
+  cache.set(key, { jobsJson: JSON.stringify(outcome.jobs), diagnostics: outcome.diagnostics, documents: outcome.documents });
   return outcome;
 }
 
@@ -193,10 +204,10 @@ interface Named {
   job: CachedJob;
 }
 
-/** Materialises an outcome for a file name: fresh copies, so callers may mutate what they get. */
+/** Attaches the file name (diagnostics are copied: the cached ones stay name-less). */
 function materialise(outcome: FileOutcome, file: string): { jobs: Named[]; diagnostics: Diagnostic[]; documents: number } {
   return {
-    jobs: outcome.jobs.map((j) => ({ file, job: { ...j, job: structuredClone(j.job), resolved: structuredClone(j.resolved) } })),
+    jobs: outcome.jobs.map((job) => ({ file, job })),
     diagnostics: outcome.diagnostics.map((d) => ({ ...d, file })),
     documents: outcome.documents,
   };

@@ -17,6 +17,10 @@ import type { Segment, Zone } from './zone';
 /** How far the search for a slot goes before it gives up (the rarest schedules, such as Feb 29
  *  on a Sunday, fire every 28 years; Gregorian century rules stretch that to at most 40). */
 const HORIZON_MS = 50 * 366 * 86_400_000;
+/** Instants the library answers for: years 1 to 9999 (outside, Date and croner give up). */
+const MIN_MS = -62_135_596_800_000;
+const MAX_MS = 253_402_300_799_999;
+const inRange = (t: number): boolean => t >= MIN_MS && t <= MAX_MS; // false for NaN
 
 export class Slots {
   private readonly pattern: CronPattern;
@@ -64,10 +68,11 @@ export class Slots {
 
   /** First slot after `from` (or at it, when `inclusive`), or null. */
   next(from: number, inclusive: boolean): number | null {
+    if (!inRange(from)) return null;
     const limit = from + HORIZON_MS;
     let lo = from;
     let incl = inclusive;
-    while (lo <= limit) {
+    while (lo <= limit && lo <= MAX_MS) {
       const seg = this.zone.segmentAt(lo);
       if (incl && lo === seg.start && this.gapSlot(seg)) return lo;
       const o = seg.offset;
@@ -83,9 +88,11 @@ export class Slots {
 
   /** Last slot at or before `at`, or null. */
   latest(at: number): number | null {
+    if (at > MAX_MS) at = MAX_MS;
+    if (!inRange(at)) return null;
     const limit = at - HORIZON_MS;
     let hi = at;
-    while (hi >= limit) {
+    while (hi >= limit && hi >= MIN_MS) {
       const seg = this.zone.segmentAt(hi);
       const o = seg.offset;
       const local = this.localLatest(hi + o);

@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 /** Wait until `check` returns true (polling the in-process store). */
-async function until(check: () => boolean, ms = 5000): Promise<void> {
+async function until(check: () => boolean, ms = 20000): Promise<void> {
   const end = Date.now() + ms;
   while (!check()) {
     if (Date.now() > end) throw new Error('condition not reached');

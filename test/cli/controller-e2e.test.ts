@@ -168,5 +168,5 @@ it('wrong token → exit 3 saying so; controller down → exit 3 naming the addr
   await controller.done;
   r = await acictl(['get', 'jobs']);
   expect(r.code).toBe(3);
-  expect(r.stderr).toMatch(/^acictl: cannot reach the controller at http:\/\/127\.0\.0\.1:\d+ \(from .*kubeconfig\): connection refused\n$/);
+  expect(r.stderr).toMatch(/^acictl: cannot reach the controller at https?:\/\/127\.0\.0\.1:\d+ \(from .*kubeconfig\): connection refused\n$/);
 }, 30_000);

@@ -2,4 +2,4 @@
 import { crashSuite } from './lib/parts';
 
 jest.setTimeout(120_000);
-crashSuite({ label: 'reduced', file: 'crash-reduced', kills: 5, seed: Number(process.env.ACICTL_CRASH_SEED ?? 8), maxUpMs: 3500, timeoutMs: 110_000 });
+crashSuite({ label: 'reduced', file: 'crash-reduced', kills: 5, seed: Number(process.env.ACICTL_CRASH_SEED ?? 8), maxUpMs: 5000, timeoutMs: 110_000 });

@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS, WAIT_CAP_MS } from '../../src/api/clock';
 import { ScheduleOptions, compileSchedule, formatSlot, nextSlots } from '../../src/schedule';
 
 const ms = (iso: string): number => Date.parse(iso);
@@ -192,5 +193,51 @@ describe('formatSlot', () => {
     expect(formatSlot(ms(at), tz)).toBe(text);
     // The text is a valid ISO 8601 instant that parses back to the same instant (minute offsets).
     if (!/:\d\d:\d\d$/.test(text.slice(19))) expect(Date.parse(text)).toBe(ms(at));
+  });
+});
+
+describe('inputs outside the supported range', () => {
+  const s = compileSchedule('@daily', UTC);
+  test('non-finite instants give null instead of hanging', () => {
+    expect(s.next(Number.NaN)).toBeNull();
+    expect(s.next(Number.POSITIVE_INFINITY)).toBeNull();
+    expect(s.latest(Number.NaN)).toBeNull();
+    expect(s.latest(Number.NEGATIVE_INFINITY)).toBeNull();
+    expect(s.between(Number.NaN, ms('2026-01-01T00:00:00Z'), 5)).toEqual([]);
+  });
+  test('latest(+Infinity) is the last slot of the supported range', () => {
+    expect(iso(compileSchedule('@yearly', UTC).latest(Number.POSITIVE_INFINITY))).toBe('9999-01-01T00:00:00Z');
+  });
+  test('a slot near the epoch and before it', () => {
+    expect(iso(s.next(-1))).toBe('1970-01-01T00:00:00Z');
+    expect(iso(s.latest(-1))).toBe('1969-12-31T00:00:00Z');
+  });
+});
+
+describe('long waits through the timer cap (DESIGN §7.8) with a fake clock', () => {
+  test.each([
+    ['@yearly', 'America/New_York', ['2027-01-01T05:00:00Z', '2028-01-01T05:00:00Z', '2029-01-01T05:00:00Z']],
+    ['@monthly', 'Europe/Berlin', ['2026-01-31T23:00:00Z', '2026-02-28T23:00:00Z', '2026-03-31T22:00:00Z']],
+  ])('%s in %s fires exactly at its slots, waking at least once per capped wait', (expr, tz, expected) => {
+    const s = compileSchedule(expr, { timeZone: tz });
+    let now = ms('2026-01-15T12:34:56Z');
+    const fired: string[] = [];
+    let wakes = 0;
+    while (fired.length < expected.length) {
+      const due = s.next(now - 1);
+      if (due !== null && due <= now) {
+        fired.push(iso(due)!);
+        now += 1; // the run starts; plan again just after it
+        continue;
+      }
+      const wait = Math.min(due! - now, WAIT_CAP_MS);
+      expect(wait).toBeGreaterThan(0);
+      expect(wait).toBeLessThanOrEqual(MAX_TIMER_MS);
+      now += wait;
+      wakes++;
+    }
+    expect(fired).toEqual(expected);
+    // One wake per cap interval plus the wake at each slot.
+    expect(wakes).toBeGreaterThanOrEqual(Math.floor((ms(expected[expected.length - 1]) - ms('2026-01-15T12:34:56Z')) / WAIT_CAP_MS));
   });
 });

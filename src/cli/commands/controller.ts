@@ -1,12 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import pino from 'pino';
-import pretty from 'pino-pretty';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../context';
 import { parseDuration } from '../../api/duration';
-import { startController } from '../../controller/controller';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8642';
 
@@ -60,6 +57,10 @@ Examples:
       } catch (e) {
         throw new CliError(`--resync-interval: ${(e as Error).message}`, EXIT.USAGE);
       }
+      // Loaded here, not at the top: every other command would pay for the Azure SDK's import time.
+      const { default: pino } = await import('pino');
+      const { default: pretty } = await import('pino-pretty');
+      const { startController } = await import('../../controller/controller');
       const prettyLogs = o.logFormat === 'pretty' || (o.logFormat === 'auto' && ctx.isTTY);
       const logger = prettyLogs
         ? pino({ level: ctx.env.ACICTL_LOG_LEVEL ?? 'info' }, pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }))

@@ -126,7 +126,6 @@ async function get(resource: string, name: string | undefined, opts: GetOptions,
 
   // Runs. `get run NAME` is one run; `get runs JOB` lists the runs of a job (and, for kubectl
   // habits, falls back to the run called NAME when there is no such job).
-  let list: ListObject<RunObject>;
   let jobFilter: string | undefined;
   if (name) {
     const singular = r === 'run' || r === 'containerjobrun';
@@ -140,7 +139,7 @@ async function get(resource: string, name: string | undefined, opts: GetOptions,
     }
     jobFilter = name;
   }
-  list = await api.listRuns(jobFilter, opts.selector);
+  const list: ListObject<RunObject> = await api.listRuns(jobFilter, opts.selector);
   // Guard against a server that ignores the selector: filter by the job label client-side too.
   const items = sortRuns(list.items.filter((run) => !jobFilter || run.spec.job === jobFilter || run.metadata.labels?.[LABEL_JOB] === jobFilter));
   const widths = printObjects(ctx, 'run', format, items, false, list.metadata?.resourceVersion);

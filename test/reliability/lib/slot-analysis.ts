@@ -108,7 +108,8 @@ export function analyse(a: {
     const duplicates = [...byAttempt.entries()].filter(([, l]) => l.length > 1).map(([k, l]) => `${job.name}@${k}: ${l.map((c) => c.name).join(', ')}`);
 
     const due = slotsIn(job.periodSeconds, a.windowStart, a.windowEnd);
-    const lives = [...a.lives].sort((x, y) => x.spawnAt - y.spawnAt);
+    // Lives killed during start-up never became ready: their time counts as downtime.
+    const lives = a.lives.filter((l) => Number.isFinite(l.readyAt)).sort((x, y) => x.spawnAt - y.spawnAt);
     const lost: string[] = [];
     let required = 0;
     let allowedMissed = 0;

@@ -3,11 +3,11 @@
  * (`*.long.test.ts`) versions: they run the real processes, collect the evidence and return figures;
  * the test files assert.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { SqliteStore } from '../../../src/store/sqlite';
 import type { EmulatorStats } from '../../../src/emulator';
-import { TAG_ATTEMPT, TAG_JOB, TAG_RUN } from '../../../src/api/names';
+import { TAG_ATTEMPT, TAG_JOB, TAG_MANAGED_BY, TAG_RUN } from '../../../src/api/names';
 import { ControllerProcess, jobYaml } from '../../e2e/harness';
 import { analyse, type Analysis, type JobRule, type Life } from './slot-analysis';
 import { checkUntouched, plantForeignGroups, prng, sleep, spawnController, startEmulatorProcess, tmp, waitUntil, type EmulatorProcess, type OwnershipReport } from './procs';
@@ -41,12 +41,13 @@ function job(name: string, rg: string, o: { period: number; catchup: boolean; de
 
 /** Every run that started (emulator creation log) is recorded as finished in the store file. */
 export function checkRecordedFinished(stateDir: string, stats: EmulatorStats, jobs: string[]): { checked: number; problems: string[] } {
+  const instanceId = readFileSync(path.join(stateDir, 'instance-id'), 'utf8').trim();
   const store = SqliteStore.open(path.join(stateDir, 'acictl.db'));
   const problems: string[] = [];
   let checked = 0;
   try {
     for (const c of stats.creations) {
-      if (!jobs.includes(c.tags[TAG_JOB])) continue;
+      if (!jobs.includes(c.tags[TAG_JOB]) || c.tags[TAG_MANAGED_BY] !== instanceId) continue;
       checked++;
       const runId = c.tags[TAG_RUN];
       const attempt = Number(c.tags[TAG_ATTEMPT] ?? '1');
@@ -124,8 +125,8 @@ export async function runCrashTorture(o: { kills: number; seed: number; maxUpMs:
     const lives: Life[] = [];
     let killsBeforeReady = 0;
     for (let i = 0; i < o.kills; i++) {
-      const spawnAt = Date.now();
       ctl = spawnController(emu, { manifests: [manifests], stateDir });
+      const spawnAt = Date.now();
       // One kill in five lands during start-up (before the API listens); the others while it runs.
       const early = rand() < 0.2;
       if (early) {
@@ -141,11 +142,11 @@ export async function runCrashTorture(o: { kills: number; seed: number; maxUpMs:
       const readyAt = readyTime(ctl);
       if (readyAt === null) killsBeforeReady++;
       lives.push({ spawnAt, readyAt: readyAt ?? Number.POSITIVE_INFINITY, killAt });
-      log(`kill ${i + 1}/${o.kills}: up ${killAt - spawnAt} ms${readyAt === null ? ' (before ready)' : ''}`);
+      log(`kill ${i + 1}/${o.kills}: up ${killAt - spawnAt} ms${readyAt === null ? ' (before ready)' : `, ready after ${readyAt - spawnAt} ms`}`);
     }
     // Final life: runs undisturbed for a while, then the jobs are suspended and the runs drained.
-    const spawnAt = Date.now();
     ctl = spawnController(emu, { manifests: [manifests], stateDir });
+    const spawnAt = Date.now();
     await ctl.ready(30_000);
     await sleep(5_000);
     const { suspendedAt, exitCode } = await drain(ctl, names, 60_000);
