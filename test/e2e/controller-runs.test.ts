@@ -125,6 +125,11 @@ test('a failing command is retried after retryDelay with backoff, then the run f
     expect(run.attempts.map((a) => a.groupName)).toEqual([runId, `${runId}-a2`, `${runId}-a3`]);
     const logs = store.getLog(runId, 3);
     expect(logs[0].content).toContain('attempt 3');
+    // The job's events tell the story, through the API.
+    const ev = await ctl.api('GET', '/apis/acictl.dev/v1/containerjobs/flaky/events');
+    expect(ev.status).toBe(200);
+    const reasons = (ev.body.items as { reason: string; run?: string }[]).filter((e) => e.run === runId).map((e) => e.reason);
+    expect(reasons).toEqual(expect.arrayContaining(['AttemptFailed', 'RunFailed']));
   } finally {
     store.close();
   }

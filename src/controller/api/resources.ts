@@ -422,6 +422,14 @@ export class Resources {
     return { code: 200, body: jobToObject(this.getJobOr404(name)) };
   }
 
+  /** acictl extension: the job's recent events, oldest first (`?limit=N`, default 50). */
+  jobEvents(r: Request, name: string): Reply {
+    this.getJobOr404(name);
+    const limit = Math.min(Math.max(Number(r.query.get('limit') ?? 50) || 50, 1), 1000);
+    const items = this.store.listEvents(name, limit).map((e) => ({ time: e.time, type: e.type, reason: e.reason, message: e.message, ...(e.run ? { run: e.run } : {}) }));
+    return { code: 200, body: { kind: 'ContainerJobEventList', apiVersion: 'acictl.dev/v1', items } };
+  }
+
   // ---- containerjobruns ----------------------------------------------------------------------
 
   private runObject(run: RunRecord): RunObject {

@@ -245,6 +245,10 @@ class ApiHandler {
         if (method === 'PATCH') return res.patchStatus(r, name);
         throw errors.methodNotAllowed(method, 'containerjobs/NAME/status');
       }
+      if (sub === 'events') {
+        only(get, 'containerjobs/NAME/events (read-only)');
+        return res.jobEvents(r, name);
+      }
       if (sub === 'trigger' || sub === 'suspend' || sub === 'resume') {
         only(method === 'POST', `containerjobs/NAME/${sub}`);
         return sub === 'trigger' ? res.trigger(r, name) : res.suspend(r, name, sub === 'suspend');
