@@ -308,7 +308,7 @@ export async function validatePaths(paths: string[], opts: ValidatePathsOptions 
     );
   }
 
-  let named: Named[] = [];
+  const named: Named[] = [];
   for (let i = 0; i < files.length; i++) {
     const r = await results[i];
     if (r.diagnostic) {
@@ -322,7 +322,7 @@ export async function validatePaths(paths: string[], opts: ValidatePathsOptions 
     }
     const m = materialise(fileOutcome(decoded.text, r.file, opts), r.file);
     diagnostics.push(...m.diagnostics);
-    named = named.concat(m.jobs);
+    for (const j of m.jobs) named.push(j);
   }
   await Promise.all(slots);
 
