@@ -118,7 +118,8 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     emulator = await startEmulator({
       ...opts.emulator,
       stateDir: opts.emulator.stateDir ?? join(stateDir, 'emulator'),
-      logger: opts.emulator.logger ?? log.child({ component: 'emulator' }),
+      // The embedded emulator's own chatter is debug level: the controller reports what matters.
+      logger: opts.emulator.logger ?? quiet(log.child({ component: 'emulator' })),
     });
     endpoint = emulator.endpoint;
     ca = emulator.ca;
@@ -327,7 +328,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   ready = true;
   log.info(
     { url: api.url, httpsUrl: api.httpsUrl, instanceId, stateDir, kubeconfig: join(stateDir, 'kubeconfig'), emulator: emulator?.endpoint, jobs: store.listJobs().length },
-    `controller listening on ${api.url} (KUBECONFIG=${join(stateDir, 'kubeconfig')})`,
+    `controller listening on ${api.url} (KUBECONFIG=${join(stateDir, 'kubeconfig')}); try: npx acictl get jobs`,
   );
 
   let stopped = false;
@@ -355,6 +356,10 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       store.close();
     },
   };
+}
+
+function quiet(l: Logger): { info(o: object, msg?: string): void; warn(o: object, msg?: string): void } {
+  return { info: (o, msg) => l.debug(o, msg), warn: (o, msg) => l.warn(o, msg) };
 }
 
 /** A fresh scheduler state for a job the reconciler has not seen yet (it re-anchors it). */

@@ -63,7 +63,19 @@ Examples:
       const { startController } = await import('../../controller/controller');
       const prettyLogs = o.logFormat === 'pretty' || (o.logFormat === 'auto' && ctx.isTTY);
       const logger = prettyLogs
-        ? pino({ level: ctx.env.ACICTL_LOG_LEVEL ?? 'info' }, pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }))
+        ? pino({ level: ctx.env.ACICTL_LOG_LEVEL ?? 'info' }, pretty({
+              colorize: true,
+              sync: true,
+              singleLine: true,
+              translateTime: 'SYS:HH:MM:ss',
+              // Container output reads as "[job run] line"; controller events as "job: message".
+              messageFormat: (log: Record<string, unknown>, messageKey: string) => {
+                const msg = String(log[messageKey] ?? '');
+                if (log.container) return `[${String(log.run)}${Number(log.attempt) > 1 ? ` attempt ${String(log.attempt)}` : ''}] ${msg}`;
+                return log.job ? `${String(log.job)}: ${msg}` : msg;
+              },
+              ignore: 'pid,hostname,component,stream,container,attempt,run,job,reason',
+            }))
         : pino({ level: ctx.env.ACICTL_LOG_LEVEL ?? 'info' });
 
       const caFile = o.armCa ?? ctx.env.ACICTL_ARM_CA;
