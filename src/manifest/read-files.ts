@@ -2,7 +2,8 @@
  * The I/O edge of validation: expands paths (files, directories recursively) and reads manifest
  * files with a size cap checked before the content is read.
  */
-import { open, readdir, stat } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Diagnostic } from './diagnostic';
 import { tooLarge } from './load';
@@ -90,33 +91,40 @@ export async function expandPaths(paths: string[]): Promise<ExpandedPaths> {
   return { files, diagnostics };
 }
 
-/** Reads a file, refusing (without reading it) one larger than `maxBytes`. */
+/**
+ * Reads a file, refusing (without reading it) one larger than `maxBytes`. Synchronous system calls
+ * on purpose: for small files they cost a few microseconds on the main thread, far less than the
+ * promise machinery of four asynchronous calls, and parsing blocks the thread much longer anyway.
+ */
 export async function readManifestFile(file: string, maxBytes: number): Promise<{ ok: true; bytes: Uint8Array } | { ok: false; diagnostic: Diagnostic }> {
-  let fh;
+  return readManifestFileSync(file, maxBytes);
+}
+
+export function readManifestFileSync(file: string, maxBytes: number): { ok: true; bytes: Uint8Array } | { ok: false; diagnostic: Diagnostic } {
+  let fd: number;
   try {
-    fh = await open(file, 'r');
+    fd = openSync(file, 'r');
   } catch (err) {
     return { ok: false, diagnostic: pathError(file, `cannot read: ${reason(err)}`) };
   }
   try {
-    const s = await fh.stat();
+    const s = fstatSync(fd);
     if (!s.isFile()) return { ok: false, diagnostic: pathError(file, 'not a regular file') };
     if (s.size > maxBytes) return { ok: false, diagnostic: tooLarge(file, s.size, maxBytes) };
-    // Read at most maxBytes + 1: a file that grew since stat is still caught, never read whole.
-    const buf = Buffer.allocUnsafe(Math.min(s.size, maxBytes) + 1);
+    // Read what fstat announced (never more than maxBytes): a file being written while we read is
+    // seen truncated now and whole at the next read, but never makes us read past the cap.
+    const buf = Buffer.allocUnsafe(s.size);
     let total = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, total, buf.length - total, total);
-      if (bytesRead === 0) break;
-      total += bytesRead;
-      if (total === buf.length) break;
+    while (total < s.size) {
+      const n = readSync(fd, buf, total, s.size - total, total);
+      if (n === 0) break;
+      total += n;
     }
-    if (total > maxBytes) return { ok: false, diagnostic: tooLarge(file, total, maxBytes) };
     return { ok: true, bytes: buf.subarray(0, total) };
   } catch (err) {
     return { ok: false, diagnostic: pathError(file, `cannot read: ${reason(err)}`) };
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 

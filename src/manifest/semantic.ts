@@ -4,7 +4,7 @@
  * Pure. Robust to data that failed the schema (every access is type-guarded), so that one run
  * reports schema and semantic problems together.
  */
-import { Cron } from 'croner';
+import { checkSchedule, compileSchedule } from '../schedule';
 import { parseDuration } from '../api/duration';
 import { toPointer } from './diagnostic';
 import type { Issue } from './schema';
@@ -62,15 +62,22 @@ export function checkCron(expression: string): CronCheck {
         message: `invalid cron expression "${text}": ${fields.length} field${fields.length === 1 ? '' : 's'}; expected 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)`,
       };
     } else {
-      try {
-        const cron = new Cron(text, { paused: true, timezone: 'UTC' });
-        const runs = cron.nextRuns(4, SAMPLE_FROM);
+      // The controller's own schedule library decides: what validates is exactly what runs.
+      const problem = checkSchedule(text, 'UTC');
+      if (problem) {
+        result = { ok: false, message: problem.startsWith('invalid cron') || problem.includes(text) ? problem : `invalid cron expression "${text}": ${problem}` };
+      } else {
+        const sched = compileSchedule(text, { timeZone: 'UTC' });
+        const runs: number[] = [];
+        for (let t = SAMPLE_FROM.getTime(), i = 0; i < 4; i++) {
+          const n = sched.next(t);
+          if (n === null) break;
+          runs.push(n);
+          t = n;
+        }
         let min = Infinity;
-        for (let i = 1; i < runs.length; i++) min = Math.min(min, runs[i].getTime() - runs[i - 1].getTime());
+        for (let i = 1; i < runs.length; i++) min = Math.min(min, runs[i] - runs[i - 1]);
         result = runs.length === 0 ? { ok: false, message: `cron expression "${text}" never fires` } : { ok: true, minIntervalMs: min };
-      } catch (err) {
-        const why = String((err as Error).message ?? err).replace(/^CronPattern:\s*/, '');
-        result = { ok: false, message: `invalid cron expression "${text}": ${why}` };
       }
     }
   }
