@@ -79,3 +79,17 @@ export interface SchedulerState {
    */
   reuseApplied?: { specHash: string; template: GroupTemplate } | null;
 }
+
+/** The scheduler state of a job seen for the first time (or touched by a trigger before that). */
+export function newSchedulerState(anchor: number, scheduleKey: string): SchedulerState {
+  return {
+    anchor,
+    scheduleKey,
+    lastScheduleTime: null,
+    lastSuccessfulTime: null,
+    suspendOverride: null,
+    suspendedSince: null,
+    pendingManual: [],
+    missedCount: 0,
+  };
+}

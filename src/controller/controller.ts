@@ -12,7 +12,7 @@ import { systemClock, type Clock } from '../api/clock';
 import { manualRunId } from '../api/names';
 import type { ResolvedJob } from '../api/types';
 import type { ObservedGroup } from '../api/observed';
-import type { SchedulerState } from '../api/runs';
+import { newSchedulerState, type SchedulerState } from '../api/runs';
 import { resolveJob } from '../api/defaults';
 import { validateObject } from '../manifest/validate';
 import { SqliteStore } from '../store/sqlite';
@@ -300,7 +300,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
         const now = clock.now();
         const id = manualRunId(name, now);
         store.transaction(() => {
-          const st: SchedulerState = store.getSchedulerState(name) ?? initialSchedulerState(now);
+          const st: SchedulerState = store.getSchedulerState(name) ?? newSchedulerState(now, '');
           if (!st.pendingManual.some((p) => p.id === id)) st.pendingManual.push({ id, requestedAt: now });
           store.putSchedulerState(name, st);
         });
@@ -310,7 +310,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       setSuspended: (name: string, suspended: boolean | null) => {
         const now = clock.now();
         store.transaction(() => {
-          const st: SchedulerState = store.getSchedulerState(name) ?? initialSchedulerState(now);
+          const st: SchedulerState = store.getSchedulerState(name) ?? newSchedulerState(now, '');
           st.suspendOverride = suspended;
           store.putSchedulerState(name, st);
         });
@@ -360,20 +360,6 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
 
 function quiet(l: Logger): { info(o: object, msg?: string): void; warn(o: object, msg?: string): void } {
   return { info: (o, msg) => l.debug(o, msg), warn: (o, msg) => l.warn(o, msg) };
-}
-
-/** A fresh scheduler state for a job the reconciler has not seen yet (it re-anchors it). */
-function initialSchedulerState(now: number): SchedulerState {
-  return {
-    anchor: now,
-    scheduleKey: '',
-    lastScheduleTime: null,
-    lastSuccessfulTime: null,
-    suspendOverride: null,
-    suspendedSince: null,
-    pendingManual: [],
-    missedCount: 0,
-  };
 }
 
 function errorSummary(err: unknown): { message: string; kind?: string; code?: string } {

@@ -25,7 +25,7 @@ import {
   reuseGroupName,
 } from '../api/names';
 import type { GroupRef, ObservedGroup } from '../api/observed';
-import type { AttemptRecord, RunRecord, SchedulerState } from '../api/runs';
+import { newSchedulerState, type AttemptRecord, type RunRecord, type SchedulerState } from '../api/runs';
 import { classifyChange } from '../aci/classify';
 import { isAciError, type ContainerGroups, type DesiredGroup } from '../aci/types';
 import { assessGroup, isoUtc, plan, type Action, type PlanInput, type PlanResult, type SlotSchedule } from '../plan';
@@ -221,15 +221,15 @@ export class Reconciler {
   private async execute(ctx: Ctx, a: Action): Promise<void> {
     switch (a.type) {
       case 'initState':
-        this.d.store.putSchedulerState(ctx.name, {
-          anchor: a.anchor,
-          scheduleKey: a.scheduleKey,
-          lastScheduleTime: null,
-          lastSuccessfulTime: null,
-          suspendOverride: null,
-          suspendedSince: null,
-          pendingManual: [],
-          missedCount: 0,
+        this.d.store.transaction(() => {
+          // A trigger or suspend that arrived through the API since the read is kept.
+          const current = this.d.store.getSchedulerState(ctx.name);
+          const fresh = newSchedulerState(a.anchor, a.scheduleKey);
+          if (current) {
+            fresh.pendingManual = current.pendingManual;
+            fresh.suspendOverride = current.suspendOverride;
+          }
+          this.d.store.putSchedulerState(ctx.name, fresh);
         });
         return;
       case 'reanchor':
