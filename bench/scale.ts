@@ -29,6 +29,8 @@ interface ChildResult {
   readyJobs: number;
   peakRssMb: number;
   heapUsedMb: number;
+  peakHeapTotalMb: number;
+  peakExternalMb: number;
   cpuUserMs: number;
   cpuSystemMs: number;
 }
@@ -84,11 +86,13 @@ export async function run(opts: { sizes?: string | number; resourceGroups?: numb
   const measured: { n: number; ready: number; rss: number }[] = [];
   for (const n of sizes) {
     const r = await measure(n, rgs);
-    progress(`scale ${n}: ready in ${r.readyMs} ms (started ${r.startedMs}, idle ${r.idleMs}), boot ${r.bootMs} ms, peak RSS ${r.peakRssMb} MB, CPU ${r.cpuUserMs}+${r.cpuSystemMs} ms`);
+    progress(`scale ${n}: ready in ${r.readyMs} ms (started ${r.startedMs}, idle ${r.idleMs}), boot ${r.bootMs} ms, peak RSS ${r.peakRssMb} MB (JS heap peak ${r.peakHeapTotalMb} MB, at Ready ${r.heapUsedMb} MB used; external ${r.peakExternalMb} MB), CPU ${r.cpuUserMs}+${r.cpuSystemMs} ms`);
     out[`readySeconds_${n}`] = round(r.readyMs / 1000, 2);
     out[`startupSeconds_${n}`] = round(r.startedMs / 1000, 2);
     out[`processStartToReadySeconds_${n}`] = round((r.bootMs + r.readyMs) / 1000, 2);
     out[`peakRssMb_${n}`] = r.peakRssMb;
+    out[`peakJsHeapMb_${n}`] = r.peakHeapTotalMb;
+    out[`heapUsedAtReadyMb_${n}`] = r.heapUsedMb;
     out[`cpuSeconds_${n}`] = round((r.cpuUserMs + r.cpuSystemMs) / 1000, 2);
     measured.push({ n, ready: r.readyMs, rss: r.peakRssMb });
   }

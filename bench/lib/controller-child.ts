@@ -6,6 +6,7 @@
  * prints one line `BENCH_CHILD {json}` with phase times (ms) and peak RSS (getrusage maxRSS = VmHWM).
  */
 import { readFileSync } from 'node:fs';
+import { writeHeapSnapshot } from 'node:v8';
 import { startController } from '../../src/controller/controller';
 import { benchLogger, readyCount, round, sleep } from './common';
 
@@ -24,6 +25,14 @@ interface ChildConfig {
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.argv[2]) as ChildConfig;
   const bootMs = performance.now(); // process start → here: Node start + module loading
+  // Where the peak comes from: the JS heap's own peak (sampled) next to the resident set's.
+  let peakHeapTotal = 0;
+  let peakExternal = 0;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    peakHeapTotal = Math.max(peakHeapTotal, m.heapTotal);
+    peakExternal = Math.max(peakExternal, m.external + m.arrayBuffers);
+  }, 25);
   const t0 = performance.now();
   const controller = await startController({
     manifests: cfg.manifests,
@@ -48,6 +57,7 @@ async function main(): Promise<void> {
     jobs = controller.store.listJobs();
   }
   const ready = performance.now() - t0;
+  clearInterval(sampler);
   const result = {
     bootMs: round(bootMs),
     startedMs: round(started),
@@ -57,10 +67,14 @@ async function main(): Promise<void> {
     readyJobs: readyCount(jobs),
     peakRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
     heapUsedMb: round(process.memoryUsage().heapUsed / 1024 / 1024, 1),
+    peakHeapTotalMb: round(peakHeapTotal / 1024 / 1024, 1),
+    peakExternalMb: round(peakExternal / 1024 / 1024, 1),
     cpuUserMs: round(process.cpuUsage().user / 1000),
     cpuSystemMs: round(process.cpuUsage().system / 1000),
   };
   process.stdout.write(`BENCH_CHILD ${JSON.stringify(result)}\n`);
+  // For finding where the memory goes: BENCH_HEAP_SNAPSHOT=/some/dir writes a snapshot once Ready.
+  if (process.env.BENCH_HEAP_SNAPSHOT) process.stderr.write(`heap snapshot: ${writeHeapSnapshot(`${process.env.BENCH_HEAP_SNAPSHOT}/controller-${result.jobs}.heapsnapshot`)}\n`);
   await controller.stop();
 }
 

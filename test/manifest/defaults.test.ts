@@ -160,3 +160,11 @@ describe('defaults are documented in the schema', () => {
     expect(open).toEqual([]);
   });
 });
+
+describe('schema limits agree with src/api/names.ts', () => {
+  it('metadata.name maxLength is MAX_JOB_NAME', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { MAX_JOB_NAME } = require('../../src/api/names') as { MAX_JOB_NAME: number };
+    expect(schema.$defs.ObjectMeta.properties.name.maxLength).toBe(MAX_JOB_NAME);
+  });
+});

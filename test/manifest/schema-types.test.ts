@@ -84,7 +84,7 @@ describe('src/api/types.ts agrees with schemas/containerjob.v1.schema.json', () 
     const diagnostics = ts.getPreEmitDiagnostics(program);
     const describe = (d: ts.Diagnostic) => {
       const where = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
-      const text = d.file && d.start !== undefined ? d.file.text.slice(d.start, d.file.text.indexOf('\n', d.start)) : '';
+      const text = d.file && where ? d.file.text.split('\n')[where.line] : '';
       return `${d.file?.fileName ?? ''}:${where ? where.line + 1 : 0}: ${text} — ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`;
     };
     const inCheck = diagnostics.filter((d) => d.file?.fileName.endsWith('check.ts') || !d.file);

@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, unl
 import * as path from 'node:path';
 import { ControllerProcess, jobYaml, startTestEmulator } from '../e2e/harness';
 import type { RunningEmulator } from '../../src/emulator';
-import { writeBadCorpus, renameStorm, type BadFile } from './lib/bad-corpus';
+import { writeBadCorpus, renameStorm, writeUnreadableSubdir, type BadFile } from './lib/bad-corpus';
 import { fmt, writeFigures } from './lib/figures';
 import { checkUntouched, chownTree, EmuEventLog, plantForeignGroups, sleep, spawnController, tmp, waitUntil, type OwnershipReport, type PlantedGroup } from './lib/procs';
 
@@ -32,6 +32,10 @@ const errorsByFile = new Map<string, number>();
 let ownership: OwnershipReport;
 let storm = { renames: 0 };
 const phaseNotes: string[] = [];
+let subdir: BadFile;
+let lateJobSeen = false;
+let subdirReported = false;
+let rootFailed = false;
 
 function errorLines() {
   return ctl.lines().filter((l) => l.level >= 40 && (typeof l.file === 'string' || /error/.test(l.msg)));
@@ -43,6 +47,12 @@ function reported(f: BadFile): { line: number; msg: string }[] {
   return errorLines()
     .filter((l) => names.some((n) => String(l.file ?? '').endsWith(`/${n}`) || String(l.file ?? '') === n || String(l.file ?? '').includes(`/${n}/`)))
     .map((l) => ({ line: Number(l.line), msg: l.msg }));
+}
+
+/** Jobs the corpus may legitimately add: the valid documents of a multi-document file with one bad document, and the first definition of a new duplicated name. */
+const CORPUS_VALID = new Set(['multi-a', 'multi-c', 'dup-job']);
+function expectedName(n: string): boolean {
+  return !CORPUS_VALID.has(n);
 }
 
 async function jobNames(): Promise<string[]> {
@@ -68,6 +78,7 @@ beforeAll(async () => {
   mkdirSync(plain);
   writeFileSync(path.join(plain, 'steady.yaml'), jobYaml('steady', { rg: RG, schedule: '*/2 * * * * *', extra: KEEP }));
   writeFileSync(path.join(plain, 'victim.yaml'), jobYaml('victim', { rg: RG, schedule: '*/2 * * * * *', extra: KEEP }));
+  writeFileSync(path.join(plain, 'hijackme.yaml'), jobYaml('hijackme', { rg: RG, schedule: '@daily', extra: KEEP }));
   writeFileSync(path.join(plain, 'mover.yaml'), jobYaml('mover', { rg: RG, schedule: '@hourly', extra: KEEP }));
   syncParent = path.join(shared, 'sync');
   mkdirSync(path.join(syncParent, 'revs', 'rev1'), { recursive: true });
@@ -77,18 +88,32 @@ beforeAll(async () => {
   ctl = spawnController({ ...emu, caFilePath }, { manifests: [plain, path.join(syncParent, 'current')], user, stateDir: path.join(shared, 'state') });
   await ctl.ready(30_000);
   await waitUntil('two steady runs', async () => (await ctl.runs('steady')).length >= 2, 20_000, 250);
-  expect(await jobNames()).toEqual(['mover', 'steady', 'synced', 'victim']);
+  expect(await jobNames()).toEqual(['hijackme', 'mover', 'steady', 'synced', 'victim']);
 
   // Phase 1: the corpus, a broken edit of a valid job, and a rename storm.
   t1 = Date.now();
   corpus = writeBadCorpus(plain, RG, 99);
   writeFileSync(path.join(plain, 'victim.yaml'), jobYaml('victim', { rg: RG, schedule: '*/2 * * * * *', extra: KEEP + '  retries: many\n' }));
   corpus.push({ rel: 'victim.yaml', kind: 'a valid job edited into a schema error', line: 12 });
-  const s = await renameStorm(plain, 4000, [['mover.yaml', 'mover-moved.yaml']]);
+  const s = await renameStorm(plain, 3000, [['mover.yaml', 'mover-moved.yaml']]);
   storm = s;
   corpus.push(s.file);
-  await waitUntil('every bad file to be reported', () => corpus.every((f) => reported(f).length > 0), 25_000, 250).catch(() => undefined);
+  await waitUntil('every bad file to be reported', () => corpus.every((f) => reported(f).length > 0), 15_000, 250).catch(() => undefined);
   for (const f of corpus) errorsByFile.set(f.rel, reported(f).length);
+
+  // Phase 1b: an unreadable sub-directory next to a new valid job: the rest of the root must still be read.
+  subdir = writeUnreadableSubdir(plain, RG);
+  writeFileSync(path.join(plain, 'late-job.yaml'), jobYaml('late-job', { rg: RG, schedule: '@hourly', extra: KEEP }));
+  if (user) chownTree(path.join(plain, 'late-job.yaml'), user.uid, user.gid);
+  lateJobSeen = await waitUntil('late-job next to an unreadable sub-directory', async () => (await jobNames()).includes('late-job'), 6_000, 250).then(
+    () => true,
+    () => false,
+  );
+  subdirReported = reported(subdir).length > 0;
+  rootFailed = ctl.lines().some((l) => /root unreadable/.test(l.msg) && String(l.error ?? '').includes('gen-noexec-dir'));
+  chmodSync(path.join(plain, 'gen-noexec-dir'), 0o755);
+  rmSync(path.join(plain, 'gen-noexec-dir'), { recursive: true, force: true });
+  await waitUntil('late-job after the sub-directory is gone', async () => (await jobNames()).includes('late-job'), 8_000, 250).catch(() => undefined);
 
   // Phase 2: a git-sync link flipped to a half-written revision.
   mkdirSync(path.join(syncParent, 'revs', 'rev2'));
@@ -96,13 +121,13 @@ beforeAll(async () => {
   if (user) chownTree(path.join(syncParent, 'revs', 'rev2'), user.uid, user.gid);
   symlinkSync('revs/rev2', path.join(syncParent, 'next'));
   renameSync(path.join(syncParent, 'next'), path.join(syncParent, 'current'));
-  await waitUntil('the half-written revision to be reported', () => errorLines().some((l) => String(l.file ?? '').endsWith('synced.yaml') && l.time > t1), 15_000, 250).catch(() => undefined);
-  phaseNotes.push(`after flip: ${(await jobNames()).join(',')}`);
+  await waitUntil('the half-written revision to be reported', () => errorLines().some((l) => String(l.file ?? '').endsWith('synced.yaml') && Number(l.time) > t1), 15_000, 250).catch(() => undefined);
+  phaseNotes.push(`after flip: ${(await jobNames()).filter(expectedName).join(',')}`);
 
   // Phase 3: the plain directory emptied.
   for (const n of readdirSync(plain)) rmSync(path.join(plain, n), { recursive: true, force: true });
   await sleep(3000);
-  phaseNotes.push(`after emptying: ${(await jobNames()).join(',')}`);
+  phaseNotes.push(`after emptying: ${(await jobNames()).filter(expectedName).join(',')}`);
 
   // Phase 4: replaced by an unreadable directory.
   renameSync(plain, `${plain}.old`);
@@ -110,12 +135,13 @@ beforeAll(async () => {
   if (user) chownTree(plain, 0, 0);
   chmodSync(plain, 0o000);
   await sleep(3000);
-  phaseNotes.push(`after unreadable: ${(await jobNames()).join(',')}`);
+  phaseNotes.push(`after unreadable: ${(await jobNames()).filter(expectedName).join(',')}`);
   tEnd = Date.now();
   ownership = await checkUntouched(emu, planted, emuLog.events, emu.stats());
 });
 
 afterAll(async () => {
+  if (process.env.ACICTL_RELIABILITY_DUMP) writeFileSync(path.join(process.env.ACICTL_RELIABILITY_DUMP, 'bad-input-controller.log'), ctl?.stdout + ctl?.stderr);
   await ctl?.stop();
   await emu?.close();
   try {
@@ -155,17 +181,17 @@ describe('Invariant 3: invalid is not deleted (bad input)', () => {
 
   test('emptying the directory, an unreadable directory and a half-written git-sync revision prune nothing', async () => {
     expect(phaseNotes).toEqual([
-      'after flip: mover,steady,synced,victim',
-      'after emptying: mover,steady,synced,victim',
-      'after unreadable: mover,steady,synced,victim',
+      'after flip: hijackme,late-job,mover,steady,synced,victim',
+      'after emptying: hijackme,late-job,mover,steady,synced,victim',
+      'after unreadable: hijackme,late-job,mover,steady,synced,victim',
     ]);
-    expect(ctl.lines().filter((l) => /prun/i.test(l.msg) && !/nothing|skip|not prun|refus/i.test(l.msg))).toEqual([]);
+    expect(ctl.lines().filter((l) => /\bprune(d|s)?\b/i.test(l.msg) && !/nothing|skip|not prune|refus|keeping|history limit/i.test(l.msg))).toEqual([]);
     expect(emuLog.events.filter((e) => /deleting/.test(e.msg))).toEqual([]);
   });
 
   test('valid jobs in unreadable places, duplicates and bombs never became jobs', async () => {
     const names = await jobNames();
-    for (const n of ['dup-job', 'bomb-job', 'renamed-job', 'truncated-job', 'literal-secret-job', ...(user ? ['unreadable-job', 'noexec-job'] : [])]) expect(names).not.toContain(n);
+    for (const n of ['bomb-job', 'renamed-job', 'truncated-job', 'literal-secret-job', ...(user ? ['unreadable-job', 'noexec-job'] : [])]) expect(names).not.toContain(n);
   });
 });
 
@@ -175,6 +201,23 @@ describe('Invariant 9: one bad thing stays local (bad input)', () => {
     const ran = await steadySlots(t1, tEnd);
     expect(ran).toBeGreaterThanOrEqual(due - 2);
     expect(ctl.child.exitCode).toBeNull();
+  });
+});
+
+describe('Invariant 9: a duplicate job name stays local', () => {
+  // Known bug (reported to the lead): source-sync.ts lets the alphabetically first file win, so a
+  // copied file that sorts before steady.yaml takes the job over; its conflict is never logged.
+  test('a copy of a valid job in another file does not take the job over (whichever file sorts first)', async () => {
+    expect((await ctl.job('steady')).spec.schedule).toBe('*/2 * * * * *');
+    expect((await ctl.job('hijackme')).spec.schedule).toBe('@daily');
+  });
+});
+
+describe('Invariant 9: an unreadable sub-directory stays local', () => {
+  // Known bug (reported to the lead): src/controller/watcher.ts listFiles() rethrows EACCES of a
+  // sub-directory, so the whole root is "unreadable" and no other file of it is read any more.
+  test('a new valid job next to an unreadable sub-directory is still picked up, and the sub-directory is reported', () => {
+    expect({ rootFailed, lateJobSeen, subdirReported }).toEqual({ rootFailed: false, lateJobSeen: true, subdirReported: true });
   });
 });
 

@@ -64,7 +64,8 @@ export function writeBadCorpus(dir: string, rg: string, seed: number): BadFile[]
   // Duplicate job names: two new files declaring the same job, and a copy of a valid job.
   put('gen-dup-1.yaml', 'duplicate job name (1/2)', jobYaml('dup-job', { rg }));
   put('gen-dup-2.yaml', 'duplicate job name (2/2)', jobYaml('dup-job', { rg, command: 'echo other' }));
-  put('gen-dup-of-steady.yaml', 'duplicate of a valid job', jobYaml('steady', { rg, schedule: '@hourly' }));
+  put('zz-copy-of-steady.yaml', 'duplicate of a valid job (file sorts after it)', jobYaml('steady', { rg, schedule: '@hourly' }));
+  put('a-copy-of-hijackme.yaml', 'duplicate of a valid job (file sorts before it)', jobYaml('hijackme', { rg, schedule: '@hourly' }));
   // Symlinks: loops, dangling, to a directory.
   symlinkSync('gen-loop-b.yaml', path.join(dir, 'gen-loop-a.yaml'));
   symlinkSync('gen-loop-a.yaml', path.join(dir, 'gen-loop-b.yaml'));
@@ -78,11 +79,15 @@ export function writeBadCorpus(dir: string, rg: string, seed: number): BadFile[]
   // Permission denied: a VALID job in an unreadable file must not appear (and must be reported).
   put('gen-unreadable.yaml', 'permission denied (chmod 000)', jobYaml('unreadable-job', { rg }), 0);
   chmodSync(path.join(dir, 'gen-unreadable.yaml'), 0o000);
+  return out;
+}
+
+/** A sub-directory without x permission holding a valid job (unreadable to a non-root controller). */
+export function writeUnreadableSubdir(dir: string, rg: string): BadFile {
   mkdirSync(path.join(dir, 'gen-noexec-dir'));
   writeFileSync(path.join(dir, 'gen-noexec-dir', 'inner.yaml'), jobYaml('noexec-job', { rg }));
   chmodSync(path.join(dir, 'gen-noexec-dir'), 0o600);
-  out.push({ rel: 'gen-noexec-dir', kind: 'directory without x permission', line: 0 });
-  return out;
+  return { rel: 'gen-noexec-dir', kind: 'directory without x permission', line: 0 };
 }
 
 /**

@@ -23,7 +23,7 @@ export function crashSuite(o: { label: string; file: string; kills: number; seed
         summary:
           `${r.kills} kills (${r.killsBeforeReady} during start-up), ${fmt(a.due)} slots due, ${fmt(a.run)} run, ${fmt(a.required)} required, ` +
           `${a.allowedMissed} allowed missed (downtime), ${a.duplicates.length + a.reExecutions.length} duplicates, ${a.lost.length} lost, ` +
-          `${r.finished.checked} runs checked finished in the store, ${r.ownership.problems.length} foreign-group writes`,
+          `${r.finished.checked} runs checked finished in the store (${r.finished.logsChecked} with their logs), ${r.ownership.problems.length} foreign-group writes`,
         figures: { ...r, analysis: { ...a, perJob: a.perJob } },
         ok,
       });
@@ -45,8 +45,9 @@ export function crashSuite(o: { label: string; file: string; kills: number; seed
       expect(r.analysis.restartsWithoutRun).toEqual([]);
     });
 
-    test('every run that started is recorded as finished in the store file after a clean stop', () => {
+    test('every run that started is recorded as finished in the store file after a clean stop, its logs kept (Invariant 7)', () => {
       expect(r.finished.checked).toBeGreaterThan(0);
+      expect(r.finished.logsChecked).toBeGreaterThan(0);
       expect(r.finished.problems).toEqual([]);
       expect(r.cleanExit).toBe(0);
     });
@@ -58,12 +59,12 @@ export function crashSuite(o: { label: string; file: string; kills: number; seed
   });
 }
 
-export function faultSuite(o: { label: string; file: string; durationMs: number; seed: number; timeoutMs: number; maxRequestsPerRun: number }): void {
-  describe(`Invariant 9: one throttled call does not stop the others — fault torture (${o.label}: ${Math.round(o.durationMs / 1000)} s, seed ${o.seed})`, () => {
+export function faultSuite(o: { label: string; file: string; durationMs: number; seed: number; periods: [number, number]; timeoutMs: number; maxRequestsPerRun: number }): void {
+  describe(`Invariant 9: one throttled call does not stop the others — fault torture (${o.label}: ${Math.round(o.durationMs / 1000)} s, schedules every ${o.periods.join(' s and ')} s, seed ${o.seed})`, () => {
     let r: FaultResult;
 
     beforeAll(async () => {
-      r = await runFaultTorture({ durationMs: o.durationMs, seed: o.seed, log });
+      r = await runFaultTorture({ durationMs: o.durationMs, seed: o.seed, periods: o.periods, log });
       const dup = r.analysis.duplicates.length + r.analysis.reExecutions.length;
       const ok = !r.controllerExitedEarly && dup === 0 && r.lostStrict.length === 0 && r.finished.problems.length === 0 && r.ownership.problems.length === 0 && r.requestsPerRun <= o.maxRequestsPerRun;
       writeFigures(o.file, {

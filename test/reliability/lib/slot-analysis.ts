@@ -116,7 +116,8 @@ export function analyse(a: {
     for (const s of due) {
       const up = lives.some((l) => l.readyAt + a.settleMs <= s && s + a.actMs <= l.killAt);
       let req = up;
-      if (!up && job.catchup) {
+      // Before the first life settled, the job's anchor (its first sight) is not known precisely.
+      if (!up && job.catchup && lives.length > 0 && s >= lives[0].readyAt + a.settleMs) {
         const next = lives.find((l) => l.readyAt + a.settleMs > s);
         if (next) {
           const downSlots = slotsIn(job.periodSeconds, s, next.readyAt).length;

@@ -3,7 +3,7 @@
  * (`*.long.test.ts`) versions: they run the real processes, collect the evidence and return figures;
  * the test files assert.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { SqliteStore } from '../../../src/store/sqlite';
 import type { EmulatorStats } from '../../../src/emulator';
@@ -40,7 +40,8 @@ function job(name: string, rg: string, o: { period: number; catchup: boolean; de
 }
 
 /** Every run that started (emulator creation log) is recorded as finished in the store file. */
-export function checkRecordedFinished(stateDir: string, stats: EmulatorStats, jobs: string[]): { checked: number; problems: string[] } {
+export function checkRecordedFinished(stateDir: string, stats: EmulatorStats, jobs: string[], logJobs: string[] = []): { checked: number; logsChecked: number; problems: string[] } {
+  let logsChecked = 0;
   const instanceId = readFileSync(path.join(stateDir, 'instance-id'), 'utf8').trim();
   const store = SqliteStore.open(path.join(stateDir, 'acictl.db'));
   const problems: string[] = [];
@@ -59,13 +60,27 @@ export function checkRecordedFinished(stateDir: string, stats: EmulatorStats, jo
       const a = run.attempts.find((x) => x.attempt === attempt);
       if (!a) problems.push(`${c.name}: run ${runId} has no attempt ${attempt}`);
       else if (a.phase !== 'Succeeded' && a.phase !== 'Failed') problems.push(`${c.name}: attempt ${attempt} is ${a.phase}`);
+      else if (logJobs.includes(c.tags[TAG_JOB])) {
+        // Invariant 7: the attempt's output is in the store (captured before its group was deleted).
+        logsChecked++;
+        const text = store.getLog(runId, attempt).map((l) => l.content).join('');
+        if (!a.logsArchived || !text.includes(`run ${runId} attempt ${attempt}`)) problems.push(`${c.name}: logs not kept (archived=${a.logsArchived}, ${text.length} bytes)`);
+      }
       if (run.phase !== 'Succeeded' && run.phase !== 'Failed') problems.push(`${runId}: run is ${run.phase}`);
     }
     for (const name of jobs) for (const r of store.listRuns(name)) if (r.phase !== 'Succeeded' && r.phase !== 'Failed') problems.push(`${r.id}: left ${r.phase}`);
   } finally {
     store.close();
   }
-  return { checked, problems: [...new Set(problems)] };
+  return { checked, logsChecked, problems: [...new Set(problems)] };
+}
+
+/** With ACICTL_RELIABILITY_DUMP=DIR, the processes' output is kept there for a post-mortem. */
+function dump(name: string, text: string): void {
+  const dir = process.env.ACICTL_RELIABILITY_DUMP;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, name), text);
 }
 
 function readyTime(ctl: ControllerProcess): number | null {
@@ -97,7 +112,7 @@ export interface CrashResult {
   kills: number;
   killsBeforeReady: number;
   analysis: Analysis;
-  finished: { checked: number; problems: string[] };
+  finished: { checked: number; logsChecked: number; problems: string[] };
   ownership: OwnershipReport;
   cleanExit: number | null;
   durationMs: number;
@@ -163,7 +178,7 @@ export async function runCrashTorture(o: { kills: number; seed: number; maxUpMs:
       settleMs: 1500,
       actMs: 1500,
     });
-    const finished = checkRecordedFinished(stateDir, stats, names);
+    const finished = checkRecordedFinished(stateDir, stats, names, ['tick1', 'tick2c']);
     const ownership = await checkUntouched(emu, planted, emu.events(), stats);
     const requests = Object.values(stats.requests).reduce((a, b) => a + b, 0);
     return { kills: o.kills, killsBeforeReady, analysis, finished, ownership, cleanExit: exitCode, durationMs: Date.now() - t0, requests };
@@ -188,12 +203,18 @@ export interface FaultResult {
   analysis: Analysis;
   lostStrict: string[];
   lateSuperseded: string[];
-  finished: { checked: number; problems: string[] };
+  finished: { checked: number; logsChecked: number; problems: string[] };
   ownership: OwnershipReport;
   failedRuns: number;
 }
 
-export async function runFaultTorture(o: { durationMs: number; seed: number; faults?: string; log?: (s: string) => void }): Promise<FaultResult> {
+/**
+ * `periods`: the two jobs' schedules in seconds. Keep the creations (with retried PUTs) under ACI's
+ * 100 creates per 5 minutes: the controller enforces that window client-side and would (rightly)
+ * wait minutes for it — a 1 s schedule only fits a run shorter than about a minute.
+ */
+export async function runFaultTorture(o: { durationMs: number; seed: number; periods?: [number, number]; faults?: string; log?: (s: string) => void }): Promise<FaultResult> {
+  const [p1, p2] = o.periods ?? [1, 2];
   const log = o.log ?? (() => undefined);
   const rg = 'fault-torture';
   const spec = o.faults ?? `429=0.1,500=0.025,503=0.025,reset=0.02,latency=0-100ms,seed=${o.seed}`;
@@ -201,8 +222,8 @@ export async function runFaultTorture(o: { durationMs: number; seed: number; fau
   const manifests = tmp('acictl-rel-fault-m-');
   const stateDir = tmp('acictl-rel-fault-s-');
   const jobs: TortureJob[] = [
-    job('fault1c', rg, { period: 1, catchup: true, deadline: 30, cap: 20 }),
-    job('fault2', rg, { period: 2, catchup: false, deadline: 20, command: '[ "$ACICTL_ATTEMPT" -ge 2 ] || exit 1', extra: '  retries: 2\n  retryDelay: 1s\n' }),
+    job('fault1c', rg, { period: p1, catchup: true, deadline: 30, cap: 20 }),
+    job('fault2', rg, { period: p2, catchup: false, deadline: 20, command: '[ "$ACICTL_ATTEMPT" -ge 2 ] || exit 1', extra: '  retries: 2\n  retryDelay: 1s\n' }),
   ];
   const names = jobs.map((j) => j.name);
   let ctl: ControllerProcess | undefined;
@@ -247,7 +268,7 @@ export async function runFaultTorture(o: { durationMs: number; seed: number; fau
     const catchupJobs = jobs.filter((j) => j.catchup).map((j) => j.name);
     const lostStrict = analysis.lost.filter((l) => catchupJobs.includes(l.split('@')[0]));
     const lateSuperseded = analysis.lost.filter((l) => !catchupJobs.includes(l.split('@')[0]));
-    const finished = checkRecordedFinished(stateDir, stats, names);
+    const finished = checkRecordedFinished(stateDir, stats, names, ['fault1c']);
     const ownership = await checkUntouched(emu, planted, emu.events(), stats);
     const runs = stats.creations.filter((c) => names.includes(c.tags[TAG_JOB])).length;
     const store = SqliteStore.open(path.join(stateDir, 'acictl.db'));
@@ -279,6 +300,8 @@ export async function runFaultTorture(o: { durationMs: number; seed: number; fau
       failedRuns,
     };
   } finally {
+    if (ctl) dump('faults-controller.log', ctl.stdout + ctl.stderr);
+    dump('faults-emulator.log', emu.stderr);
     if (ctl && ctl.child.exitCode === null) ctl.kill('SIGKILL');
     await emu.stop();
   }
