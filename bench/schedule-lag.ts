@@ -17,7 +17,7 @@
  * the shared AZURE_RATE_LIMITS object in this process before the controller starts (each bench
  * runs in a process of its own; the values are restored afterwards).
  *
- *   npx node dist/bench/schedule-lag.js [jobs=1000] [timeFactor=600] [parts=AB]
+ *   npx node dist/bench/schedule-lag.js [jobs=1000] [timeFactor=600] [parts=AB] [concurrency=8]
  */
 import { join } from 'node:path';
 import { AZURE_RATE_LIMITS, scaleLimits, type RateLimits } from '../src/aci/rate-limit';
@@ -58,7 +58,7 @@ interface LagOutcome {
   readyBeforeSlotMs: number;
 }
 
-async function lagRun(o: { jobs: number; throttling: 'off' | 'azure'; budget: RateLimits; timeFactor: number; timeoutMs: number }): Promise<LagOutcome> {
+async function lagRun(o: { concurrency?: number; jobs: number; throttling: 'off' | 'azure'; budget: RateLimits; timeFactor: number; timeoutMs: number }): Promise<LagOutcome> {
   const tmp = tempDir('lag');
   const t0 = Date.now();
   const factor = o.timeFactor;
@@ -69,7 +69,7 @@ async function lagRun(o: { jobs: number; throttling: 'off' | 'azure'; budget: Ra
     const manifests = join(tmp.path, 'manifests');
     writeJobs(manifests, 0, () => '');
     // Controller up first, on an empty directory; then the jobs arrive through the watcher.
-    const controller = await startBenchController(emu, { manifests: [manifests], stateDir: join(tmp.path, 'state') });
+    const controller = await startBenchController(emu, { manifests: [manifests], stateDir: join(tmp.path, 'state'), concurrency: o.concurrency });
     try {
       const slot = Math.ceil((Date.now() + 8000) / 1000) * 1000;
       writeJobs(manifests, o.jobs, (i, name) => jobDocument(name, { resourceGroup: `bench-rg-${i % 10}`, schedule: dailyAtSecond(slot), extra: '  timeZone: UTC\n' }));
@@ -94,13 +94,13 @@ async function lagRun(o: { jobs: number; throttling: 'off' | 'azure'; budget: Ra
   }
 }
 
-export async function run(opts: { jobs?: number; timeFactor?: number; parts?: string } = {}): Promise<BenchResult> {
+export async function run(opts: { jobs?: number; timeFactor?: number; parts?: string; concurrency?: number } = {}): Promise<BenchResult> {
   const jobs = opts.jobs ?? 1000;
   const factor = opts.timeFactor ?? 600;
   const parts = String(opts.parts ?? 'AB');
   const out: BenchResult = { jobs };
   if (parts.includes('A')) {
-    const a = await lagRun({ jobs, throttling: 'off', budget: NO_BUDGET, timeFactor: 1, timeoutMs: 60_000 });
+    const a = await lagRun({ concurrency: opts.concurrency, jobs, throttling: 'off', budget: NO_BUDGET, timeFactor: 1, timeoutMs: 60_000 });
     Object.assign(out, {
       offCreated: a.created,
       offLagP50Ms: round(percentile(a.lagsMs, 50)),

@@ -75,6 +75,8 @@ export interface RunningController {
 }
 
 const FINALIZER = 'acictl.dev/cleanup';
+/** How long SIGTERM waits for in-flight reconciles before aborting their ARM calls. */
+const SHUTDOWN_GRACE_MS = 5_000;
 
 function loadOrCreateInstanceId(stateDir: string): string {
   const file = join(stateDir, 'instance-id');
@@ -255,6 +257,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
           if (d.severity === 'warning') log.warn({ file: d.file, line: d.line, column: d.column, pointer: d.pointer }, `${where}: warning: ${d.message}`);
           else log.error({ file: d.file, line: d.line, column: d.column, pointer: d.pointer }, `${where}: error: ${d.message}`);
         }
+        for (const c of result.conflicts) log.error({ file: c.file, line: c.line, job: c.name }, c.message);
         const names = new Set([...result.changed, ...result.pruned, ...result.invalid]);
         if (firstSnapshotDone) for (const n of names) queue.add(n);
         firstSnapshotDone = true;
@@ -350,7 +353,11 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       ready = false;
       if (resyncTimer) clearInterval(resyncTimer);
       await watcher?.close();
+      // Drain in-flight reconciles, but do not wait out a long rate-limit wait: after the grace
+      // period their calls are aborted (a run is never touched by stopping; state is level-based).
+      const grace = setTimeout(() => void queue.shutdown({ drain: false }), SHUTDOWN_GRACE_MS);
       await queue.shutdown({ drain: true });
+      clearTimeout(grace);
       await api.close();
       await emulator?.close();
       store.close();

@@ -75,7 +75,9 @@ function setInvalid(status: JobStatus, message: string | null, nowIso: string): 
   const conditions = status.conditions ?? [];
   const current = conditions.find((c) => c.type === CONDITION_INVALID);
   if (message === null) {
-    if (!current) return status;
+    // Only a source-level Invalid is ours to clear; the reconciler's own condition (Invalid=False,
+    // or an invalid schedule) stays, or every pass would rewrite — and re-reconcile — every job.
+    if (!current || current.reason !== REASON_SOURCE_INVALID) return status;
     const rest = conditions.filter((c) => c.type !== CONDITION_INVALID);
     const out: JobStatus = { ...status, conditions: rest };
     if (rest.length === 0) delete out.conditions;
@@ -129,33 +131,53 @@ export function applySnapshot(store: Store, snapshot: Snapshot, opts: ApplyOptio
       changed.add(out.name);
     };
 
-    // 1. claims: first root, first file, first document wins
+    // 1. claims. A name defined more than once (in two files, two documents or two roots) is an
+    // error at every place, as `acictl validate` reports it: no definition wins, so a copied file
+    // can never silently take a job over. An existing job keeps its last good spec, Invalid.
+    const definitions = new Map<string, { root: RootSnapshot; sj: SnapshotJob }[]>();
     for (const root of snapshot.roots) {
       if (!root.ok) continue;
       for (const sj of root.jobs) {
         const name = sj.job.metadata.name;
-        const prior = claimed.get(name);
-        if (prior) {
-          result.conflicts.push({
-            name,
-            file: sj.file,
-            line: sj.line,
-            message: `${where(sj.file, sj.line, sj.column)}: containerjob ${name} is already defined at ${where(prior.sj.file, prior.sj.line, prior.sj.column)}; ignored`,
-          });
-          continue;
-        }
-        const existing = stored.get(name);
-        if (existing && existing.source.kind === 'api') {
-          result.conflicts.push({
-            name,
-            file: sj.file,
-            line: sj.line,
-            message: `${where(sj.file, sj.line, sj.column)}: containerjob ${name} exists and was created through the API; the manifest is ignored until that job is deleted`,
-          });
-          continue;
-        }
-        claimed.set(name, { root, sj });
+        const list = definitions.get(name) ?? [];
+        list.push({ root, sj });
+        definitions.set(name, list);
       }
+    }
+    const duplicated = new Map<string, string>();
+    for (const [name, defs] of definitions) {
+      if (defs.length > 1) {
+        const places = defs.map((d) => where(d.sj.file, d.sj.line, d.sj.column));
+        for (const d of defs) {
+          const others = places.filter((p) => p !== where(d.sj.file, d.sj.line, d.sj.column));
+          result.conflicts.push({
+            name,
+            file: d.sj.file,
+            line: d.sj.line,
+            message: `${where(d.sj.file, d.sj.line, d.sj.column)}: containerjob ${name} is defined more than once (also at ${others.join(', ')}); every definition is ignored until one remains`,
+          });
+        }
+        duplicated.set(name, `${places[0]}: containerjob ${name} is defined more than once (${places.join(', ')})`);
+        continue;
+      }
+      const { root, sj } = defs[0];
+      const existing = stored.get(name);
+      if (existing && existing.source.kind === 'api') {
+        result.conflicts.push({
+          name,
+          file: sj.file,
+          line: sj.line,
+          message: `${where(sj.file, sj.line, sj.column)}: containerjob ${name} exists and was created through the API; the manifest is ignored until that job is deleted`,
+        });
+        continue;
+      }
+      claimed.set(name, { root, sj });
+    }
+    for (const [name, message] of duplicated) {
+      const job = stored.get(name);
+      if (!job || job.source.kind !== 'directory') continue;
+      put({ ...toWrite(job), status: setInvalid(job.status, message, nowIso) }, job);
+      result.invalid.push(name);
     }
 
     // 2. upsert the claimed jobs
@@ -202,8 +224,12 @@ export function applySnapshot(store: Store, snapshot: Snapshot, opts: ApplyOptio
       const mayPrune = root.files.length > 0 || opts.allowEmpty;
       if (!mayPrune) result.emptyRoots.push(root.root);
       for (const job of [...stored.values()]) {
-        if (job.source.kind !== 'directory' || job.source.root !== root.root || claimed.has(job.name)) continue;
-        const badFile = badFiles.has(job.source.file) ? job.source.file : suspects.get(job.name);
+        if (job.source.kind !== 'directory' || job.source.root !== root.root || claimed.has(job.name) || duplicated.has(job.name)) continue;
+        // A broken file, a file under an unreadable directory, or a broken file that seems to declare it.
+        const source = job.source;
+        const badFile = badFiles.has(source.file)
+          ? source.file
+          : ([...badFiles].find((b) => source.file.startsWith(b + '/')) ?? suspects.get(job.name));
         if (badFile !== undefined) {
           const status = setInvalid(job.status, invalidMessage(root, badFile), nowIso);
           put({ ...toWrite(job), status }, job);

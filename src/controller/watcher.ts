@@ -142,20 +142,26 @@ async function resolveRoot(root: string): Promise<Resolution> {
   return { dir: chosen.target, logicalDir: path.join(root, chosen.name), link: path.join(root, chosen.name) };
 }
 
-/** All manifest files under `dir` (relative paths, sorted); dot-entries are skipped. */
-async function listFiles(dir: string, rel = ''): Promise<string[]> {
+/**
+ * All manifest files under `dir` (relative paths, sorted); dot-entries are skipped. A
+ * sub-directory that cannot be listed is reported in `badDirs` rather than failing the root: one
+ * unreadable folder must not stop every other file from being read (its jobs are kept, Invalid).
+ */
+async function listFiles(dir: string, rel = '', badDirs: { rel: string; error: string }[] = []): Promise<string[]> {
   let entries: Dirent[];
   try {
     entries = await fsp.readdir(path.join(dir, rel), { withFileTypes: true });
   } catch (err) {
     if (isGone(err)) throw new Vanished(String(err));
-    throw err;
+    if (rel === '') throw err;
+    badDirs.push({ rel, error: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+    return [];
   }
   const out: string[] = [];
   for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (e.name.startsWith('.')) continue;
     const r = path.join(rel, e.name);
-    if (e.isDirectory()) out.push(...(await listFiles(dir, r)));
+    if (e.isDirectory()) out.push(...(await listFiles(dir, r, badDirs)));
     else if ((e.isFile() || e.isSymbolicLink()) && MANIFEST_EXT.has(path.extname(e.name).toLowerCase())) out.push(r);
   }
   return out;
@@ -215,9 +221,10 @@ async function readRootFiles(root: string, delay: (ms: number) => Promise<void>,
   for (let attempt = 0; attempt < MAX_PASS_ATTEMPTS; attempt++) {
     try {
       const res = await resolveRoot(root);
-      const rels = await listFiles(res.dir);
+      const badDirs: { rel: string; error: string }[] = [];
+      const rels = await listFiles(res.dir, '', badDirs);
       await afterList?.(root, res.dir, attempt);
-      const files: RawRoot['files'] = [];
+      const files: RawRoot['files'] = badDirs.map((d) => ({ rel: d.rel, file: path.join(res.logicalDir, d.rel), readError: d.error }));
       for (const rel of rels) {
         const file = path.join(res.logicalDir, rel);
         try {

@@ -59,6 +59,21 @@ describe('applySnapshot', () => {
     expect(store.currentResourceVersion()).toBe(rv);
   });
 
+  test('a pass leaves the reconciler's own conditions alone (no write, no re-reconcile)', () => {
+    const s = snap(root('/m', { 'a.yaml': manifest('a') }, 'rev-1'));
+    applySnapshot(store, s, opts);
+    const job = store.getJob('a')!;
+    store.putJobStatus('a', {
+      ...job.status,
+      conditions: [{ type: 'Invalid', status: 'False', reason: 'Valid', message: 'the spec is valid', lastTransitionTime: new Date(NOW).toISOString() }],
+    });
+    const rv = store.currentResourceVersion();
+    const r = applySnapshot(store, s, { ...opts, now: NOW + 60_000 });
+    expect(r.changed).toEqual([]);
+    expect(store.currentResourceVersion()).toBe(rv);
+    expect(store.getJob('a')!.status.conditions).toEqual([expect.objectContaining({ type: 'Invalid', status: 'False', reason: 'Valid' })]);
+  });
+
   test('spec change bumps generation and keeps status; label change does not bump generation', () => {
     applySnapshot(store, snap(root('/m', { 'a.yaml': manifest('a', 'img:1') })), opts);
     store.putJobStatus('a', { ...store.getJob('a')!.status, lastScheduleTime: '2026-03-01T00:00:00Z', observedGeneration: 1 });
@@ -182,11 +197,25 @@ describe('applySnapshot', () => {
     expect(applySnapshot(store, snap(root('/m', { 'b.yaml': manifest('b') })), opts).pruned).toEqual([]);
   });
 
-  test('the same name in two files or roots: the first wins, the second is a conflict', () => {
+  test('the same name in two files or roots: a conflict at both places, no definition wins', () => {
     const r = applySnapshot(store, snap(root('/m', { 'a.yaml': manifest('a', 'first') }), root('/n', { 'a.yaml': manifest('a', 'second') })), opts);
-    expect(r.conflicts).toEqual([expect.objectContaining({ name: 'a', file: '/n/a.yaml' })]);
-    expect(store.getJob('a')!.spec.template.containers[0].image).toBe('first');
-    expect(store.getJob('a')!.source).toMatchObject({ root: '/m' });
+    expect(r.conflicts).toEqual([expect.objectContaining({ name: 'a', file: '/m/a.yaml' }), expect.objectContaining({ name: 'a', file: '/n/a.yaml' })]);
+    expect(r.conflicts[0].message).toMatch(/defined more than once \(also at \/n\/a\.yaml/);
+    expect(store.getJob('a')).toBeUndefined();
+  });
+
+  test('a copy of an existing job in another file never takes it over: last good spec, Invalid, not pruned', () => {
+    applySnapshot(store, snap(root('/m', { 'b.yaml': manifest('a', 'original') })), opts);
+    const r = applySnapshot(store, snap(root('/m', { 'a-copy.yaml': manifest('a', 'hijack'), 'b.yaml': manifest('a', 'original') })), opts);
+    expect(r.pruned).toEqual([]);
+    expect(r.invalid).toEqual(['a']);
+    const a = store.getJob('a')!;
+    expect(a.spec.template.containers[0].image).toBe('original');
+    expect(a.deletionTimestamp).toBeUndefined();
+    expect(a.status.conditions!.find((c) => c.type === 'Invalid')).toMatchObject({ status: 'True', message: expect.stringMatching(/defined more than once/) });
+    // Removing the copy clears the condition.
+    applySnapshot(store, snap(root('/m', { 'b.yaml': manifest('a', 'original') })), opts);
+    expect(store.getJob('a')!.status.conditions?.some((c) => c.type === 'Invalid' && c.status === 'True') ?? false).toBe(false);
   });
 
   test('a job that moved to another root is taken over, not pruned', () => {
