@@ -59,7 +59,7 @@ describe('applySnapshot', () => {
     expect(store.currentResourceVersion()).toBe(rv);
   });
 
-  test('a pass leaves the reconciler's own conditions alone (no write, no re-reconcile)', () => {
+  test('a pass leaves the reconciler conditions alone (no write, no re-reconcile)', () => {
     const s = snap(root('/m', { 'a.yaml': manifest('a') }, 'rev-1'));
     applySnapshot(store, s, opts);
     const job = store.getJob('a')!;
