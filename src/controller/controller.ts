@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 
 import { systemClock, type Clock } from '../api/clock';
-import { manualRunId } from '../api/names';
+import { manualRunId, TAG_ATTEMPT, TAG_JOB, TAG_RUN, TAG_SPEC_HASH } from '../api/names';
 import type { ResolvedJob } from '../api/types';
 import type { ObservedGroup } from '../api/observed';
 import { newSchedulerState, type SchedulerState } from '../api/runs';
@@ -183,22 +183,56 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     onError: (key, err, requeues) => log.warn({ job: key, requeues, err: errorSummary(err) }, 'reconcile failed; retrying with backoff'),
   });
 
-  async function resyncScope(scope: Scope): Promise<void> {
+  /** Last listing per scope: group name → job and a signature of what the planner reads from a list item. */
+  const lastListing = new Map<string, Map<string, { job: string; sig: string }>>();
+
+  /** List a scope; returns the jobs whose groups appeared, vanished or changed since the last listing. */
+  async function resyncScope(scope: Scope): Promise<Set<string>> {
     const owned: ObservedGroup[] = await groups.listOwned(scope);
     observed.replaceScope(scope, owned);
-    listedScopes.add(scopeKey(scope));
+    const key = scopeKey(scope);
+    listedScopes.add(key);
+    const before = lastListing.get(key) ?? new Map<string, { job: string; sig: string }>();
+    const after = new Map<string, { job: string; sig: string }>();
+    const changed = new Set<string>();
+    for (const g of owned) {
+      const job = g.tags[TAG_JOB] ?? '';
+      const sig = [g.provisioningState, g.tags[TAG_RUN], g.tags[TAG_ATTEMPT], g.tags[TAG_SPEC_HASH], g.state ?? ''].join('|');
+      after.set(g.name, { job, sig });
+      if (before.get(g.name)?.sig !== sig) changed.add(job);
+    }
+    for (const [name, b] of before) if (!after.has(name)) changed.add(b.job);
+    lastListing.set(key, after);
+    changed.delete('');
+    return changed;
   }
 
-  async function resyncAll(): Promise<void> {
-    const scopes = collectScopes();
+  /**
+   * List every scope. Only jobs whose observed groups changed are reconciled again (each job's
+   * own timers cover its schedule and polling), so a resync of 10,000 idle jobs costs the list
+   * pages and nothing else. `all` re-queues every job (start-up).
+   */
+  async function resyncAll(all: boolean): Promise<void> {
+    const scopes = [...knownScopes.values()];
+    const changed = new Set<string>();
     await Promise.all(
       scopes.map((s) =>
-        resyncScope(s).catch((err) => log.warn({ scope: scopeKey(s), err: errorSummary(err) }, 'listing owned container groups failed')),
+        resyncScope(s).then(
+          (names) => names.forEach((n) => changed.add(n)),
+          (err) => log.warn({ scope: scopeKey(s), err: errorSummary(err) }, 'listing owned container groups failed'),
+        ),
       ),
     );
-    for (const j of store.listJobs()) queue.add(j.name);
+    if (all) for (const j of store.listJobs()) queue.add(j.name);
+    for (const name of changed) queue.add(name);
     for (const name of observed.jobNames()) if (!store.getJob(name)) queue.add(name); // orphans
   }
+
+  const noteScopeOf = (name: string): void => {
+    const job = store.getJob(name);
+    const s = job ? scopeOf(job) : null;
+    if (s) knownScopes.set(scopeKey(s), s);
+  };
 
   // ---- reconciler -------------------------------------------------------------------------------
   const reconciler = new Reconciler({
@@ -259,9 +293,11 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
         }
         for (const c of result.conflicts) log.error({ file: c.file, line: c.line, job: c.name }, c.message);
         const names = new Set([...result.changed, ...result.pruned, ...result.invalid]);
+        for (const n of result.changed) noteScopeOf(n);
         if (firstSnapshotDone) for (const n of names) queue.add(n);
         firstSnapshotDone = true;
-        metrics.invalidJobs.set(store.listJobs().filter((j) => j.status.conditions?.some((c) => c.type === 'Invalid' && c.status === 'True')).length);
+        // Every pass reports each job whose source is invalid, so the count needs no store scan.
+        metrics.invalidJobs.set(new Set(result.invalid).size);
       },
     });
     await watcher.start();
@@ -269,15 +305,15 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
 
   // First listing of every scope before the first reconcile: a crash-restarted controller must see
   // the groups it created before it plans anything.
-  await resyncAll();
+  collectScopes();
+  await resyncAll(true);
   metrics.jobs.set(store.listJobs().length);
   queue.start(handler);
 
   const resyncTimer = opts.once
     ? null
     : setInterval(() => {
-        void resyncAll().catch((err) => log.warn({ err: errorSummary(err) }, 'resync failed'));
-        metrics.jobs.set(store.listJobs().length);
+        void resyncAll(false).catch((err) => log.warn({ err: errorSummary(err) }, 'resync failed'));
       }, opts.resyncIntervalMs);
   resyncTimer?.unref();
 
@@ -294,9 +330,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       logger: log.child({ component: 'api' }),
       validate: (obj: unknown, o: { strict: boolean }) => validateObject(obj, o),
       enqueue: (name: string) => {
-        const s = store.getJob(name);
-        const sc = s ? scopeOf(s) : null;
-        if (sc) knownScopes.set(scopeKey(sc), sc);
+        noteScopeOf(name);
         queue.add(name);
       },
       trigger: (name: string) => {
@@ -321,7 +355,10 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       },
       logs: (run: string, attempt: number | undefined, follow: boolean, signal: AbortSignal) =>
         streamLogs({ store, hub, groups, defaultSubscriptionId, run, attempt, follow, signal }),
-      metrics: () => metrics.render(),
+      metrics: () => {
+        metrics.jobs.set(store.listJobs().length); // at scrape time, not on every pass
+        return metrics.render();
+      },
       ready: () => ready,
       tls,
     },
