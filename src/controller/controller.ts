@@ -20,6 +20,7 @@ import type { Store, StoredJob } from '../store/types';
 import type { ContainerGroups, Scope } from '../aci/types';
 import { AciContainerGroups } from '../aci/adapter';
 import { createCredential } from '../aci/credentials';
+import type { RateLimits } from '../aci/rate-limit';
 import { envFileSecretResolver, type SecretResolver } from '../aci/secrets';
 import { specHash, secretDigest } from '../aci/hash';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../emulator';
@@ -51,6 +52,8 @@ export interface ControllerOptions {
     /** PEM of the CA to trust for the ARM endpoint (a standalone emulator). */
     ca?: string;
     credential?: 'default' | 'emulator' | 'clientSecret' | 'managedIdentity';
+    /** Client-side ARM budget (default: the documented Azure limits). */
+    limits?: RateLimits;
   };
   /** How often owned groups are listed again (observed-state resync). */
   resyncIntervalMs: number;
@@ -142,6 +145,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     endpoint,
     ca,
     secrets,
+    limits: opts.arm.limits,
     logger: log.child({ component: 'aci' }),
     onCall: (op: string, outcome: string, ms: number) => {
       metrics.armCalls.inc({ operation: op, outcome });
