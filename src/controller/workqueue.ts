@@ -62,6 +62,12 @@ export class WorkQueue {
   /** Keys added while being processed: requeued when the handler finishes. */
   private readonly dirty = new Set<string>();
   private readonly delayed = new Map<string, number>();
+  /**
+   * Min-heap of (due, key) for the delayed keys. Entries are never removed in place: an entry
+   * whose due time no longer matches `delayed` (superseded by an earlier addAfter, or fired) is
+   * stale and skipped when it reaches the top. Compacted when stale entries dominate.
+   */
+  private readonly heap = new DueHeap();
   private readonly failures = new Map<string, number>();
   private readonly inflight = new Map<string, Promise<void>>();
   private handler: KeyHandler | undefined;
@@ -117,6 +123,8 @@ export class WorkQueue {
     const current = this.delayed.get(key);
     if (current !== undefined && current <= due) return;
     this.delayed.set(key, due);
+    this.heap.push(due, key);
+    if (this.heap.size() > 64 && this.heap.size() > 2 * this.delayed.size) this.heap.rebuild(this.delayed);
     this.arm();
   }
 
@@ -182,6 +190,7 @@ export class WorkQueue {
     if (this.timer) this.timers.clearTimeout(this.timer.handle);
     this.timer = undefined;
     this.delayed.clear();
+    this.heap.clear();
     this.ready.length = 0;
     this.queued.clear();
     this.dirty.clear();
@@ -257,11 +266,20 @@ export class WorkQueue {
     for (const w of waiters) w();
   }
 
-  /** Arm one timer for the earliest delayed key, capped so long waits are re-checked. */
+  /** The earliest live due time (drops stale heap entries on the way), or Infinity. */
+  private earliestDue(): number {
+    for (;;) {
+      const top = this.heap.peek();
+      if (!top) return Infinity;
+      if (this.delayed.get(top.key) === top.due) return top.due;
+      this.heap.pop();
+    }
+  }
+
+  /** Arm one timer for the earliest delayed key, capped so long waits are re-checked. O(log n). */
   private arm(): void {
     if (this.stopping) return;
-    let earliest = Infinity;
-    for (const due of this.delayed.values()) if (due < earliest) earliest = due;
+    const earliest = this.earliestDue();
     if (earliest === Infinity) {
       if (this.timer) this.timers.clearTimeout(this.timer.handle);
       this.timer = undefined;
@@ -280,11 +298,112 @@ export class WorkQueue {
     if (this.timer?.handle !== handle) return;
     this.timer = undefined;
     const now = this.clock.now();
-    const due = [...this.delayed].filter(([, at]) => at <= now).sort((a, b) => a[1] - b[1]);
-    for (const [key] of due) {
-      this.delayed.delete(key);
-      this.add(key);
+    // Pop due entries in due order (ties: insertion order is not guaranteed, as before with sort).
+    for (;;) {
+      const top = this.heap.peek();
+      if (!top || top.due > now) break;
+      this.heap.pop();
+      if (this.delayed.get(top.key) !== top.due) continue; // stale
+      this.delayed.delete(top.key);
+      this.add(top.key);
     }
     this.arm();
+  }
+}
+
+/** A binary min-heap of (due, key), ordered by due time, then by insertion sequence. */
+export class DueHeap {
+  private dues: number[] = [];
+  private keys: string[] = [];
+  private seqs: number[] = [];
+  private seq = 0;
+
+  size(): number {
+    return this.dues.length;
+  }
+
+  clear(): void {
+    this.dues = [];
+    this.keys = [];
+    this.seqs = [];
+  }
+
+  peek(): { due: number; key: string } | undefined {
+    return this.dues.length === 0 ? undefined : { due: this.dues[0]!, key: this.keys[0]! };
+  }
+
+  push(due: number, key: string): void {
+    this.dues.push(due);
+    this.keys.push(key);
+    this.seqs.push(this.seq++);
+    this.up(this.dues.length - 1);
+  }
+
+  pop(): { due: number; key: string } | undefined {
+    const n = this.dues.length;
+    if (n === 0) return undefined;
+    const top = { due: this.dues[0]!, key: this.keys[0]! };
+    const lastDue = this.dues.pop()!;
+    const lastKey = this.keys.pop()!;
+    const lastSeq = this.seqs.pop()!;
+    if (n > 1) {
+      this.dues[0] = lastDue;
+      this.keys[0] = lastKey;
+      this.seqs[0] = lastSeq;
+      this.down(0);
+    }
+    return top;
+  }
+
+  /** Replace the contents with exactly the live entries of `live` (key → due). */
+  rebuild(live: ReadonlyMap<string, number>): void {
+    this.clear();
+    for (const [key, due] of live) {
+      this.dues.push(due);
+      this.keys.push(key);
+      this.seqs.push(this.seq++);
+    }
+    for (let i = (this.dues.length >> 1) - 1; i >= 0; i--) this.down(i);
+  }
+
+  private less(i: number, j: number): boolean {
+    const a = this.dues[i]!;
+    const b = this.dues[j]!;
+    return a < b || (a === b && this.seqs[i]! < this.seqs[j]!);
+  }
+
+  private swap(i: number, j: number): void {
+    const d = this.dues[i]!;
+    this.dues[i] = this.dues[j]!;
+    this.dues[j] = d;
+    const k = this.keys[i]!;
+    this.keys[i] = this.keys[j]!;
+    this.keys[j] = k;
+    const s = this.seqs[i]!;
+    this.seqs[i] = this.seqs[j]!;
+    this.seqs[j] = s;
+  }
+
+  private up(i: number): void {
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.less(i, parent)) return;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  private down(i: number): void {
+    const n = this.dues.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < n && this.less(l, m)) m = l;
+      if (r < n && this.less(r, m)) m = r;
+      if (m === i) return;
+      this.swap(i, m);
+      i = m;
+    }
   }
 }

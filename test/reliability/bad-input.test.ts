@@ -94,7 +94,7 @@ beforeAll(async () => {
   t1 = Date.now();
   corpus = writeBadCorpus(plain, RG, 99);
   writeFileSync(path.join(plain, 'victim.yaml'), jobYaml('victim', { rg: RG, schedule: '*/2 * * * * *', extra: KEEP + '  retries: many\n' }));
-  corpus.push({ rel: 'victim.yaml', kind: 'a valid job edited into a schema error', line: 12 });
+  corpus.push({ rel: 'victim.yaml', kind: 'a valid job edited into a schema error', line: 11 }); // retries: many (apiVersion..schedule are lines 1-6, KEEP 7-10)
   const s = await renameStorm(plain, 3000, [['mover.yaml', 'mover-moved.yaml']]);
   storm = s;
   corpus.push(s.file);

@@ -1,0 +1,121 @@
+/**
+ * Runs every benchmark in sequence, each in a process of its own (so one bench's memory, timers
+ * and budget settings never leak into the next), and prints one table: figure, value, target,
+ * met?. Each bench's full result follows the table. `npm run bench` builds first and runs this.
+ *
+ *   npx node dist/bench/run-all.js [--only=scale,arm-calls] [--quick]
+ *
+ * `--quick` shrinks every bench (for a smoke run of the harness; the figures are then not the
+ * ones the targets are about).
+ */
+import { spawn } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { BenchResult } from './lib/common';
+
+interface Figure {
+  bench: string;
+  key: string;
+  label: string;
+  target: string;
+  /** undefined: informational, no target. */
+  met?: (v: number, r: BenchResult) => boolean;
+}
+
+const BENCHES: { name: string; args: string[]; quick: string[] }[] = [
+  { name: 'scale', args: [], quick: ['sizes=200,1000'] },
+  { name: 'steady-state', args: [], quick: ['jobs=1000', 'resyncIntervalMs=2000', 'resyncs=2'] },
+  { name: 'arm-calls', args: [], quick: ['jobs=20', 'runSeconds=15'] },
+  { name: 'schedule-lag', args: [], quick: ['jobs=200'] },
+  { name: 'watch-latency', args: [], quick: ['edits=30', 'baseJobs=200'] },
+  { name: 'validation', args: [], quick: ['documents=2000'] },
+];
+
+const FIGURES: Figure[] = [
+  { bench: 'scale', key: 'readySeconds_10000', label: '10,000 jobs: start → all Ready (s)', target: '≤ 10', met: (v) => v <= 10 },
+  { bench: 'scale', key: 'peakRssMb_10000', label: '10,000 jobs: controller peak RSS (MB)', target: '≤ 300', met: (v) => v <= 300 },
+  { bench: 'scale', key: 'readySeconds_1000', label: '1,000 jobs: start → all Ready (s)', target: '—' },
+  { bench: 'scale', key: 'peakRssMb_1000', label: '1,000 jobs: controller peak RSS (MB)', target: '—' },
+  { bench: 'scale', key: 'readyTimeGrowth', label: 'ready-time growth for ×10 jobs', target: '≤ 10 (linear)', met: (v, r) => v <= Number(r.sizeFactor) },
+  { bench: 'scale', key: 'rssGrowth', label: 'RSS growth for ×10 jobs', target: '≤ 10 (linear)', met: (v, r) => v <= Number(r.sizeFactor) },
+  { bench: 'steady-state', key: 'armWritesPerResync', label: 'steady state: ARM writes per resync', target: '0', met: (v) => v === 0 },
+  { bench: 'steady-state', key: 'armReadsPerResync', label: 'steady state: ARM reads per resync', target: '≤ list pages', met: (v, r) => v <= Number(r.listPagesPerResync) },
+  { bench: 'steady-state', key: 'resyncWallSeconds', label: 'steady state: resync of all jobs (s, worst)', target: '≤ 1', met: (v) => v <= 1 },
+  { bench: 'arm-calls', key: 'controllerRequestsPerRun', label: 'ARM requests per run: controller', target: '—' },
+  { bench: 'arm-calls', key: 'seedOperatorRequestsPerRun', label: 'ARM requests per run: seed operator', target: '—' },
+  { bench: 'arm-calls', key: 'ratio', label: 'ARM requests per run: ratio', target: '≤ 0.1', met: (v) => v <= 0.1 },
+  { bench: 'schedule-lag', key: 'offLagP50Ms', label: '1,000 due at once, no throttling: lag p50 (ms)', target: '—' },
+  { bench: 'schedule-lag', key: 'offLagP99Ms', label: '1,000 due at once, no throttling: lag p99 (ms)', target: '≤ 1000', met: (v) => v <= 1000 },
+  { bench: 'schedule-lag', key: 'offLagMaxMs', label: '1,000 due at once, no throttling: lag max (ms)', target: '—' },
+  { bench: 'schedule-lag', key: 'azure429s', label: '1,000 due at once, Azure preset: 429s', target: '0', met: (v) => v === 0 },
+  { bench: 'schedule-lag', key: 'azureDrainEmulatedMinutes', label: '… time to drain (emulated min; ideal in details)', target: '—' },
+  { bench: 'watch-latency', key: 'writeToStoreP50Ms', label: 'watch: file write → desired state p50 (ms)', target: '—' },
+  { bench: 'watch-latency', key: 'writeToStoreP99Ms', label: 'watch: file write → desired state p99 (ms)', target: '≤ 500', met: (v) => v <= 500 },
+  { bench: 'watch-latency', key: 'slotToCreateP99Ms', label: 'watch: slot → first ARM request p99 (ms)', target: '≤ 500', met: (v) => v <= 500 },
+  { bench: 'validation', key: 'yamlParseDocsPerSec', label: 'validation: yaml parse alone (docs/s)', target: '—' },
+  { bench: 'validation', key: 'validateColdDocsPerSec', label: 'validation: validate path (docs/s)', target: '—' },
+  { bench: 'validation', key: 'ratioColdToYamlParse', label: 'validation: ratio to yaml alone', target: '≥ 0.8', met: (v) => v >= 0.8 },
+];
+
+function runBench(name: string, args: string[]): Promise<{ result?: BenchResult; error?: string; seconds: number }> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(__dirname, `${name}.js`), '--json', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('close', (code) => {
+      const seconds = Math.round((performance.now() - t0) / 100) / 10;
+      const m = /^BENCH_RESULT (.*)$/m.exec(out);
+      if (m) resolve({ result: JSON.parse(m[1]) as BenchResult, seconds });
+      else resolve({ error: `exited ${code} without a result${out ? `: ${out.slice(-500)}` : ''}`, seconds });
+    });
+  });
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd()).join('\n');
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const quick = argv.includes('--quick');
+  const only = argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+  const results = new Map<string, BenchResult>();
+  const errors = new Map<string, string>();
+  const t0 = performance.now();
+  const mem = Math.round(totalmem() / 1024 ** 3);
+  console.log(`acictl benchmarks — ${new Date().toISOString()} — ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${mem} GB, Node ${process.version}${quick ? ' — QUICK (reduced sizes)' : ''}`);
+  for (const b of BENCHES) {
+    if (only && !only.includes(b.name)) continue;
+    process.stderr.write(`[${b.name}] running…\n`);
+    const r = await runBench(b.name, quick ? b.quick : b.args);
+    process.stderr.write(`[${b.name}] ${r.error ? `FAILED: ${r.error}` : 'done'} in ${r.seconds} s\n`);
+    if (r.result) results.set(b.name, r.result);
+    if (r.error) errors.set(b.name, r.error);
+  }
+  const rows = [['figure', 'value', 'target', 'met?']];
+  for (const f of FIGURES) {
+    if (only && !only.includes(f.bench)) continue;
+    const r = results.get(f.bench);
+    const v = r?.[f.key];
+    if (v === undefined) {
+      rows.push([f.label, errors.has(f.bench) ? 'error' : 'n/a', f.target, f.met ? 'NO' : '']);
+      continue;
+    }
+    const met = f.met && typeof v === 'number' && r ? (f.met(v, r) ? 'yes' : 'NO') : '';
+    rows.push([f.label, String(v), f.target, met]);
+  }
+  console.log('');
+  console.log(table(rows));
+  console.log('');
+  for (const [name, r] of results) {
+    console.log(`${name}:`);
+    for (const [k, v] of Object.entries(r)) console.log(`  ${k}: ${v}`);
+  }
+  for (const [name, e] of errors) console.log(`${name}: ERROR ${e}`);
+  console.log(`\ntotal ${Math.round((performance.now() - t0) / 1000)} s`);
+  if (errors.size) process.exitCode = 1;
+}
+
+void main();

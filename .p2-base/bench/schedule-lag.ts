@@ -1,0 +1,129 @@
+/**
+ * Benchmark 4 — schedule lag: `jobs` jobs (default 1,000) due in the same second; lag from the
+ * slot to the create request (PUT) at the emulator, from `stats().creations[].time` against the
+ * `acictl.dev/scheduled-time` tag.
+ *
+ * A. Throttling off, on both sides: the emulator does not throttle and the controller's client-side
+ *    ARM/ACI budget is lifted, so the figure is the controller's own dispatch (timers, work queue,
+ *    planner, store, one PUT per run). p50 / p99 / max and the time until the last create.
+ * B. The Azure throttling preset: the emulator throttles like ARM + ACI (100 creates per 5 min,
+ *    300 per hour, ARM token buckets) and the controller keeps its Azure budget. 1,000 creates take
+ *    more than three hours at those rates, so time is compressed by `timeFactor` on both sides
+ *    exactly as bench/aci-throttle.ts does (the emulator's throttling clock runs faster, the
+ *    budget's windows and refill rates are scaled by the same factor); drain times are reported in
+ *    emulated minutes, next to the fastest drain the limits allow.
+ *
+ * The controller exposes no option for its budget, so this bench sets it by changing the values of
+ * the shared AZURE_RATE_LIMITS object in this process before the controller starts (each bench
+ * runs in a process of its own; the values are restored afterwards).
+ *
+ *   npx node dist/bench/schedule-lag.js [jobs=1000] [timeFactor=600] [parts=AB] [concurrency=8]
+ */
+import { join } from 'node:path';
+import { AZURE_RATE_LIMITS, scaleLimits, type RateLimits } from '../src/aci/rate-limit';
+import { TAG_SCHEDULED_TIME } from '../src/api/names';
+import { startEmulator } from '../src/emulator';
+import type { Clock } from '../src/api/clock';
+import { dailyAtSecond } from './arm-calls';
+import { jobDocument, main, percentile, progress, readyCount, round, startBenchController, tempDir, waitFor, writeJobs, type BenchResult } from './lib/common';
+
+const MIN = 60_000;
+
+/** Replace the values of the shared default budget (what a controller started afterwards uses). */
+export function setDefaultBudget(limits: RateLimits): () => void {
+  const saved = { ...AZURE_RATE_LIMITS };
+  Object.assign(AZURE_RATE_LIMITS, limits);
+  return () => Object.assign(AZURE_RATE_LIMITS, saved);
+}
+
+export const NO_BUDGET: RateLimits = { reads: null, writes: null, deletes: null, aciCreates: [], aciDeletes: [] };
+
+/** Earliest finish (from 0) of n creates under sliding windows: t_i = max(t_{i-1}, t_{i-limit} + window). */
+export function idealDrainMs(n: number, windows: { limit: number; windowMs: number }[]): number {
+  const t: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let at = i > 0 ? t[i - 1] : 0;
+    for (const w of windows) if (i >= w.limit) at = Math.max(at, t[i - w.limit] + w.windowMs);
+    t.push(at);
+  }
+  return t[n - 1] ?? 0;
+}
+
+interface LagOutcome {
+  lagsMs: number[];
+  created: number;
+  throttled: number;
+  /** Last create − slot, in the emulator's time. */
+  drainMs: number;
+  readyBeforeSlotMs: number;
+}
+
+async function lagRun(o: { concurrency?: number; jobs: number; throttling: 'off' | 'azure'; budget: RateLimits; timeFactor: number; timeoutMs: number }): Promise<LagOutcome> {
+  const tmp = tempDir('lag');
+  const t0 = Date.now();
+  const factor = o.timeFactor;
+  const emuClock: Clock = { now: () => t0 + (Date.now() - t0) * factor };
+  const emu = await startEmulator({ runtime: 'simulate', simulate: { durationMs: 500 }, throttling: o.throttling, clock: factor === 1 ? undefined : emuClock, lroDelayMs: 50 });
+  const restore = setDefaultBudget(o.budget);
+  try {
+    const manifests = join(tmp.path, 'manifests');
+    writeJobs(manifests, 0, () => '');
+    // Controller up first, on an empty directory; then the jobs arrive through the watcher.
+    const controller = await startBenchController(emu, { manifests: [manifests], stateDir: join(tmp.path, 'state'), concurrency: o.concurrency });
+    try {
+      const slot = Math.ceil((Date.now() + 8000) / 1000) * 1000;
+      writeJobs(manifests, o.jobs, (i, name) => jobDocument(name, { resourceGroup: `bench-rg-${i % 10}`, schedule: dailyAtSecond(slot), extra: '  timeZone: UTC\n' }));
+      await waitFor('every job Ready', () => readyCount(controller.store.listJobs()) === o.jobs, slot - Date.now(), 50).catch(() => undefined);
+      const readyBeforeSlotMs = slot - Date.now();
+      progress(`schedule-lag (${o.throttling}${factor !== 1 ? `, time ×${factor}` : ''}): ${readyCount(controller.store.listJobs())} of ${o.jobs} jobs Ready ${readyBeforeSlotMs} ms before the slot`);
+      await waitFor(`${o.jobs} creates`, () => emu.stats().creations.length >= o.jobs, Math.max(0, slot - Date.now()) + o.timeoutMs, 100).catch((e) =>
+        progress(`schedule-lag: ${(e as Error).message}; ${emu.stats().creations.length} created`),
+      );
+      const s = emu.stats();
+      const lagsMs = s.creations.map((c) => Date.parse(c.time) - Date.parse(c.tags[TAG_SCHEDULED_TIME]));
+      const emulatedSlot = factor === 1 ? slot : t0 + (slot - t0) * factor;
+      const last = Math.max(...s.creations.map((c) => Date.parse(c.time)));
+      return { lagsMs, created: s.creations.length, throttled: s.throttled, drainMs: last - emulatedSlot, readyBeforeSlotMs };
+    } finally {
+      await controller.stop();
+    }
+  } finally {
+    restore();
+    await emu.close();
+    tmp.remove();
+  }
+}
+
+export async function run(opts: { jobs?: number; timeFactor?: number; parts?: string; concurrency?: number } = {}): Promise<BenchResult> {
+  const jobs = opts.jobs ?? 1000;
+  const factor = opts.timeFactor ?? 600;
+  const parts = String(opts.parts ?? 'AB');
+  const out: BenchResult = { jobs };
+  if (parts.includes('A')) {
+    const a = await lagRun({ concurrency: opts.concurrency, jobs, throttling: 'off', budget: NO_BUDGET, timeFactor: 1, timeoutMs: 60_000 });
+    Object.assign(out, {
+      offCreated: a.created,
+      offLagP50Ms: round(percentile(a.lagsMs, 50)),
+      offLagP99Ms: round(percentile(a.lagsMs, 99)),
+      offLagMaxMs: round(Math.max(...a.lagsMs)),
+      offDrainSeconds: round(a.drainMs / 1000, 2),
+      offReadyMsBeforeSlot: a.readyBeforeSlotMs,
+    });
+  }
+  if (parts.includes('B')) {
+    const budget = scaleLimits({ ...AZURE_RATE_LIMITS }, factor);
+    const ideal = idealDrainMs(jobs, AZURE_RATE_LIMITS.aciCreates);
+    const b = await lagRun({ jobs, throttling: 'azure', budget, timeFactor: factor, timeoutMs: Math.max(60_000, (ideal / factor) * 3) });
+    Object.assign(out, {
+      azureTimeFactor: factor,
+      azureCreated: b.created,
+      azure429s: b.throttled,
+      azureDrainEmulatedMinutes: round(b.drainMs / MIN, 1),
+      azureIdealDrainEmulatedMinutes: round(ideal / MIN, 1),
+      azureDrainRealSeconds: round(b.drainMs / factor / 1000, 1),
+    });
+  }
+  return out;
+}
+
+if (require.main === module) main(run);

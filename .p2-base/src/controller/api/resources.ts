@@ -1,0 +1,581 @@
+/**
+ * The Kubernetes verbs on `containerjobs` (with `status`) and `containerjobruns`, plus acictl's own
+ * verbs (trigger, suspend, resume, log). Handlers return data; server.ts writes responses.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import { KIND } from '../../api/types';
+import type { RunRecord } from '../../api/runs';
+import type { ContainerJob } from '../../api/types';
+import { StoreConflictError, type JobInput, type JobStatus, type Store, type StoredJob } from '../../store/types';
+import { isPlainObject, parseJson, readBody, wantsTable } from './http';
+import {
+  FINALIZER_CLEANUP, JOBS, RUN_JOB_LABEL, RUN_KIND, RUNS, jobToObject, k8sTime, readIncomingJob, runToObject,
+  type IncomingJob, type JobObject, type RunObject,
+} from './objects';
+import { JSON_PATCH, MERGE_PATCH, applyPatchBody, patchType } from './patch';
+import { pruneUnknown, type JobSchema } from './schema';
+import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, type FieldRequirement, type Requirement } from './selectors';
+import { ApiError, errors, pointerToFieldPath, statusObject, type StatusCause } from './status';
+import { JOB_COLUMNS, RUN_COLUMNS, jobCells, rowObject, runCells, table } from './table';
+import type { Snapshot, WatchEvent, WatchHub } from './watch';
+
+export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+
+export type Validate = (
+  obj: unknown,
+  opts: { strict: boolean },
+) => ValidateOutcome;
+
+/** What `validate` answers; warnings may be plain text or located (validateObject's ObjectProblem). */
+export type ValidateOutcome =
+  | { ok: true; job: ContainerJob; warnings: (string | { pointer: string; message: string })[] }
+  | { ok: false; errors: { pointer: string; message: string }[] };
+
+/** What the handlers need (a subset of ApiServerDeps plus the server's own parts). */
+export interface ResourceContext {
+  store: Store;
+  validate: Validate;
+  enqueue(name: string): void;
+  trigger(name: string): { run: string };
+  setSuspended(name: string, suspended: boolean | null): void;
+  logs(run: string, attempt: number | undefined, follow: boolean, signal: AbortSignal): AsyncIterable<string>;
+  hub: WatchHub;
+  schema: JobSchema;
+  now(): number;
+  /** Open watch and log streams, ended by close(). */
+  streams: Set<ServerResponse>;
+}
+
+/** A handler's answer: status code, JSON body, warnings (sent as `Warning: 299` headers). */
+export interface Reply {
+  code: number;
+  body: unknown;
+  warnings?: string[];
+}
+
+export interface Request {
+  method: string;
+  query: URLSearchParams;
+  req: IncomingMessage;
+  res: ServerResponse;
+}
+
+// ---- query parameters ---------------------------------------------------------------------------
+
+function dryRunOf(q: URLSearchParams): boolean {
+  const values = q.getAll('dryRun');
+  for (const v of values) if (v !== 'All') throw errors.badRequest(`unsupported dryRun value ${JSON.stringify(v)}: only "All" is supported`);
+  return values.length > 0;
+}
+
+/** Default Strict: unknown fields are errors in acictl (DESIGN §2), unlike Kubernetes' Warn. */
+function fieldValidationOf(q: URLSearchParams): FieldValidation {
+  const v = q.get('fieldValidation');
+  if (v === null || v === '') return 'Strict';
+  if (v === 'Strict' || v === 'Warn' || v === 'Ignore') return v;
+  throw errors.badRequest(`fieldValidation must be one of Strict, Warn or Ignore (got ${JSON.stringify(v)})`);
+}
+
+function boolParam(q: URLSearchParams, name: string): boolean {
+  const v = q.get(name);
+  return v === 'true' || v === '1';
+}
+
+function intParam(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name);
+  if (v === null || v === '') return undefined;
+  if (!/^\d+$/.test(v)) throw errors.badRequest(`${name} must be a non-negative integer`);
+  return Number(v);
+}
+
+function encodeContinue(rv: number, after: string): string {
+  return Buffer.from(JSON.stringify({ rv, after })).toString('base64url');
+}
+
+function decodeContinue(token: string | null): string | undefined {
+  if (!token) return undefined;
+  try {
+    const v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { after?: unknown };
+    if (typeof v.after === 'string') return v.after;
+  } catch {
+    // fall through
+  }
+  throw errors.badRequest('invalid continue token');
+}
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (isPlainObject(v)) {
+    return `{${Object.keys(v).filter((k) => v[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+// ---- the handlers -------------------------------------------------------------------------------
+
+export class Resources {
+  constructor(private readonly ctx: ResourceContext) {}
+
+  private get store(): Store {
+    return this.ctx.store;
+  }
+
+  private getJobOr404(name: string): StoredJob {
+    const job = this.store.getJob(name);
+    if (!job) throw errors.notFound(JOBS, name);
+    return job;
+  }
+
+  /** Jobs from a manifests directory are read-only through the API. */
+  private guardWritable(job: StoredJob): void {
+    if (job.source.kind === 'directory') {
+      throw errors.forbidden(JOBS, job.name, `it is defined in the manifests directory by ${job.source.file}; change that file instead (jobs from a directory are read-only through the API)`);
+    }
+  }
+
+  private readJson(req: IncomingMessage): Promise<unknown> {
+    return readBody(req).then(parseJson);
+  }
+
+  // ---- validation ------------------------------------------------------------------------------
+
+  /** Unknown fields per fieldValidation, then the validator. Returns the spec to store. */
+  private admit(inc: IncomingJob, fv: FieldValidation): { spec: StoredJob['spec']; warnings: string[] } {
+    const unknown = [...inc.unknownFields];
+    let spec = inc.manifest.spec;
+    if (this.ctx.schema.file && spec !== undefined) {
+      const pr = pruneUnknown(spec, this.ctx.schema.spec, 'spec');
+      unknown.push(...pr.unknown);
+      if (fv !== 'Strict') spec = pr.pruned;
+    }
+    const warnings = fv === 'Warn' ? unknown.map((u) => `unknown field "${u}"`) : [];
+    const result = this.ctx.validate({ ...inc.manifest, spec }, { strict: fv === 'Strict' });
+    const causes: StatusCause[] = [];
+    unknown.sort();
+    if (fv === 'Strict') for (const u of unknown) causes.push({ type: 'FieldValueInvalid', field: u, message: 'field not declared in schema' });
+    if (!result.ok) {
+      for (const e of result.errors) {
+        const field = pointerToFieldPath(e.pointer);
+        if (causes.some((c) => c.field === field && c.message === 'field not declared in schema')) continue;
+        causes.push({ type: 'FieldValueInvalid', field: field || undefined, message: e.message });
+      }
+    }
+    if (causes.length > 0 || !result.ok) throw errors.invalid(KIND, inc.name, causes);
+    const more = result.warnings.map((w) => (typeof w === 'string' ? w : w.pointer ? `${pointerToFieldPath(w.pointer)}: ${w.message}` : w.message));
+    return { spec: result.job.spec, warnings: [...warnings, ...more] };
+  }
+
+  /** What a write would store, without storing it (dryRun=All). */
+  private simulate(input: JobInput, existing: StoredJob | undefined): StoredJob {
+    const copy = structuredClone(input) as StoredJob;
+    return {
+      ...copy,
+      uid: existing?.uid ?? randomUUID(),
+      creationTimestamp: existing?.creationTimestamp ?? k8sTime(this.ctx.now())!,
+      resourceVersion: existing?.resourceVersion ?? 0,
+      generation: existing ? (same(existing.spec, input.spec) ? existing.generation : existing.generation + 1) : 1,
+      finalizers: copy.finalizers ?? [],
+      labels: copy.labels ?? {},
+      annotations: copy.annotations ?? {},
+      status: copy.status ?? {},
+    };
+  }
+
+  private put(input: JobInput, expected: number): StoredJob {
+    try {
+      return this.store.putJob(input, expected);
+    } catch (err) {
+      if (err instanceof StoreConflictError) {
+        if (expected === 0) throw errors.alreadyExists(JOBS, input.name);
+        throw errors.conflict(JOBS, input.name, 'the object has been modified; please apply your changes to the latest version and try again');
+      }
+      throw err;
+    }
+  }
+
+  // ---- containerjobs -----------------------------------------------------------------------------
+
+  listJobs(r: Request): Reply | undefined {
+    const labels = parseLabelSelector(r.query.get('labelSelector'));
+    const fields = parseFieldSelector(r.query.get('fieldSelector'), ['metadata.name']);
+    if (boolParam(r.query, 'watch')) {
+      this.watch(r, 'containerjobs', labels, fields);
+      return undefined;
+    }
+    const rv = this.store.currentResourceVersion();
+    const after = decodeContinue(r.query.get('continue'));
+    const all = this.store
+      .listJobs()
+      .filter((j) => matchLabels(labels, j.labels) && matchFields(fields, { 'metadata.name': j.name }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .filter((j) => after === undefined || j.name > after);
+    const limit = intParam(r.query, 'limit');
+    const page = limit ? all.slice(0, limit) : all;
+    const metadata: Record<string, unknown> = { resourceVersion: String(rv) };
+    if (page.length < all.length) {
+      metadata.continue = encodeContinue(rv, page[page.length - 1]!.name);
+      metadata.remainingItemCount = all.length - page.length;
+    }
+    if (wantsTable(r.req.headers.accept)) {
+      const now = this.ctx.now();
+      const include = r.query.get('includeObject');
+      return { code: 200, body: table(JOB_COLUMNS, page.map((j) => ({ cells: jobCells(j, now), object: rowObject(jobToObject(j) as never, include) })), metadata) };
+    }
+    return { code: 200, body: { apiVersion: 'acictl.dev/v1', kind: `${KIND}List`, metadata, items: page.map(jobToObject) } };
+  }
+
+  getJob(r: Request, name: string): Reply {
+    const job = this.getJobOr404(name);
+    if (wantsTable(r.req.headers.accept)) {
+      const include = r.query.get('includeObject');
+      return { code: 200, body: table(JOB_COLUMNS, [{ cells: jobCells(job, this.ctx.now()), object: rowObject(jobToObject(job) as never, include) }], { resourceVersion: String(job.resourceVersion) }) };
+    }
+    return { code: 200, body: jobToObject(job) };
+  }
+
+  async createJob(r: Request): Promise<Reply> {
+    const dryRun = dryRunOf(r.query);
+    const fv = fieldValidationOf(r.query);
+    const body = await this.readJson(r.req);
+    const inc = readIncomingJob(body, undefined, true);
+    const existing = this.store.getJob(inc.name);
+    if (existing) throw errors.alreadyExists(JOBS, inc.name);
+    const { spec, warnings } = this.admit(inc, fv);
+    const fieldManager = r.query.get('fieldManager') ?? undefined;
+    const input: JobInput = {
+      name: inc.name,
+      finalizers: [...new Set([...(inc.finalizers ?? []), FINALIZER_CLEANUP])],
+      labels: inc.labels,
+      annotations: inc.annotations,
+      spec,
+      source: fieldManager ? { kind: 'api', fieldManager } : { kind: 'api' },
+      status: {},
+    };
+    if (dryRun) return { code: 201, body: jobToObject(this.simulate(input, undefined)), warnings };
+    const stored = this.put(input, 0);
+    this.ctx.enqueue(stored.name);
+    return { code: 201, body: jobToObject(stored), warnings };
+  }
+
+  /** PUT and PATCH end here: `inc` is the complete new object. */
+  private update(existing: StoredJob, inc: IncomingJob, fv: FieldValidation, dryRun: boolean): Reply {
+    if (inc.resourceVersion !== undefined && inc.resourceVersion !== existing.resourceVersion) {
+      throw errors.conflict(JOBS, existing.name, 'the object has been modified; please apply your changes to the latest version and try again');
+    }
+    const { spec, warnings } = this.admit(inc, fv);
+    const finalizers = inc.finalizers ?? [];
+    const input: JobInput = {
+      name: existing.name,
+      finalizers,
+      labels: inc.labels,
+      annotations: inc.annotations,
+      spec,
+      source: existing.source,
+      status: existing.status,
+    };
+    if (existing.deletionTimestamp) input.deletionTimestamp = existing.deletionTimestamp;
+    if (existing.deletionTimestamp && finalizers.length === 0) {
+      // the last finalizer is gone: the object goes, as Kubernetes does it
+      if (!dryRun) {
+        this.store.deleteJob(existing.name);
+        this.ctx.enqueue(existing.name);
+      }
+      return { code: 200, body: jobToObject({ ...existing, finalizers: [] }), warnings };
+    }
+    const unchanged =
+      same(existing.spec, spec) && same(existing.labels, input.labels) && same(existing.annotations, input.annotations) && same(existing.finalizers, finalizers);
+    if (unchanged) return { code: 200, body: jobToObject(existing), warnings };
+    if (dryRun) return { code: 200, body: jobToObject(this.simulate(input, existing)), warnings };
+    const stored = this.put(input, existing.resourceVersion);
+    this.ctx.enqueue(stored.name);
+    return { code: 200, body: jobToObject(stored), warnings };
+  }
+
+  async replaceJob(r: Request, name: string): Promise<Reply> {
+    const dryRun = dryRunOf(r.query);
+    const fv = fieldValidationOf(r.query);
+    const body = await this.readJson(r.req);
+    const existing = this.getJobOr404(name);
+    this.guardWritable(existing);
+    const inc = readIncomingJob(body, name, false);
+    if (inc.resourceVersion === undefined) {
+      throw errors.invalid(KIND, name, [{ type: 'FieldValueInvalid', field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' }]);
+    }
+    return this.update(existing, inc, fv, dryRun);
+  }
+
+  async patchJob(r: Request, name: string): Promise<Reply> {
+    const dryRun = dryRunOf(r.query);
+    const fv = fieldValidationOf(r.query);
+    const type = patchType(r.req.headers['content-type']);
+    const body = await this.readJson(r.req);
+    const existing = this.getJobOr404(name);
+    this.guardWritable(existing);
+    const patched = applyPatchBody(type, jobToObject(existing), body);
+    const inc = readIncomingJob(patched, name, false);
+    return this.update(existing, inc, fv, dryRun);
+  }
+
+  async deleteJob(r: Request, name: string): Promise<Reply> {
+    const dryRun = dryRunOf(r.query);
+    const raw = await readBody(r.req);
+    const options = raw.length > 0 ? parseJson(raw) : {};
+    const existing = this.getJobOr404(name);
+    this.guardWritable(existing);
+    if (isPlainObject(options) && isPlainObject(options.preconditions)) {
+      const p = options.preconditions;
+      if (typeof p.uid === 'string' && p.uid !== existing.uid) throw errors.conflict(JOBS, name, `Precondition failed: UID in precondition: ${p.uid}, UID in object meta: ${existing.uid}`);
+      if (typeof p.resourceVersion === 'string' && p.resourceVersion !== String(existing.resourceVersion)) {
+        throw errors.conflict(JOBS, name, `Precondition failed: ResourceVersion in precondition: ${p.resourceVersion}, ResourceVersion in object meta: ${existing.resourceVersion}`);
+      }
+    }
+    if (isPlainObject(options) && Array.isArray(options.dryRun) && options.dryRun.includes('All')) return { code: 200, body: jobToObject(existing) };
+    if (dryRun) return { code: 200, body: jobToObject(existing) };
+    if (existing.finalizers.length > 0) {
+      if (existing.deletionTimestamp) return { code: 200, body: jobToObject(existing) };
+      const { uid: _u, resourceVersion: _r, generation: _g, creationTimestamp: _c, ...rest } = existing;
+      const stored = this.put({ ...rest, deletionTimestamp: k8sTime(this.ctx.now())! }, existing.resourceVersion);
+      this.ctx.enqueue(name);
+      return { code: 200, body: jobToObject(stored) };
+    }
+    this.store.deleteJob(name);
+    this.ctx.enqueue(name);
+    return { code: 200, body: jobToObject(existing) };
+  }
+
+  // ---- status subresource --------------------------------------------------------------------
+
+  getStatus(r: Request, name: string): Reply {
+    return this.getJob(r, name);
+  }
+
+  private writeStatus(existing: StoredJob, obj: unknown, dryRun: boolean): Reply {
+    if (!isPlainObject(obj)) throw errors.badRequest('the request body must be a JSON object');
+    const meta = isPlainObject(obj.metadata) ? obj.metadata : {};
+    if (meta.name !== undefined && meta.name !== existing.name) throw errors.badRequest(`the name of the object (${String(meta.name)}) does not match the name on the URL (${existing.name})`);
+    if (meta.resourceVersion !== undefined && meta.resourceVersion !== String(existing.resourceVersion)) {
+      throw errors.conflict(JOBS, existing.name, 'the object has been modified; please apply your changes to the latest version and try again');
+    }
+    const status = obj.status === undefined || obj.status === null ? {} : obj.status;
+    if (!isPlainObject(status)) throw errors.invalid(KIND, existing.name, [{ type: 'FieldValueInvalid', field: 'status', message: 'Invalid value: must be an object' }]);
+    if (status.conditions !== undefined && !Array.isArray(status.conditions)) {
+      throw errors.invalid(KIND, existing.name, [{ type: 'FieldValueInvalid', field: 'status.conditions', message: 'Invalid value: must be a list' }]);
+    }
+    const { source: _outputOnly, ...next } = status;
+    if (same(existing.status, next)) return { code: 200, body: jobToObject(existing) };
+    if (dryRun) return { code: 200, body: jobToObject({ ...existing, status: next as JobStatus }) };
+    const stored = this.store.putJobStatus(existing.name, next as JobStatus);
+    if (!stored) throw errors.notFound(JOBS, existing.name);
+    return { code: 200, body: jobToObject(stored) };
+  }
+
+  async replaceStatus(r: Request, name: string): Promise<Reply> {
+    const dryRun = dryRunOf(r.query);
+    fieldValidationOf(r.query);
+    const body = await this.readJson(r.req);
+    const existing = this.getJobOr404(name);
+    if (isPlainObject(body) && isPlainObject(body.metadata) && body.metadata.resourceVersion === undefined) {
+      throw errors.invalid(KIND, name, [{ type: 'FieldValueInvalid', field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' }]);
+    }
+    return this.writeStatus(existing, body, dryRun);
+  }
+
+  async patchStatus(r: Request, name: string): Promise<Reply> {
+    const dryRun = dryRunOf(r.query);
+    fieldValidationOf(r.query);
+    const type = patchType(r.req.headers['content-type']);
+    const body = await this.readJson(r.req);
+    const existing = this.getJobOr404(name);
+    const current = jobToObject(existing);
+    delete current.status.source;
+    return this.writeStatus(existing, applyPatchBody(type, current, body), dryRun);
+  }
+
+  // ---- acictl verbs ----------------------------------------------------------------------------
+
+  async trigger(r: Request, name: string): Promise<Reply> {
+    await readBody(r.req, 64 * 1024);
+    const job = this.getJobOr404(name);
+    if (job.deletionTimestamp) throw errors.conflict(JOBS, name, 'the job is being deleted');
+    let run: string;
+    try {
+      ({ run } = this.ctx.trigger(name));
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      throw errors.conflict(JOBS, name, `cannot trigger a run: ${(err as Error).message}`);
+    }
+    this.ctx.enqueue(name);
+    return { code: 201, body: { run } };
+  }
+
+  async suspend(r: Request, name: string, suspended: boolean): Promise<Reply> {
+    await readBody(r.req, 64 * 1024);
+    this.getJobOr404(name);
+    this.ctx.setSuspended(name, suspended);
+    this.ctx.enqueue(name);
+    return { code: 200, body: jobToObject(this.getJobOr404(name)) };
+  }
+
+  /** acictl extension: the job's recent events, oldest first (`?limit=N`, default 50). */
+  jobEvents(r: Request, name: string): Reply {
+    this.getJobOr404(name);
+    const limit = Math.min(Math.max(Number(r.query.get('limit') ?? 50) || 50, 1), 1000);
+    const items = this.store.listEvents(name, limit).map((e) => ({ time: e.time, type: e.type, reason: e.reason, message: e.message, ...(e.run ? { run: e.run } : {}) }));
+    return { code: 200, body: { kind: 'ContainerJobEventList', apiVersion: 'acictl.dev/v1', items } };
+  }
+
+  // ---- containerjobruns ----------------------------------------------------------------------
+
+  private runObject(run: RunRecord): RunObject {
+    return runToObject(run, this.store.getRunResourceVersion?.(run.id) ?? this.ctx.hub.oldestResourceVersion());
+  }
+
+  listRuns(r: Request): Reply | undefined {
+    const labels = parseLabelSelector(r.query.get('labelSelector'));
+    const fields = parseFieldSelector(r.query.get('fieldSelector'), ['metadata.name', 'spec.job']);
+    if (boolParam(r.query, 'watch')) {
+      this.watch(r, 'containerjobruns', labels, fields);
+      return undefined;
+    }
+    const rv = this.store.currentResourceVersion();
+    const after = decodeContinue(r.query.get('continue'));
+    const jobFilter = fields.find((f) => f.field === 'spec.job' && f.equal)?.value;
+    const all = this.store
+      .listRuns(jobFilter)
+      .filter((run) => matchLabels(labels, { [RUN_JOB_LABEL]: run.job }) && matchFields(fields, { 'metadata.name': run.id, 'spec.job': run.job }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .filter((run) => after === undefined || run.id > after);
+    const limit = intParam(r.query, 'limit');
+    const page = limit ? all.slice(0, limit) : all;
+    const metadata: Record<string, unknown> = { resourceVersion: String(rv) };
+    if (page.length < all.length) {
+      metadata.continue = encodeContinue(rv, page[page.length - 1]!.id);
+      metadata.remainingItemCount = all.length - page.length;
+    }
+    if (wantsTable(r.req.headers.accept)) {
+      const now = this.ctx.now();
+      const include = r.query.get('includeObject');
+      return { code: 200, body: table(RUN_COLUMNS, page.map((run) => ({ cells: runCells(run, now), object: rowObject(this.runObject(run) as never, include) })), metadata) };
+    }
+    return { code: 200, body: { apiVersion: 'acictl.dev/v1', kind: `${RUN_KIND}List`, metadata, items: page.map((run) => this.runObject(run)) } };
+  }
+
+  getRun(r: Request, id: string): Reply {
+    const run = this.store.getRun(id);
+    if (!run) throw errors.notFound(RUNS, id);
+    if (wantsTable(r.req.headers.accept)) {
+      const obj = this.runObject(run);
+      return { code: 200, body: table(RUN_COLUMNS, [{ cells: runCells(run, this.ctx.now()), object: rowObject(obj as never, r.query.get('includeObject')) }], { resourceVersion: obj.metadata.resourceVersion }) };
+    }
+    return { code: 200, body: this.runObject(run) };
+  }
+
+  /** Stream a run's log as text/plain (archived, or live with follow=true). */
+  async runLog(r: Request, id: string): Promise<void> {
+    const run = this.store.getRun(id);
+    if (!run) throw errors.notFound(RUNS, id);
+    const attempt = intParam(r.query, 'attempt');
+    if (attempt !== undefined && (attempt < 1 || !run.attempts.some((a) => a.attempt === attempt))) {
+      throw errors.badRequest(`run ${id} has no attempt ${attempt}`);
+    }
+    const follow = boolParam(r.query, 'follow');
+    const abort = new AbortController();
+    const { res } = r;
+    res.on('close', () => abort.abort());
+    const chunks = this.ctx.logs(id, attempt, follow, abort.signal)[Symbol.asyncIterator]();
+    // the first chunk decides between an error Status and a 200 stream
+    let first = await chunks.next();
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache' });
+    this.ctx.streams.add(res);
+    try {
+      while (!first.done && !abort.signal.aborted) {
+        if (!res.write(first.value)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+        first = await chunks.next();
+      }
+    } catch {
+      // the source failed mid-stream: end what was sent (the controller log has the cause)
+    } finally {
+      this.ctx.streams.delete(res);
+      await chunks.return?.();
+      res.end();
+    }
+  }
+
+  // ---- watch -----------------------------------------------------------------------------------
+
+  private snapshotObject(s: Snapshot): JobObject | RunObject {
+    return s.resource === 'containerjobs' ? jobToObject(s.job) : runToObject(s.run, s.resourceVersion);
+  }
+
+  private watch(r: Request, resource: 'containerjobs' | 'containerjobruns', labels: Requirement[], fields: FieldRequirement[]): void {
+    const { res, query } = r;
+    const asTable = wantsTable(r.req.headers.accept);
+    const include = query.get('includeObject');
+    const matches = (s: Snapshot | undefined): boolean => {
+      if (!s) return false;
+      if (s.resource === 'containerjobs') return matchLabels(labels, s.job.labels) && matchFields(fields, { 'metadata.name': s.job.name });
+      return matchLabels(labels, { [RUN_JOB_LABEL]: s.run.job }) && matchFields(fields, { 'metadata.name': s.run.id, 'spec.job': s.run.job });
+    };
+    const render = (s: Snapshot): unknown => {
+      const obj = this.snapshotObject(s);
+      if (!asTable) return obj;
+      const cells = s.resource === 'containerjobs' ? jobCells(s.job, this.ctx.now()) : runCells(s.run, this.ctx.now());
+      return table(s.resource === 'containerjobs' ? JOB_COLUMNS : RUN_COLUMNS, [{ cells, object: rowObject(obj as never, include) }], { resourceVersion: obj.metadata.resourceVersion });
+    };
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders();
+    const send = (type: string, object: unknown): void => {
+      res.write(JSON.stringify({ type, object }) + '\n');
+    };
+    const forward = (e: WatchEvent): void => {
+      if (e.object.resource !== resource) return;
+      const now = matches(e.object);
+      const before = matches(e.previous);
+      if (e.type === 'DELETED') {
+        if (now || before) send('DELETED', render(e.object));
+      } else if (e.type === 'ADDED' || !before) {
+        if (now) send('ADDED', render(e.object));
+      } else if (now) send('MODIFIED', render(e.object));
+      else send('DELETED', render(e.object));
+    };
+
+    // replay and subscribe in one synchronous step: no change can slip in between
+    const rvParam = query.get('resourceVersion');
+    if (rvParam === null || rvParam === '' || rvParam === '0') {
+      if (resource === 'containerjobs') {
+        for (const job of this.store.listJobs()) if (matches({ resource, job })) send('ADDED', render({ resource, job }));
+      } else {
+        for (const run of this.store.listRuns()) {
+          const s = this.ctx.hub.runSnapshot(run, undefined);
+          if (matches(s)) send('ADDED', render(s));
+        }
+      }
+    } else {
+      const rv = /^\d+$/.test(rvParam) ? Number(rvParam) : NaN;
+      const replay = Number.isNaN(rv) ? 'gone' : this.ctx.hub.since(resource, rv);
+      if (replay === 'gone') {
+        send('ERROR', statusObject(410, 'Expired', `too old resource version: ${rvParam} (${this.ctx.hub.oldestResourceVersion()})`));
+        res.end();
+        return;
+      }
+      for (const e of replay) forward(e);
+    }
+    const unsubscribe = this.ctx.hub.subscribe(forward);
+    this.ctx.streams.add(res);
+    const timeout = intParam(query, 'timeoutSeconds');
+    const timer = timeout ? setTimeout(() => res.end(), Math.min(timeout * 1000, 2 ** 31 - 1)) : undefined;
+    res.on('close', () => {
+      unsubscribe();
+      if (timer) clearTimeout(timer);
+      this.ctx.streams.delete(res);
+    });
+  }
+}
+
+export { ApiError, JSON_PATCH, MERGE_PATCH };

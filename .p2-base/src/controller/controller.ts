@@ -1,0 +1,500 @@
+/**
+ * The controller process: wires the store, the manifest watcher, the ACI adapter (or the embedded
+ * emulator), the observed-state cache, the work queue, the reconciler and the HTTP API together.
+ * Nothing here decides anything: decisions are the planner's, effects the reconciler's.
+ */
+import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+
+import { systemClock, type Clock } from '../api/clock';
+import { manualRunId, TAG_ATTEMPT, TAG_JOB, TAG_RUN, TAG_SPEC_HASH } from '../api/names';
+import type { ResolvedJob } from '../api/types';
+import type { ObservedGroup } from '../api/observed';
+import { newSchedulerState, type SchedulerState } from '../api/runs';
+import { resolveJob } from '../api/defaults';
+import { validateObject } from '../manifest/validate';
+import { SqliteStore } from '../store/sqlite';
+import type { Store, StoredJob } from '../store/types';
+import type { ContainerGroups, Scope } from '../aci/types';
+import { AciContainerGroups } from '../aci/adapter';
+import { createCredential } from '../aci/credentials';
+import type { RateLimits } from '../aci/rate-limit';
+import { envFileSecretResolver, type SecretResolver } from '../aci/secrets';
+import { specHash, secretDigest } from '../aci/hash';
+import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../emulator';
+import { WorkQueue } from './workqueue';
+import { ManifestWatcher } from './watcher';
+import { applySnapshot } from './source-sync';
+import { ObservedCache } from './observed-cache';
+import { Reconciler } from './reconciler';
+import { ControllerMetrics } from './metrics';
+import { LogHub } from './log-hub';
+import { startApiServer } from './api/server';
+import { writeKubeconfig } from './api/kubeconfig';
+import { loadOrCreateToken } from './api/token';
+import { loadOrCreateTls } from './api/tls';
+
+export interface ControllerOptions {
+  manifests: string[];
+  stateDir: string;
+  listen: { host: string; port: number };
+  /** Reconcile every job once, then stop. */
+  once: boolean;
+  /** Let an empty manifests snapshot prune every directory job. */
+  allowEmpty: boolean;
+  /** Start the local ARM emulator in-process (with these options) instead of talking to Azure. */
+  emulator: EmulatorOptions | null;
+  arm: {
+    subscriptionId?: string;
+    endpoint?: string;
+    /** PEM of the CA to trust for the ARM endpoint (a standalone emulator). */
+    ca?: string;
+    credential?: 'default' | 'emulator' | 'clientSecret' | 'managedIdentity';
+    /** Client-side ARM budget (default: the documented Azure limits). */
+    limits?: RateLimits;
+  };
+  /** How often owned groups are listed again (observed-state resync). */
+  resyncIntervalMs: number;
+  concurrency: number;
+  /** The controller's environment: secret references and Azure credentials are read from it. */
+  env: Record<string, string | undefined>;
+  logger: Logger;
+  clock?: Clock;
+}
+
+export interface RunningController {
+  url: string;
+  instanceId: string;
+  stateDir: string;
+  store: Store;
+  emulator: RunningEmulator | null;
+  /** Resolves when every queued key has been processed once (used by --once and tests). */
+  whenIdle(): Promise<void>;
+  /** Whether every job is Ready (exit status of --once). */
+  allReady(): boolean;
+  stop(): Promise<void>;
+}
+
+const FINALIZER = 'acictl.dev/cleanup';
+/** How long SIGTERM waits for in-flight reconciles before aborting their ARM calls. */
+const SHUTDOWN_GRACE_MS = 5_000;
+
+function loadOrCreateInstanceId(stateDir: string): string {
+  const file = join(stateDir, 'instance-id');
+  if (existsSync(file)) {
+    const id = readFileSync(file, 'utf8').trim();
+    if (id) return id;
+  }
+  const id = `acictl-${randomBytes(4).toString('hex')}`;
+  writeFileSync(file, `${id}\n`, { mode: 0o600 });
+  return id;
+}
+
+function scopeKey(s: Scope): string {
+  return `${s.subscriptionId}/${s.resourceGroup}`;
+}
+
+export async function startController(opts: ControllerOptions): Promise<RunningController> {
+  const log = opts.logger;
+  const clock = opts.clock ?? systemClock;
+  const stateDir = resolve(opts.stateDir);
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  try {
+    chmodSync(stateDir, 0o700);
+  } catch {
+    /* not ours to change; the token file itself is 0600 */
+  }
+
+  const store = SqliteStore.open(join(stateDir, 'acictl.db'));
+  const instanceId = loadOrCreateInstanceId(stateDir);
+  const metrics = new ControllerMetrics();
+  const hub = new LogHub();
+
+  // ---- ARM target -------------------------------------------------------------------------------
+  let emulator: RunningEmulator | null = null;
+  let armEnv: Record<string, string | undefined> = opts.env;
+  let endpoint = opts.arm.endpoint;
+  let ca = opts.arm.ca;
+  let subscriptionId = opts.arm.subscriptionId;
+  let credentialKind = opts.arm.credential ?? 'default';
+  if (opts.emulator) {
+    emulator = await startEmulator({
+      ...opts.emulator,
+      stateDir: opts.emulator.stateDir ?? join(stateDir, 'emulator'),
+      // The embedded emulator's own chatter is debug level: the controller reports what matters.
+      logger: opts.emulator.logger ?? quiet(log.child({ component: 'emulator' })),
+    });
+    endpoint = emulator.endpoint;
+    ca = emulator.ca;
+    subscriptionId = subscriptionId ?? emulator.subscriptionId;
+    armEnv = { ...opts.env, ...emulator.env };
+    credentialKind = 'emulator';
+  }
+  if (!subscriptionId) {
+    throw new Error('no subscription: pass --subscription or set AZURE_SUBSCRIPTION_ID (or use --emulator)');
+  }
+  const defaultSubscriptionId = subscriptionId;
+  const secrets: SecretResolver = envFileSecretResolver(opts.env);
+  const credential = createCredential({ kind: credentialKind, env: armEnv });
+  const groups: ContainerGroups = new AciContainerGroups({
+    subscriptionId: defaultSubscriptionId,
+    instanceId,
+    credential,
+    endpoint,
+    ca,
+    secrets,
+    limits: opts.arm.limits,
+    logger: log.child({ component: 'aci' }),
+    onCall: (op: string, outcome: string, ms: number) => {
+      metrics.armCalls.inc({ operation: op, outcome });
+      metrics.armCallDuration.observe({ operation: op }, ms / 1000);
+    },
+  });
+
+  // ---- spec hash: keyed digest of secret values, so a rotated secret is a change ------------------
+  const hashKey = store.getOrCreateSecret('spec-hash-key');
+  const specHashOf = (job: ResolvedJob): string => {
+    let digest: string;
+    try {
+      digest = secretDigest(job.template, secrets, hashKey);
+    } catch {
+      digest = 'unresolved'; // the create will fail with a clear SecretMissing error
+    }
+    return specHash(job.template, { secretDigest: digest });
+  };
+
+  // ---- observed state ---------------------------------------------------------------------------
+  const observed = new ObservedCache();
+  const scopeOf = (job: StoredJob): Scope | null => {
+    const t = job.spec?.template;
+    if (!t?.resourceGroup) return null;
+    return { subscriptionId: t.subscriptionId ?? defaultSubscriptionId, resourceGroup: t.resourceGroup };
+  };
+  const knownScopes = new Map<string, Scope>();
+  const listedScopes = new Set<string>();
+  const collectScopes = (): Scope[] => {
+    for (const j of store.listJobs()) {
+      const s = scopeOf(j);
+      if (s) knownScopes.set(scopeKey(s), s);
+    }
+    return [...knownScopes.values()];
+  };
+
+  const queue = new WorkQueue({
+    concurrency: opts.concurrency,
+    onError: (key, err, requeues) => log.warn({ job: key, requeues, err: errorSummary(err) }, 'reconcile failed; retrying with backoff'),
+  });
+
+  /** Last listing per scope: group name → job and a signature of what the planner reads from a list item. */
+  const lastListing = new Map<string, Map<string, { job: string; sig: string }>>();
+
+  /** List a scope; returns the jobs whose groups appeared, vanished or changed since the last listing. */
+  async function resyncScope(scope: Scope): Promise<Set<string>> {
+    const owned: ObservedGroup[] = await groups.listOwned(scope);
+    observed.replaceScope(scope, owned);
+    const key = scopeKey(scope);
+    listedScopes.add(key);
+    const before = lastListing.get(key) ?? new Map<string, { job: string; sig: string }>();
+    const after = new Map<string, { job: string; sig: string }>();
+    const changed = new Set<string>();
+    for (const g of owned) {
+      const job = g.tags[TAG_JOB] ?? '';
+      const sig = [g.provisioningState, g.tags[TAG_RUN], g.tags[TAG_ATTEMPT], g.tags[TAG_SPEC_HASH], g.state ?? ''].join('|');
+      after.set(g.name, { job, sig });
+      if (before.get(g.name)?.sig !== sig) changed.add(job);
+    }
+    for (const [name, b] of before) if (!after.has(name)) changed.add(b.job);
+    lastListing.set(key, after);
+    changed.delete('');
+    return changed;
+  }
+
+  /**
+   * List every scope. Only jobs whose observed groups changed are reconciled again (each job's
+   * own timers cover its schedule and polling), so a resync of 10,000 idle jobs costs the list
+   * pages and nothing else. `all` re-queues every job (start-up).
+   */
+  async function resyncAll(all: boolean): Promise<void> {
+    const scopes = [...knownScopes.values()];
+    const changed = new Set<string>();
+    await Promise.all(
+      scopes.map((s) =>
+        resyncScope(s).then(
+          (names) => names.forEach((n) => changed.add(n)),
+          (err) => log.warn({ scope: scopeKey(s), err: errorSummary(err) }, 'listing owned container groups failed'),
+        ),
+      ),
+    );
+    if (all) for (const j of store.listJobs()) queue.add(j.name);
+    for (const name of changed) queue.add(name);
+    for (const name of observed.jobNames()) if (!store.getJob(name)) queue.add(name); // orphans
+  }
+
+  const noteScopeOf = (name: string): void => {
+    const job = store.getJob(name);
+    const s = job ? scopeOf(job) : null;
+    if (s) knownScopes.set(scopeKey(s), s);
+  };
+
+  // ---- reconciler -------------------------------------------------------------------------------
+  const reconciler = new Reconciler({
+    store,
+    groups,
+    observed,
+    clock,
+    instanceId,
+    defaultSubscriptionId,
+    specHashOf,
+    logger: log.child({ component: 'reconciler' }),
+    onLogLine: (f: { job: string; run: string; attempt: number; container: string; multiContainer?: boolean }, line: string) => {
+      log.info({ job: f.job, run: f.run, attempt: f.attempt, container: f.container, stream: 'container' }, line);
+      hub.publish(f.run, f.attempt, f.container, line, Boolean(f.multiContainer));
+    },
+    metrics: {
+      runFinished: (_job: string, outcome: string) => metrics.runs.inc({ outcome }),
+      missedSlots: (_job: string, count: number) => metrics.missedSlots.inc(count),
+      scheduleLag: (_job: string, seconds: number) => metrics.scheduleLag.observe(seconds),
+    },
+  });
+
+  const handler = async (key: string, signal: AbortSignal) => {
+    const end = metrics.reconcileDuration.startTimer();
+    try {
+      const job = store.getJob(key);
+      if (job) {
+        const s = scopeOf(job);
+        if (s && !listedScopes.has(scopeKey(s))) {
+          knownScopes.set(scopeKey(s), s);
+          await resyncScope(s); // never plan against a scope we have not listed (crash safety)
+        }
+      }
+      const result = await reconciler.reconcile(key, signal);
+      end({ result: 'ok' });
+      return result;
+    } catch (err) {
+      end({ result: 'error' });
+      throw err;
+    } finally {
+      metrics.queueDepth.set(queue.len());
+    }
+  };
+
+  // ---- manifests --------------------------------------------------------------------------------
+  let watcher: ManifestWatcher | null = null;
+  let firstSnapshotDone = opts.manifests.length === 0;
+  if (opts.manifests.length > 0) {
+    watcher = new ManifestWatcher({
+      roots: opts.manifests.map((m) => resolve(m)),
+      logger: log.child({ component: 'watcher' }),
+      onSnapshot: (snapshot) => {
+        const result = applySnapshot(store, snapshot, { allowEmpty: opts.allowEmpty, now: clock.now() });
+        for (const d of snapshot.roots.flatMap((r) => r.diagnostics)) {
+          const where = `${d.file}:${d.line}:${d.column}`;
+          if (d.severity === 'warning') log.warn({ file: d.file, line: d.line, column: d.column, pointer: d.pointer }, `${where}: warning: ${d.message}`);
+          else log.error({ file: d.file, line: d.line, column: d.column, pointer: d.pointer }, `${where}: error: ${d.message}`);
+        }
+        for (const c of result.conflicts) log.error({ file: c.file, line: c.line, job: c.name }, c.message);
+        const names = new Set([...result.changed, ...result.pruned, ...result.invalid]);
+        for (const n of result.changed) noteScopeOf(n);
+        if (firstSnapshotDone) for (const n of names) queue.add(n);
+        firstSnapshotDone = true;
+        // Every pass reports each job whose source is invalid, so the count needs no store scan.
+        metrics.invalidJobs.set(new Set(result.invalid).size);
+      },
+    });
+    await watcher.start();
+  }
+
+  // First listing of every scope before the first reconcile: a crash-restarted controller must see
+  // the groups it created before it plans anything.
+  collectScopes();
+  await resyncAll(true);
+  metrics.jobs.set(store.listJobs().length);
+  queue.start(handler);
+
+  const resyncTimer = opts.once
+    ? null
+    : setInterval(() => {
+        void resyncAll(false).catch((err) => log.warn({ err: errorSummary(err) }, 'resync failed'));
+      }, opts.resyncIntervalMs);
+  resyncTimer?.unref();
+
+  // ---- API --------------------------------------------------------------------------------------
+  const token = loadOrCreateToken(stateDir);
+  // kubectl sends a bearer token only over TLS, so the API port speaks both HTTPS and HTTP.
+  const tls = await loadOrCreateTls(stateDir, clock.now());
+  let ready = false;
+  const api = await startApiServer(
+    {
+      store,
+      token,
+      clock,
+      logger: log.child({ component: 'api' }),
+      validate: (obj: unknown, o: { strict: boolean }) => validateObject(obj, o),
+      enqueue: (name: string) => {
+        noteScopeOf(name);
+        queue.add(name);
+      },
+      trigger: (name: string) => {
+        const now = clock.now();
+        const id = manualRunId(name, now);
+        store.transaction(() => {
+          const st: SchedulerState = store.getSchedulerState(name) ?? newSchedulerState(now, '');
+          if (!st.pendingManual.some((p) => p.id === id)) st.pendingManual.push({ id, requestedAt: now });
+          store.putSchedulerState(name, st);
+        });
+        queue.add(name);
+        return { run: id };
+      },
+      setSuspended: (name: string, suspended: boolean | null) => {
+        const now = clock.now();
+        store.transaction(() => {
+          const st: SchedulerState = store.getSchedulerState(name) ?? newSchedulerState(now, '');
+          st.suspendOverride = suspended;
+          store.putSchedulerState(name, st);
+        });
+        queue.add(name);
+      },
+      logs: (run: string, attempt: number | undefined, follow: boolean, signal: AbortSignal) =>
+        streamLogs({ store, hub, groups, defaultSubscriptionId, run, attempt, follow, signal }),
+      metrics: () => {
+        metrics.jobs.set(store.listJobs().length); // at scrape time, not on every pass
+        return metrics.render();
+      },
+      ready: () => ready,
+      tls,
+    },
+    opts.listen,
+  );
+  writeKubeconfig(join(stateDir, 'kubeconfig'), api.httpsUrl ?? api.url, token, api.ca);
+  ready = true;
+  log.info(
+    { url: api.url, httpsUrl: api.httpsUrl, instanceId, stateDir, kubeconfig: join(stateDir, 'kubeconfig'), emulator: emulator?.endpoint, jobs: store.listJobs().length },
+    `controller listening on ${api.url} (KUBECONFIG=${join(stateDir, 'kubeconfig')}); try: npx acictl get jobs`,
+  );
+
+  let stopped = false;
+  return {
+    url: api.url,
+    instanceId,
+    stateDir,
+    store,
+    emulator,
+    whenIdle: () => queue.whenIdle(),
+    allReady: () =>
+      store
+        .listJobs()
+        .filter((j) => !j.deletionTimestamp)
+        .every((j) => j.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      ready = false;
+      if (resyncTimer) clearInterval(resyncTimer);
+      await watcher?.close();
+      // Drain in-flight reconciles, but do not wait out a long rate-limit wait: after the grace
+      // period their calls are aborted (a run is never touched by stopping; state is level-based).
+      const grace = setTimeout(() => void queue.shutdown({ drain: false }), SHUTDOWN_GRACE_MS);
+      await queue.shutdown({ drain: true });
+      clearTimeout(grace);
+      await api.close();
+      await emulator?.close();
+      store.close();
+    },
+  };
+}
+
+function quiet(l: Logger): { info(o: object, msg?: string): void; warn(o: object, msg?: string): void } {
+  return { info: (o, msg) => l.debug(o, msg), warn: (o, msg) => l.warn(o, msg) };
+}
+
+function errorSummary(err: unknown): { message: string; kind?: string; code?: string } {
+  if (err && typeof err === 'object') {
+    const e = err as { message?: string; kind?: string; code?: string };
+    return { message: e.message ?? String(err), kind: e.kind, code: e.code };
+  }
+  return { message: String(err) };
+}
+
+/** Archived logs of a finished attempt, or the live lines of a running one (followed until it ends). */
+async function* streamLogs(a: {
+  store: Store;
+  hub: LogHub;
+  groups: ContainerGroups;
+  defaultSubscriptionId: string;
+  run: string;
+  attempt: number | undefined;
+  follow: boolean;
+  signal: AbortSignal;
+}): AsyncIterable<string> {
+  const run = a.store.getRun(a.run);
+  if (!run) throw Object.assign(new Error(`run ${a.run} not found`), { code: 404 });
+  const attemptNo = a.attempt ?? run.attempts[run.attempts.length - 1]?.attempt;
+  if (attemptNo === undefined) return; // not started yet
+  const rec = run.attempts.find((x) => x.attempt === attemptNo);
+  if (!rec) throw Object.assign(new Error(`run ${a.run} has no attempt ${attemptNo}`), { code: 404 });
+  const finished = (): boolean => {
+    const r = a.store.getRun(a.run);
+    const at = r?.attempts.find((x) => x.attempt === attemptNo);
+    return !at || at.phase === 'Succeeded' || at.phase === 'Failed';
+  };
+  const archived = (): string => {
+    const parts = a.store.getLog(a.run, attemptNo);
+    if (parts.length <= 1) return parts[0]?.content ?? '';
+    return parts.map((p) => p.content.split('\n').filter((l, i, arr) => l !== '' || i < arr.length - 1).map((l) => `[${p.container}] ${l}`).join('\n') + '\n').join('');
+  };
+
+  if (finished() || !a.follow) {
+    const text = archived();
+    if (text || finished()) {
+      if (text) yield text;
+      return;
+    }
+    // Running and not followed: what the controller has seen so far.
+    const { buffered, unsubscribe } = a.hub.follow(a.run, attemptNo, () => undefined);
+    unsubscribe();
+    if (buffered.length) yield buffered.join('\n') + '\n';
+    return;
+  }
+
+  // Follow: lines seen so far, then new ones until the attempt ends.
+  const pending: string[] = [];
+  let ended = false;
+  let wake: (() => void) | null = null;
+  const { buffered, unsubscribe } = a.hub.follow(a.run, attemptNo, (ev) => {
+    if (ev.line !== undefined) pending.push(ev.line);
+    if (ev.end) ended = true;
+    wake?.();
+  });
+  let sent = buffered.length;
+  try {
+    if (buffered.length) yield buffered.join('\n') + '\n';
+    while (!a.signal.aborted) {
+      if (pending.length) {
+        const lines = pending.splice(0);
+        sent += lines.length;
+        yield lines.join('\n') + '\n';
+        continue;
+      }
+      if (ended || finished()) break;
+      await new Promise<void>((r) => {
+        wake = r;
+        const t = setTimeout(r, 500);
+        t.unref();
+      });
+      wake = null;
+    }
+    if (!a.signal.aborted) {
+      // Lines the hub never carried (an attempt that ended between polls) come from the archive.
+      const rest = archived().split('\n');
+      if (rest.length && rest[rest.length - 1] === '') rest.pop();
+      if (rest.length > sent) yield rest.slice(sent).join('\n') + '\n';
+    }
+  } finally {
+    unsubscribe();
+  }
+}
+
+export { FINALIZER };

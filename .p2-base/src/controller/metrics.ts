@@ -1,0 +1,45 @@
+/** Prometheus metrics of the controller (prom-client), on a registry of its own. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class ControllerMetrics {
+  readonly registry = new Registry();
+  readonly reconcileDuration = new Histogram({
+    name: 'acictl_reconcile_duration_seconds',
+    help: 'Duration of one reconcile of one job.',
+    labelNames: ['result'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({ name: 'acictl_workqueue_depth', help: 'Keys waiting in the work queue.', registers: [this.registry] });
+  readonly armCalls = new Counter({
+    name: 'acictl_arm_requests_total',
+    help: 'ARM calls made through the ACI adapter, by operation and outcome.',
+    labelNames: ['operation', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly armCallDuration = new Histogram({
+    name: 'acictl_arm_request_duration_seconds',
+    help: 'Duration of ARM calls, by operation.',
+    labelNames: ['operation'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly runs = new Counter({ name: 'acictl_runs_total', help: 'Finished runs, by outcome.', labelNames: ['outcome'], registers: [this.registry] });
+  readonly missedSlots = new Counter({ name: 'acictl_missed_slots_total', help: 'Slots recorded as missed.', registers: [this.registry] });
+  readonly scheduleLag = new Histogram({
+    name: 'acictl_schedule_lag_seconds',
+    help: 'Delay from a scheduled slot to the create request of its run.',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly jobs = new Gauge({ name: 'acictl_jobs', help: 'Desired jobs known to the controller.', registers: [this.registry] });
+  readonly invalidJobs = new Gauge({ name: 'acictl_jobs_invalid', help: 'Jobs whose source is currently invalid.', registers: [this.registry] });
+
+  constructor(withDefaults = true) {
+    if (withDefaults) collectDefaultMetrics({ register: this.registry, prefix: 'acictl_process_' });
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

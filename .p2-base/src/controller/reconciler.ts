@@ -1,0 +1,904 @@
+/**
+ * The reconciler: read desired + observed + records → plan (pure) → act through ContainerGroups →
+ * record in the store → status once. Level-triggered: `reconcile(name)` re-reads everything it
+ * needs; it is called by the workqueue with a job name and answers when it wants to run again.
+ *
+ * Crash safety: an attempt is recorded (phase Creating) BEFORE its PUT; PUTs that create use
+ * ifNoneMatch, so a repeat after a crash answers Conflict instead of restarting a run, and a
+ * Conflict on a group that carries this run's tags is adopted. A recovering launch first GETs the
+ * group to see whether the earlier call got through.
+ *
+ * Errors: retryable AciErrors (Throttled / Transient) are thrown so the workqueue backs off; the
+ * terminal ones are recorded on the attempt (or as events) and absorbed.
+ */
+import { API_VERSION, KIND, type ContainerJob, type ResolvedJob } from '../api/types';
+import type { Clock } from '../api/clock';
+import { resolveJob } from '../api/defaults';
+import {
+  TAG_ATTEMPT,
+  TAG_JOB,
+  TAG_MANAGED_BY,
+  TAG_RUN,
+  TAG_SCHEDULED_TIME,
+  TAG_SPEC_HASH,
+  perRunGroupName,
+  reuseGroupName,
+} from '../api/names';
+import type { GroupRef, ObservedGroup } from '../api/observed';
+import { newSchedulerState, type AttemptRecord, type RunRecord, type SchedulerState } from '../api/runs';
+import { classifyChange } from '../aci/classify';
+import { isAciError, type ContainerGroups, type DesiredGroup } from '../aci/types';
+import { assessGroup, isoUtc, plan, type Action, type PlanInput, type PlanResult, type SlotSchedule } from '../plan';
+import { compileSchedule } from '../schedule';
+import type { Condition, JobStatus, Store, StoredEvent, StoredJob } from '../store/types';
+import type { ObservedCache } from './observed-cache';
+
+/** The finalizer that keeps a deleted job until its groups are cleaned up. */
+export const CLEANUP_FINALIZER = 'acictl.dev/cleanup';
+
+export interface ReconcilerLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export interface LogLineFields {
+  job: string;
+  run: string;
+  attempt: number;
+  container: string;
+}
+
+/** Optional metric hooks (the lead maps them to prom-client series). */
+export interface ReconcilerMetrics {
+  runFinished?(job: string, outcome: 'Succeeded' | 'Failed'): void;
+  missedSlots?(job: string, count: number): void;
+  /** Seconds from a slot to the create request of its run. */
+  scheduleLag?(job: string, seconds: number): void;
+  attemptStarted?(job: string): void;
+}
+
+export interface ReconcilerDeps {
+  store: Store;
+  groups: ContainerGroups;
+  observed: ObservedCache;
+  clock: Clock;
+  instanceId: string;
+  defaultSubscriptionId: string;
+  specHashOf(job: ResolvedJob): string;
+  logger: ReconcilerLogger;
+  /** Each new log line of a running container, exactly once. */
+  onLogLine?(f: LogLineFields, line: string): void;
+  onEvent?(e: StoredEvent): void;
+  metrics?: ReconcilerMetrics;
+  /** Plan/act rounds per reconcile before yielding (default 12). */
+  maxRounds?: number;
+  /** Test hook: called before each action is executed (a throw simulates a crash). */
+  beforeAction?(a: Action): void;
+}
+
+export interface ReconcileResult {
+  requeueAfterMs: number | null;
+}
+
+const DEFAULT_MAX_ROUNDS = 12;
+
+function toContainerJob(j: StoredJob): ContainerJob {
+  return { apiVersion: API_VERSION, kind: KIND, metadata: { name: j.name, labels: j.labels, annotations: j.annotations }, spec: j.spec };
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function iso(ms: number | null | undefined): string | undefined {
+  return ms === null || ms === undefined ? undefined : new Date(ms).toISOString();
+}
+
+/** Key-order independent JSON, for "did the status change" comparisons. */
+function stable(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stable(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** Split a log into complete lines; the trailing partial line is included only when `final`. */
+function splitLines(text: string, final: boolean): string[] {
+  if (text === '') return [];
+  const parts = text.split('\n');
+  const last = parts.pop()!;
+  if (final && last !== '') parts.push(last);
+  return parts;
+}
+
+/** State of one reconcile call. */
+interface Ctx {
+  name: string;
+  stored: StoredJob | undefined;
+  job: ResolvedJob | null;
+  schedule: SlotSchedule | null;
+  specHash: string | null;
+  signal?: AbortSignal;
+  /** Log text fetched in this reconcile: `${rg}/${group}/${container}`. */
+  logs: Map<string, string>;
+  finalized: boolean;
+}
+
+export class Reconciler {
+  private readonly d: ReconcilerDeps;
+
+  constructor(deps: ReconcilerDeps) {
+    this.d = deps;
+  }
+
+  async reconcile(jobName: string, signal?: AbortSignal): Promise<ReconcileResult> {
+    const { store } = this.d;
+    const stored = store.getJob(jobName);
+    const ctx: Ctx = { name: jobName, stored, job: null, schedule: null, specHash: null, signal, logs: new Map(), finalized: false };
+    let invalid: { reason: string; message: string } | null = null;
+    if (stored && !stored.deletionTimestamp) {
+      try {
+        ctx.job = resolveJob(toContainerJob(stored));
+      } catch (e) {
+        invalid = { reason: 'InvalidSpec', message: message(e) };
+      }
+      if (ctx.job?.schedule) {
+        try {
+          ctx.schedule = compileSchedule(ctx.job.schedule, { timeZone: ctx.job.timeZone, startTime: ctx.job.startTime, endTime: ctx.job.endTime });
+        } catch (e) {
+          invalid = { reason: 'InvalidSchedule', message: message(e) };
+        }
+      }
+      if (!ctx.job) {
+        // Nothing can be planned without a resolvable spec; nothing is deleted either.
+        this.writeStatus(ctx, invalid);
+        return { requeueAfterMs: null };
+      }
+      ctx.specHash = this.d.specHashOf(ctx.job);
+    }
+
+    const maxRounds = this.d.maxRounds ?? DEFAULT_MAX_ROUNDS;
+    let result: PlanResult = { actions: [], wakeAt: null };
+    let exhausted = true;
+    for (let round = 0; round < maxRounds; round++) {
+      result = plan(this.readInput(ctx));
+      if (result.actions.length === 0) {
+        exhausted = false;
+        break;
+      }
+      for (const action of result.actions) {
+        if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+        this.d.beforeAction?.(action);
+        await this.execute(ctx, action);
+      }
+      if (ctx.finalized) {
+        exhausted = false;
+        result = { actions: [], wakeAt: null };
+        break;
+      }
+    }
+    if (!ctx.finalized && stored && !stored.deletionTimestamp) this.writeStatus(ctx, invalid);
+    const now = this.d.clock.now();
+    if (exhausted) return { requeueAfterMs: 0 };
+    return { requeueAfterMs: result.wakeAt === null ? null : Math.max(0, result.wakeAt - now) };
+  }
+
+  // ---- read ----------------------------------------------------------------------------------
+
+  private readInput(ctx: Ctx): PlanInput {
+    const { store, instanceId } = this.d;
+    const state = store.getSchedulerState(ctx.name) ?? null;
+    const observed = this.d.observed.groupsOfJob(ctx.name).filter((g) => g.tags[TAG_MANAGED_BY] === instanceId);
+    let reuseChange: PlanInput['reuseChange'];
+    if (ctx.job?.groupPolicy === 'Reuse' && state?.reuseApplied) {
+      const kind = classifyChange(state.reuseApplied.template, ctx.job.template).kind;
+      reuseChange = kind === 'recreate' ? 'recreate' : 'inPlace';
+    }
+    return {
+      jobName: ctx.name,
+      job: ctx.job,
+      schedule: ctx.schedule,
+      state,
+      runs: store.listRuns(ctx.name),
+      observed,
+      desiredSpecHash: ctx.specHash,
+      reuseChange,
+      defaultSubscriptionId: this.d.defaultSubscriptionId,
+      now: this.d.clock.now(),
+    };
+  }
+
+  // ---- act -----------------------------------------------------------------------------------
+
+  private async execute(ctx: Ctx, a: Action): Promise<void> {
+    switch (a.type) {
+      case 'initState':
+        this.d.store.transaction(() => {
+          // A trigger or suspend that arrived through the API since the read is kept.
+          const current = this.d.store.getSchedulerState(ctx.name);
+          const fresh = newSchedulerState(a.anchor, a.scheduleKey);
+          if (current) {
+            fresh.pendingManual = current.pendingManual;
+            fresh.suspendOverride = current.suspendOverride;
+          }
+          this.d.store.putSchedulerState(ctx.name, fresh);
+        });
+        return;
+      case 'reanchor':
+        this.updateState(ctx.name, (s) => {
+          s.anchor = a.anchor;
+          s.scheduleKey = a.scheduleKey;
+          s.missedCount += a.missed;
+          if (a.reason === 'Resumed') s.suspendedSince = null;
+        });
+        if (a.reason === 'Resumed') {
+          this.event(ctx.name, undefined, 'Normal', 'Resumed', a.missed > 0 ? `resumed; ${a.missed} slot(s) missed while suspended` : 'resumed');
+          if (a.missed > 0) this.d.metrics?.missedSlots?.(ctx.name, a.missed);
+        } else {
+          this.event(ctx.name, undefined, 'Normal', 'ScheduleChanged', 'schedule or time zone changed; only slots after now are due');
+        }
+        return;
+      case 'setSuspended':
+        this.updateState(ctx.name, (s) => {
+          s.suspendedSince = a.since;
+        });
+        this.event(ctx.name, undefined, 'Normal', 'Suspended', 'the job is suspended; its slots are missed until it resumes');
+        return;
+      case 'advanceAnchor':
+        this.updateState(ctx.name, (s) => {
+          s.anchor = Math.max(s.anchor, a.anchor);
+        });
+        return;
+      case 'recordMissed':
+        this.updateState(ctx.name, (s) => {
+          s.anchor = Math.max(s.anchor, a.slot);
+          s.missedCount += a.count;
+        });
+        this.event(ctx.name, undefined, 'Warning', 'MissedSchedule', `${a.count} slot(s) up to ${isoUtc(a.slot)} missed (${a.reason})`);
+        this.d.metrics?.missedSlots?.(ctx.name, a.count);
+        return;
+      case 'startRun':
+        return this.startRun(ctx, a);
+      case 'launchAttempt':
+        return this.launch(ctx, a);
+      case 'observe':
+        return this.observe(ctx, a);
+      case 'stopGroup':
+        return this.stop(ctx, a);
+      case 'archiveLogs':
+        return this.archive(ctx, a.runId, a.attempt, a.ref, a.containers);
+      case 'finishAttempt':
+        this.updateAttempt(a.runId, a.attempt, (run, att) => {
+          att.phase = a.phase;
+          att.finishedAt = this.d.clock.now();
+          att.exitCode = a.exitCode ?? null;
+          if (a.reason !== undefined) att.reason = a.reason;
+          if (a.message !== undefined) att.message = a.message;
+          if (a.phase === 'Succeeded') this.event(ctx.name, run.id, 'Normal', 'AttemptSucceeded', `attempt ${att.attempt} succeeded`);
+          else this.event(ctx.name, run.id, 'Warning', 'AttemptFailed', `attempt ${att.attempt} failed: ${a.reason ?? 'Failed'}${a.message ? ` — ${a.message}` : ''}`);
+        });
+        return;
+      case 'scheduleRetry':
+        this.updateRun(a.runId, (run) => {
+          run.phase = 'Retrying';
+          run.nextAttemptAt = a.nextAttemptAt;
+        });
+        this.event(ctx.name, a.runId, 'Normal', 'RetryScheduled', `next attempt at ${isoUtc(a.nextAttemptAt)}`);
+        return;
+      case 'finishRun':
+        return this.finishRun(ctx, a);
+      case 'deleteGroup':
+        return this.deleteGroup(ctx, a);
+      case 'pruneRun':
+        this.d.store.deleteRun(a.runId);
+        this.d.logger.debug({ job: ctx.name, run: a.runId }, 'run pruned (history limit)');
+        return;
+      case 'finalize':
+        return this.finalize(ctx);
+    }
+  }
+
+  private startRun(ctx: Ctx, a: Extract<Action, { type: 'startRun' }>): void {
+    const { store, clock } = this.d;
+    const now = clock.now();
+    let created = false;
+    store.transaction(() => {
+      if (!store.getRun(a.runId)) {
+        store.putRun({
+          id: a.runId,
+          job: ctx.name,
+          slot: a.slot,
+          manual: a.manual,
+          scheduledTime: a.scheduledTime,
+          dataIntervalStart: a.dataIntervalStart,
+          dataIntervalEnd: a.dataIntervalEnd,
+          phase: 'Pending',
+          attempts: [],
+          createdAt: now,
+        });
+        created = true;
+      }
+      const s = store.getSchedulerState(ctx.name);
+      if (s) {
+        if (a.slot !== null) {
+          s.anchor = Math.max(s.anchor, a.slot);
+          s.lastScheduleTime = Math.max(s.lastScheduleTime ?? a.slot, a.slot);
+        }
+        if (a.manual) s.pendingManual = s.pendingManual.filter((p) => p.id !== a.runId);
+        store.putSchedulerState(ctx.name, s);
+      }
+    });
+    if (created) {
+      this.event(ctx.name, a.runId, 'Normal', 'RunCreated', a.manual ? 'manual run' : `scheduled run for ${isoUtc(a.scheduledTime)}`);
+      if (a.slot !== null) this.d.metrics?.scheduleLag?.(ctx.name, Math.max(0, now - a.slot) / 1000);
+    }
+  }
+
+  private desired(ctx: Ctx, ref: GroupRef, run: RunRecord, attempt: number, env: Record<string, string>, specHash: string): DesiredGroup {
+    const job = ctx.job!;
+    return {
+      ref,
+      location: job.template.location,
+      template: job.template,
+      tags: {
+        [TAG_MANAGED_BY]: this.d.instanceId,
+        [TAG_JOB]: job.name,
+        [TAG_RUN]: run.id,
+        [TAG_ATTEMPT]: String(attempt),
+        [TAG_SCHEDULED_TIME]: isoUtc(run.scheduledTime),
+        [TAG_SPEC_HASH]: specHash,
+      },
+      runEnv: env,
+    };
+  }
+
+  private ours(g: ObservedGroup, job: string): boolean {
+    return g.tags[TAG_MANAGED_BY] === this.d.instanceId && g.tags[TAG_JOB] === job;
+  }
+
+  private holds(g: ObservedGroup, runId: string, attempt: number): boolean {
+    return g.tags[TAG_RUN] === runId && (g.tags[TAG_ATTEMPT] ?? '1') === String(attempt);
+  }
+
+  private async launch(ctx: Ctx, a: Extract<Action, { type: 'launchAttempt' }>): Promise<void> {
+    const { store, groups, observed, clock } = this.d;
+    if (!ctx.job) return;
+    const run = store.getRun(a.runId);
+    if (!run) return;
+    const opts = { signal: ctx.signal };
+    let ref = a.ref;
+    let att = run.attempts.find((x) => x.attempt === a.attempt);
+
+    if (a.recover && att) {
+      // Did the earlier call get through? The group's tags say which run and attempt it holds.
+      try {
+        const g = await groups.get(ref, opts);
+        observed.upsert(g);
+        if (this.ours(g, ctx.name) && this.holds(g, run.id, a.attempt)) {
+          this.markRunning(ctx, run.id, a.attempt, 'adopted after restart');
+          return;
+        }
+      } catch (e) {
+        if (!isAciError(e, 'NotFound')) return this.launchError(ctx, run.id, a.attempt, e);
+      }
+    }
+
+    if (!att) {
+      att = {
+        attempt: a.attempt,
+        groupName: ref.name,
+        phase: 'Creating',
+        createdAt: clock.now(),
+        logsArchived: false,
+        groupDeleted: false,
+        specHash: a.specHash,
+        subscriptionId: ref.subscriptionId,
+        resourceGroup: ref.resourceGroup,
+      };
+      const fresh = att;
+      // Recorded BEFORE the PUT; for Reuse the attempts the group held before are retired.
+      store.transaction(() => {
+        if (ctx.job!.groupPolicy === 'Reuse') this.retireReuseHolders(ctx.name, ref, run.id);
+        const r = store.getRun(run.id)!;
+        r.attempts.push(fresh);
+        r.phase = 'Running';
+        r.nextAttemptAt = undefined;
+        store.putRun(r);
+      });
+    }
+
+    const desired = this.desired(ctx, ref, run, a.attempt, a.env, a.specHash);
+    try {
+      let g: ObservedGroup;
+      if (a.mode === 'recreate') {
+        g = await this.recreate(ctx, desired);
+      } else if (a.mode === 'update') {
+        g = await this.update(ctx, desired);
+      } else {
+        try {
+          g = await groups.createOrUpdate(desired, { ...opts, ifNoneMatch: true });
+        } catch (e) {
+          if (!isAciError(e, 'Conflict')) throw e;
+          const resolved = await this.resolveConflict(ctx, run, a, desired);
+          if (!resolved) return;
+          g = resolved.group;
+          ref = resolved.group;
+        }
+      }
+      observed.upsert(g);
+      this.markRunning(ctx, run.id, a.attempt, a.mode);
+      if (ctx.job.groupPolicy === 'Reuse' && ref.name === reuseGroupName(ctx.name)) {
+        this.updateState(ctx.name, (s) => {
+          s.reuseApplied = { specHash: a.specHash, template: structuredClone(ctx.job!.template) };
+        });
+      }
+    } catch (e) {
+      return this.launchError(ctx, run.id, a.attempt, e);
+    }
+  }
+
+  /** Reuse: earlier attempts held by the group are over (their logs are archived by then). */
+  private retireReuseHolders(job: string, ref: GroupRef, except: string): void {
+    const { store } = this.d;
+    for (const r of store.listRuns(job)) {
+      let changed = false;
+      for (const x of r.attempts) {
+        if (x.groupName === ref.name && !x.groupDeleted && (r.id !== except || x.phase === 'Succeeded' || x.phase === 'Failed')) {
+          x.groupDeleted = true;
+          changed = true;
+        }
+      }
+      if (changed) store.putRun(r);
+    }
+  }
+
+  private async update(ctx: Ctx, desired: DesiredGroup): Promise<ObservedGroup> {
+    try {
+      return await this.d.groups.createOrUpdate(desired, { signal: ctx.signal });
+    } catch (e) {
+      if (isAciError(e, 'Invalid') && e.code === 'InvalidContainerGroupUpdate') return this.recreate(ctx, desired);
+      if (isAciError(e, 'NotFound') && e.code !== 'ResourceGroupNotFound') {
+        return this.d.groups.createOrUpdate(desired, { signal: ctx.signal, ifNoneMatch: true });
+      }
+      throw e;
+    }
+  }
+
+  private async recreate(ctx: Ctx, desired: DesiredGroup): Promise<ObservedGroup> {
+    await this.d.groups.delete(desired.ref, { signal: ctx.signal });
+    this.d.observed.remove(desired.ref);
+    this.forgetLogs(ctx, desired.ref);
+    return this.d.groups.createOrUpdate(desired, { signal: ctx.signal, ifNoneMatch: true });
+  }
+
+  /**
+   * A create answered Conflict: adopt the group when it holds this very attempt (an earlier call
+   * got through); update our own idle Reuse group; never touch a group that is not ours.
+   * Returns null when the attempt was failed instead.
+   */
+  private async resolveConflict(
+    ctx: Ctx,
+    run: RunRecord,
+    a: Extract<Action, { type: 'launchAttempt' }>,
+    desired: DesiredGroup,
+  ): Promise<{ group: ObservedGroup } | null> {
+    const { groups, observed } = this.d;
+    const job = ctx.job!;
+    const g = await groups.get(desired.ref, { signal: ctx.signal });
+    if (this.ours(g, ctx.name)) {
+      observed.upsert(g);
+      if (this.holds(g, run.id, a.attempt)) return { group: g };
+      const isReuse = job.groupPolicy === 'Reuse' && desired.ref.name === reuseGroupName(ctx.name);
+      if (isReuse && g.state !== 'Running' && g.state !== 'Pending') return { group: await this.update(ctx, desired) };
+      this.failAttempt(ctx, run.id, a.attempt, isReuse ? 'GroupBusy' : 'AlreadyExists', `container group ${desired.ref.name} is in use by run ${g.tags[TAG_RUN] ?? '?'}`);
+      return null;
+    }
+    const isReuse = job.groupPolicy === 'Reuse' && desired.ref.name === reuseGroupName(ctx.name);
+    if (isReuse && !job.failIfExists) {
+      // failIfExists: false — the job's name is taken by a group we do not own. We never touch
+      // it; this run gets a group of its own (the PerRun name) instead.
+      const name = perRunGroupName(run.id, a.attempt);
+      const ref: GroupRef = { ...desired.ref, name };
+      this.updateAttempt(run.id, a.attempt, (_r, att) => {
+        att.groupName = name;
+      });
+      this.event(ctx.name, run.id, 'Warning', 'GroupNameTaken', `container group ${desired.ref.name} exists and is not managed by this controller; running in ${name} instead`);
+      try {
+        return { group: await groups.createOrUpdate({ ...desired, ref }, { signal: ctx.signal, ifNoneMatch: true }) };
+      } catch (e) {
+        if (!isAciError(e, 'Conflict')) throw e;
+        const other = await groups.get(ref, { signal: ctx.signal });
+        if (this.ours(other, ctx.name) && this.holds(other, run.id, a.attempt)) return { group: other };
+        this.failAttempt(ctx, run.id, a.attempt, 'AlreadyExists', `container group ${name} already exists and is not managed by this controller`);
+        return null;
+      }
+    }
+    this.failAttempt(
+      ctx,
+      run.id,
+      a.attempt,
+      'AlreadyExists',
+      `container group ${desired.ref.name} already exists and is not managed by this controller${isReuse ? ' (failIfExists: true)' : ''}`,
+    );
+    return null;
+  }
+
+  private launchError(ctx: Ctx, runId: string, attempt: number, e: unknown): void {
+    if (!isAciError(e) || e.retryable) throw e;
+    this.failAttempt(ctx, runId, attempt, e.code ?? e.kind, e.message);
+  }
+
+  /** A launch that failed for good: nothing of ours holds the attempt, so nothing to archive or delete. */
+  private failAttempt(ctx: Ctx, runId: string, attempt: number, reason: string, msg: string): void {
+    this.updateAttempt(runId, attempt, (_r, att) => {
+      att.phase = 'Failed';
+      att.finishedAt = this.d.clock.now();
+      att.exitCode = null;
+      att.reason = reason;
+      att.message = msg;
+      att.logsArchived = true;
+      att.groupDeleted = true;
+    });
+    this.event(ctx.name, runId, 'Warning', 'AttemptFailed', `attempt ${attempt} failed: ${reason} — ${msg}`);
+  }
+
+  private markRunning(ctx: Ctx, runId: string, attempt: number, how: string): void {
+    const now = this.d.clock.now();
+    this.updateAttempt(runId, attempt, (run, att) => {
+      att.phase = 'Running';
+      att.startedAt = now;
+      run.phase = 'Running';
+    });
+    this.d.metrics?.attemptStarted?.(ctx.name);
+    this.event(ctx.name, runId, 'Normal', 'AttemptStarted', `attempt ${attempt} started (${how})`);
+  }
+
+  private async observe(ctx: Ctx, a: Extract<Action, { type: 'observe' }>): Promise<void> {
+    const { groups, observed, clock } = this.d;
+    const run = this.d.store.getRun(a.runId);
+    const att = run?.attempts.find((x) => x.attempt === a.attempt);
+    if (!run || !att || att.phase !== 'Running') return;
+    let g: ObservedGroup | undefined;
+    try {
+      g = await groups.get(a.ref, { signal: ctx.signal });
+    } catch (e) {
+      if (!isAciError(e, 'NotFound')) {
+        if (isAciError(e) && !e.retryable) {
+          this.d.logger.warn({ job: ctx.name, run: a.runId, err: e.message }, 'observation failed');
+          this.updateAttempt(a.runId, a.attempt, (_r, x) => {
+            x.lastObservedAt = clock.now();
+          });
+          return;
+        }
+        throw e;
+      }
+    }
+    if (!g || !this.holds(g, run.id, att.attempt)) {
+      // The group vanished (or was taken over) while the attempt ran: its logs are lost with it.
+      if (g) observed.upsert(g);
+      else observed.remove(a.ref);
+      this.updateAttempt(a.runId, a.attempt, (_r, x) => {
+        x.phase = 'Failed';
+        x.finishedAt = clock.now();
+        x.exitCode = null;
+        x.reason = 'GroupNotFound';
+        x.message = `container group ${a.ref.name} disappeared while the attempt was running`;
+        x.logsArchived = true;
+        x.groupDeleted = g === undefined;
+      });
+      this.event(ctx.name, a.runId, 'Warning', 'AttemptFailed', `attempt ${a.attempt} failed: container group ${a.ref.name} disappeared`);
+      return;
+    }
+    observed.upsert(g);
+    const verdict = assessGroup(g, ctx.job?.template.restartPolicy ?? 'Never');
+    const started = (g.containers ?? []).some((c) => c.state !== 'Waiting');
+    const texts = started ? await this.fetchLogs(ctx, a.ref, (g.containers ?? []).map((c) => c.name)) : new Map<string, string>();
+    this.emitAndRecord(ctx, a.runId, a.attempt, texts, verdict.done, (x) => {
+      x.lastObservedAt = clock.now();
+    });
+  }
+
+  /** Fetch each container's log once per reconcile (absent containers are skipped). */
+  private async fetchLogs(ctx: Ctx, ref: GroupRef, containers: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const c of containers) {
+      const key = `${ref.resourceGroup.toLowerCase()}/${ref.name}/${c}`;
+      const memo = ctx.logs.get(key);
+      if (memo !== undefined) {
+        out.set(c, memo);
+        continue;
+      }
+      try {
+        const text = await this.d.groups.logs(ref, c, { signal: ctx.signal });
+        ctx.logs.set(key, text);
+        out.set(c, text);
+      } catch (e) {
+        if (isAciError(e) && e.retryable) throw e;
+        if (!isAciError(e, 'NotFound')) this.d.logger.warn({ job: ctx.name, group: ref.name, container: c, err: message(e) }, 'log fetch failed');
+      }
+    }
+    return out;
+  }
+
+  private forgetLogs(ctx: Ctx, ref: GroupRef): void {
+    const prefix = `${ref.resourceGroup.toLowerCase()}/${ref.name}/`;
+    for (const k of [...ctx.logs.keys()]) if (k.startsWith(prefix)) ctx.logs.delete(k);
+  }
+
+  /**
+   * Emit the lines not emitted yet and record the new counts. The counts are stored first and the
+   * lines emitted right after, synchronously, so a line is neither repeated by a later poll nor
+   * by a restart.
+   */
+  private emitAndRecord(ctx: Ctx, runId: string, attempt: number, texts: Map<string, string>, final: boolean, also?: (x: AttemptRecord) => void): void {
+    const out: { container: string; lines: string[] }[] = [];
+    this.updateAttempt(runId, attempt, (_r, x) => {
+      const counts = { ...(x.logLinesEmitted ?? {}) };
+      for (const [container, text] of texts) {
+        const lines = splitLines(text, final);
+        const done = counts[container] ?? 0;
+        if (lines.length > done) {
+          out.push({ container, lines: lines.slice(done) });
+          counts[container] = lines.length;
+        }
+      }
+      x.logLinesEmitted = counts;
+      also?.(x);
+    });
+    const emit = this.d.onLogLine;
+    if (!emit) return;
+    for (const o of out) for (const line of o.lines) emit({ job: ctx.name, run: runId, attempt, container: o.container }, line);
+  }
+
+  private async stop(ctx: Ctx, a: Extract<Action, { type: 'stopGroup' }>): Promise<void> {
+    try {
+      await this.d.groups.stop(a.ref, { signal: ctx.signal });
+    } catch (e) {
+      if (isAciError(e) && e.retryable) throw e;
+      if (!isAciError(e, 'NotFound')) this.event(ctx.name, a.runId, 'Warning', 'StopFailed', `stopping ${a.ref.name}: ${message(e)}`);
+    }
+    this.forgetLogs(ctx, a.ref);
+    const g = this.d.observed.get(a.ref);
+    if (g) this.d.observed.upsert({ ...g, state: 'Stopped' });
+    this.event(ctx.name, a.runId, 'Normal', a.reason === 'Timeout' ? 'Timeout' : 'Replaced', `stopped ${a.ref.name} (${a.reason})`);
+  }
+
+  /** Store the attempt's full logs (and emit the lines not emitted yet). */
+  private async archive(ctx: Ctx, runId: string, attempt: number, ref: GroupRef, containers: string[]): Promise<void> {
+    const { store, groups, observed } = this.d;
+    let names = containers;
+    if (names.length === 0) {
+      const cached = observed.get(ref);
+      names = cached?.containers?.map((c) => c.name) ?? [];
+      if (names.length === 0 && ref.resourceGroup !== '') {
+        try {
+          const g = await groups.get(ref, { signal: ctx.signal });
+          names = (g.containers ?? []).map((c) => c.name);
+        } catch (e) {
+          if (isAciError(e) && e.retryable) throw e;
+        }
+      }
+    }
+    const texts = ref.resourceGroup === '' ? new Map<string, string>() : await this.fetchLogs(ctx, ref, names);
+    const run = store.getRun(runId);
+    const att = run?.attempts.find((x) => x.attempt === attempt);
+    if (run && att) this.emitAndRecord(ctx, runId, attempt, texts, true);
+    store.transaction(() => {
+      for (const [container, text] of texts) store.putLog(runId, attempt, container, text);
+      if (run && att) {
+        this.updateAttempt(runId, attempt, (_r, x) => {
+          x.logsArchived = true;
+        });
+      }
+    });
+  }
+
+  private finishRun(ctx: Ctx, a: Extract<Action, { type: 'finishRun' }>): void {
+    const now = this.d.clock.now();
+    let scheduled: number | null = null;
+    this.updateRun(a.runId, (run) => {
+      run.phase = a.phase;
+      run.finishedAt = now;
+      run.nextAttemptAt = undefined;
+      scheduled = run.scheduledTime;
+    });
+    if (a.phase === 'Succeeded' && scheduled !== null) {
+      const t: number = scheduled;
+      this.updateState(ctx.name, (s) => {
+        s.lastSuccessfulTime = Math.max(s.lastSuccessfulTime ?? t, t);
+      });
+    }
+    this.d.metrics?.runFinished?.(ctx.name, a.phase);
+    if (a.phase === 'Succeeded') this.event(ctx.name, a.runId, 'Normal', 'RunSucceeded', 'run succeeded');
+    else this.event(ctx.name, a.runId, 'Warning', 'RunFailed', `run failed${a.reason ? `: ${a.reason}` : ''}`);
+  }
+
+  private async deleteGroup(ctx: Ctx, a: Extract<Action, { type: 'deleteGroup' }>): Promise<void> {
+    const { store, groups, observed } = this.d;
+    if (a.runId !== undefined && a.attempt !== undefined) {
+      const att = store.getRun(a.runId)?.attempts.find((x) => x.attempt === a.attempt);
+      // Invariant 7: never delete a group whose attempt's logs are not archived yet.
+      if (att && !att.logsArchived) await this.archive(ctx, a.runId, a.attempt, a.ref, []);
+    }
+    if (a.ref.resourceGroup !== '') {
+      try {
+        await groups.delete(a.ref, { signal: ctx.signal });
+      } catch (e) {
+        if (isAciError(e) && e.retryable) throw e;
+        if (!isAciError(e, 'NotFound')) {
+          this.event(ctx.name, a.runId, 'Warning', 'DeleteFailed', `deleting ${a.ref.name}: ${message(e)}`);
+        }
+      }
+    }
+    observed.remove(a.ref);
+    this.forgetLogs(ctx, a.ref);
+    if (a.runId !== undefined && a.attempt !== undefined && store.getRun(a.runId)) {
+      this.updateAttempt(a.runId, a.attempt, (_r, x) => {
+        x.groupDeleted = true;
+      });
+    }
+    this.event(ctx.name, a.runId, 'Normal', 'GroupDeleted', `deleted container group ${a.ref.name} (${a.reason})`);
+  }
+
+  private finalize(ctx: Ctx): void {
+    const { store } = this.d;
+    store.transaction(() => {
+      const s = store.getSchedulerState(ctx.name);
+      // A job re-created later under the same name starts afresh (no backfill since deletion).
+      if (s) store.putSchedulerState(ctx.name, { ...s, scheduleKey: '', pendingManual: [], reuseApplied: null });
+      const j = store.getJob(ctx.name);
+      if (!j || !j.deletionTimestamp) return;
+      const finalizers = j.finalizers.filter((f) => f !== CLEANUP_FINALIZER);
+      if (finalizers.length > 0) {
+        const { uid, creationTimestamp, name, deletionTimestamp, labels, annotations, spec, source, status } = j;
+        store.putJob({ uid, creationTimestamp, name, deletionTimestamp, labels, annotations, spec, source, status, finalizers }, j.resourceVersion);
+      } else {
+        store.deleteJob(ctx.name);
+      }
+    });
+    ctx.finalized = true;
+    this.d.logger.info({ job: ctx.name }, 'job cleaned up');
+  }
+
+  // ---- record --------------------------------------------------------------------------------
+
+  private updateState(job: string, fn: (s: SchedulerState) => void): void {
+    const { store } = this.d;
+    store.transaction(() => {
+      const s = store.getSchedulerState(job);
+      if (!s) return;
+      fn(s);
+      store.putSchedulerState(job, s);
+    });
+  }
+
+  private updateRun(runId: string, fn: (r: RunRecord) => void): void {
+    const { store } = this.d;
+    store.transaction(() => {
+      const r = store.getRun(runId);
+      if (!r) return;
+      fn(r);
+      store.putRun(r);
+    });
+  }
+
+  private updateAttempt(runId: string, attempt: number, fn: (r: RunRecord, a: AttemptRecord) => void): void {
+    this.updateRun(runId, (r) => {
+      const a = r.attempts.find((x) => x.attempt === attempt);
+      if (a) fn(r, a);
+    });
+  }
+
+  private event(job: string, run: string | undefined, type: 'Normal' | 'Warning', reason: string, msg: string): void {
+    const e: StoredEvent = { time: new Date(this.d.clock.now()).toISOString(), job, type, reason, message: msg };
+    if (run !== undefined) e.run = run;
+    this.d.store.addEvent(e);
+    this.d.onEvent?.(e);
+    const log = type === 'Warning' ? this.d.logger.warn : this.d.logger.info;
+    log.call(this.d.logger, { job, run, reason }, msg);
+  }
+
+  // ---- status --------------------------------------------------------------------------------
+
+  private writeStatus(ctx: Ctx, invalid: { reason: string; message: string } | null): void {
+    const { store, clock } = this.d;
+    const stored = store.getJob(ctx.name);
+    if (!stored) return;
+    const now = clock.now();
+    const state = store.getSchedulerState(ctx.name);
+    const runs = store.listRuns(ctx.name);
+    const next = computeStatus({ stored, job: ctx.job, schedule: ctx.schedule, state: state ?? null, runs, invalid, specHash: ctx.specHash, now });
+    if (stable(next) !== stable(stored.status)) store.putJobStatus(ctx.name, next);
+  }
+}
+
+export interface StatusInput {
+  stored: StoredJob;
+  job: ResolvedJob | null;
+  schedule: SlotSchedule | null;
+  state: SchedulerState | null;
+  runs: RunRecord[];
+  invalid: { reason: string; message: string } | null;
+  specHash: string | null;
+  now: number;
+}
+
+/**
+ * The job's status (Kubernetes conventions). Conditions keep their lastTransitionTime while their
+ * status is unchanged, so an unchanged job produces an identical status (no churn). An `Invalid`
+ * condition with reason SourceInvalid belongs to the manifest watcher and is kept as it is.
+ */
+export function computeStatus(i: StatusInput): JobStatus {
+  const { stored, job, state, runs, now } = i;
+  const old = stored.status ?? {};
+  const prev = new Map((old.conditions ?? []).map((c) => [c.type, c]));
+  const gen = stored.generation;
+  const cond = (type: string, status: Condition['status'], reason: string, msg: string): Condition => {
+    const p = prev.get(type);
+    const lastTransitionTime = p && p.status === status ? p.lastTransitionTime : new Date(now).toISOString();
+    return { type, status, reason, message: msg, lastTransitionTime, observedGeneration: gen };
+  };
+
+  const sourceInvalid = prev.get('Invalid');
+  const keepSource = sourceInvalid && sourceInvalid.reason === 'SourceInvalid';
+  const invalidCond = keepSource
+    ? sourceInvalid
+    : i.invalid
+      ? cond('Invalid', 'True', i.invalid.reason, i.invalid.message)
+      : cond('Invalid', 'False', 'Valid', 'the spec is valid');
+  const isInvalid = invalidCond.status === 'True';
+
+  const suspended = state?.suspendOverride ?? job?.suspend ?? false;
+  const next = job && i.schedule && !suspended ? i.schedule.next(Math.max(now, state?.anchor ?? now)) : null;
+  let scheduled: Condition;
+  if (!job?.schedule) scheduled = cond('Scheduled', 'False', 'NoSchedule', 'the job has no schedule; it runs when triggered');
+  else if (i.invalid?.reason === 'InvalidSchedule') scheduled = cond('Scheduled', 'False', 'InvalidSchedule', i.invalid.message);
+  else if (suspended) scheduled = cond('Scheduled', 'False', 'Suspended', 'the job is suspended');
+  else if (next === null) scheduled = cond('Scheduled', 'False', 'ScheduleEnded', 'the schedule has no further slots');
+  else scheduled = cond('Scheduled', 'True', 'Scheduled', 'the job runs on its schedule');
+
+  const finished = runs.filter((r) => r.phase === 'Succeeded' || r.phase === 'Failed').sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0) || a.scheduledTime - b.scheduledTime);
+  const lastRun = finished[finished.length - 1];
+  let lastRunCond: Condition;
+  if (!lastRun) lastRunCond = cond('LastRunSucceeded', 'Unknown', 'NoRuns', 'no run has finished yet');
+  else if (lastRun.phase === 'Succeeded') lastRunCond = cond('LastRunSucceeded', 'True', 'Succeeded', `run ${lastRun.id} succeeded`);
+  else {
+    const la = lastRun.attempts[lastRun.attempts.length - 1];
+    lastRunCond = cond('LastRunSucceeded', 'False', la?.reason ?? 'Failed', la?.message ?? `run ${lastRun.id} failed`);
+  }
+
+  const ready = isInvalid
+    ? cond('Ready', 'False', invalidCond.reason, invalidCond.message)
+    : cond('Ready', 'True', 'Reconciled', 'desired state is applied');
+
+  const active = runs
+    .filter((r) => r.phase === 'Pending' || r.phase === 'Running' || r.phase === 'Retrying')
+    .map((r) => {
+      const a = r.attempts[r.attempts.length - 1];
+      return { run: r.id, group: a?.groupName ?? '', attempt: a?.attempt ?? 0 };
+    });
+
+  const status: JobStatus = {
+    ...old,
+    observedGeneration: gen,
+    conditions: [ready, scheduled, lastRunCond, invalidCond],
+    lastScheduleTime: iso(state?.lastScheduleTime),
+    lastSuccessfulTime: iso(state?.lastSuccessfulTime),
+    nextScheduleTime: iso(next),
+    active,
+    lastRunResult: lastRun?.phase as JobStatus['lastRunResult'],
+    suspended,
+    specHash: i.specHash ?? undefined,
+  };
+  if (stored.source.kind === 'directory' && stored.source.revision !== undefined) status.sourceRevision = stored.source.revision;
+  for (const k of Object.keys(status) as (keyof JobStatus)[]) if (status[k] === undefined) delete status[k];
+  return status;
+}

@@ -1,0 +1,112 @@
+/** Helpers shared by the Store implementations (semantics that must be identical in both). */
+import { randomUUID } from 'node:crypto';
+import type { Change, JobInput, StoredEvent, StoredJob } from './types';
+
+/** Events kept per job; older ones are dropped as new ones arrive. */
+export const DEFAULT_EVENTS_PER_JOB = 200;
+
+/** Structural equality of JSON-like values; object key order does not matter, `undefined` members are ignored. */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    if (a.length !== bb.length) return false;
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], bb[i])) return false;
+    return true;
+  }
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  const ak = Object.keys(ao).filter((k) => ao[k] !== undefined);
+  const bk = Object.keys(bo).filter((k) => bo[k] !== undefined);
+  if (ak.length !== bk.length) return false;
+  for (const k of ak) {
+    if (!Object.prototype.hasOwnProperty.call(bo, k) || !deepEqual(ao[k], bo[k])) return false;
+  }
+  return true;
+}
+
+/** A deep copy through JSON: what a durable store would hand back (drops `undefined` members). */
+export function clone<T>(value: T): T {
+  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
+}
+
+/**
+ * Build the stored form of a job write. `prev` is the currently stored object (if any): uid and
+ * creationTimestamp are kept from it, generation is bumped only when spec changed.
+ */
+export function nextJob(input: JobInput, prev: StoredJob | undefined, resourceVersion: number, nowIso: string): StoredJob {
+  const copy = clone(input) as StoredJob;
+  const generation = prev ? (deepEqual(prev.spec, input.spec) ? prev.generation : prev.generation + 1) : 1;
+  return {
+    ...copy,
+    name: input.name,
+    uid: prev?.uid ?? input.uid ?? randomUUID(),
+    creationTimestamp: prev?.creationTimestamp ?? input.creationTimestamp ?? nowIso,
+    resourceVersion,
+    generation,
+    finalizers: copy.finalizers ?? [],
+    labels: copy.labels ?? {},
+    annotations: copy.annotations ?? {},
+    status: copy.status ?? {},
+  };
+}
+
+/** Optimistic concurrency: 0 means "must not exist yet"; any other number must equal the stored version. */
+export function checkExpected(name: string, prev: StoredJob | undefined, expected: number | undefined, conflict: (m: string) => Error): void {
+  if (expected === undefined) return;
+  if (expected === 0) {
+    if (prev) throw conflict(`containerjob ${name} already exists`);
+    return;
+  }
+  if (!prev) throw conflict(`containerjob ${name} does not exist (expected resourceVersion ${expected})`);
+  if (prev.resourceVersion !== expected) {
+    throw conflict(`containerjob ${name}: resourceVersion ${expected} is stale (current ${prev.resourceVersion})`);
+  }
+}
+
+/**
+ * Change listeners see changes only after the outermost transaction commits (and never for a
+ * rolled-back one). A throwing listener is isolated from the writer and from other listeners.
+ */
+export class ChangeFeed {
+  private listeners = new Set<(c: Change) => void>();
+  private pending: Change[] = [];
+
+  subscribe(listener: (c: Change) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  queue(change: Change): void {
+    this.pending.push(change);
+  }
+
+  discard(): void {
+    this.pending = [];
+  }
+
+  flush(): void {
+    const out = this.pending;
+    this.pending = [];
+    for (const change of out) {
+      for (const l of [...this.listeners]) {
+        try {
+          l({ ...change });
+        } catch {
+          // a faulty subscriber must not break the write path
+        }
+      }
+    }
+  }
+}
+
+export function eventCopy(e: StoredEvent): StoredEvent {
+  const out: StoredEvent = { time: e.time, job: e.job, type: e.type, reason: e.reason, message: e.message };
+  if (e.id !== undefined) out.id = e.id;
+  if (e.run !== undefined) out.run = e.run;
+  return out;
+}

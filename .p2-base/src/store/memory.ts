@@ -1,0 +1,263 @@
+/**
+ * An in-memory Store with the same semantics as SqliteStore: for tests and for `--state-dir`-less
+ * runs. Everything is deep-copied in and out, so callers can never mutate stored state.
+ */
+import { randomBytes } from 'node:crypto';
+import type { RunRecord, SchedulerState } from '../api/runs';
+import { ChangeFeed, DEFAULT_EVENTS_PER_JOB, checkExpected, clone, eventCopy, nextJob } from './common';
+import { StoreConflictError } from './types';
+import type { Change, JobInput, JobStatus, Store, StoredEvent, StoredJob } from './types';
+
+interface State {
+  rv: number;
+  jobs: Map<string, StoredJob>;
+  sched: Map<string, SchedulerState>;
+  runs: Map<string, { run: RunRecord; rv: number }>;
+  /** key `${run}\u0000${attempt}` → container → content */
+  logs: Map<string, Map<string, string>>;
+  /** job → its newest events, oldest first */
+  events: Map<string, StoredEvent[]>;
+  eventId: number;
+  secrets: Map<string, Buffer>;
+}
+
+export interface MemoryStoreOptions {
+  /** Wall clock for creationTimestamp (ISO); injectable for tests. */
+  now?: () => number;
+  eventsPerJob?: number;
+}
+
+export class MemoryStore implements Store {
+  private s: State = {
+    rv: 0,
+    jobs: new Map(),
+    sched: new Map(),
+    runs: new Map(),
+    logs: new Map(),
+    events: new Map(),
+    eventId: 0,
+    secrets: new Map(),
+  };
+  private depth = 0;
+  private undo: (() => void)[] = [];
+  private feed = new ChangeFeed();
+  private closed = false;
+  private readonly now: () => number;
+  private readonly eventsPerJob: number;
+
+  constructor(opts: MemoryStoreOptions = {}) {
+    this.now = opts.now ?? (() => Date.now());
+    this.eventsPerJob = opts.eventsPerJob ?? DEFAULT_EVENTS_PER_JOB;
+  }
+
+  // desired objects ---------------------------------------------------------------------------
+  listJobs(): StoredJob[] {
+    this.open();
+    return [...this.s.jobs.keys()].sort().map((k) => clone(this.s.jobs.get(k)!));
+  }
+
+  getJob(name: string): StoredJob | undefined {
+    this.open();
+    const j = this.s.jobs.get(name);
+    return j ? clone(j) : undefined;
+  }
+
+  putJob(job: JobInput, expectedResourceVersion?: number): StoredJob {
+    return this.write(() => {
+      const prev = this.s.jobs.get(job.name);
+      checkExpected(job.name, prev, expectedResourceVersion, (m) => new StoreConflictError(m));
+      const rv = ++this.s.rv;
+      const stored = nextJob(job, prev, rv, new Date(this.now()).toISOString());
+      this.set(this.s.jobs, job.name, stored);
+      this.feed.queue({ resourceVersion: rv, resource: 'containerjobs', kind: prev ? 'MODIFIED' : 'ADDED', name: job.name });
+      return clone(stored);
+    });
+  }
+
+  putJobStatus(name: string, status: JobStatus): StoredJob | undefined {
+    return this.write(() => {
+      const prev = this.s.jobs.get(name);
+      if (!prev) return undefined;
+      const rv = ++this.s.rv;
+      const stored: StoredJob = { ...prev, status: clone(status) ?? {}, resourceVersion: rv };
+      this.set(this.s.jobs, name, stored);
+      this.feed.queue({ resourceVersion: rv, resource: 'containerjobs', kind: 'MODIFIED', name });
+      return clone(stored);
+    });
+  }
+
+  deleteJob(name: string): void {
+    this.write(() => {
+      if (!this.s.jobs.has(name)) return;
+      this.set(this.s.jobs, name, undefined);
+      const rv = ++this.s.rv;
+      this.feed.queue({ resourceVersion: rv, resource: 'containerjobs', kind: 'DELETED', name });
+    });
+  }
+
+  // scheduler state ---------------------------------------------------------------------------
+  getSchedulerState(job: string): SchedulerState | undefined {
+    this.open();
+    const st = this.s.sched.get(job);
+    return st ? clone(st) : undefined;
+  }
+
+  putSchedulerState(job: string, state: SchedulerState): void {
+    this.write(() => {
+      this.set(this.s.sched, job, clone(state));
+    });
+  }
+
+  // runs --------------------------------------------------------------------------------------
+  listRuns(job?: string): RunRecord[] {
+    this.open();
+    const out: RunRecord[] = [];
+    for (const { run } of this.s.runs.values()) if (job === undefined || run.job === job) out.push(clone(run));
+    return out.sort(compareRuns);
+  }
+
+  getRun(id: string): RunRecord | undefined {
+    this.open();
+    const r = this.s.runs.get(id);
+    return r ? clone(r.run) : undefined;
+  }
+
+  getRunResourceVersion(id: string): number | undefined {
+    this.open();
+    return this.s.runs.get(id)?.rv;
+  }
+
+  putRun(run: RunRecord): void {
+    this.write(() => {
+      const existed = this.s.runs.has(run.id);
+      const rv = ++this.s.rv;
+      this.set(this.s.runs, run.id, { run: clone(run), rv });
+      this.feed.queue({ resourceVersion: rv, resource: 'containerjobruns', kind: existed ? 'MODIFIED' : 'ADDED', name: run.id });
+    });
+  }
+
+  deleteRun(id: string): void {
+    this.write(() => {
+      if (!this.s.runs.has(id)) return;
+      this.set(this.s.runs, id, undefined);
+      for (const key of [...this.s.logs.keys()]) if (key.startsWith(`${id}\u0000`)) this.set(this.s.logs, key, undefined);
+      const rv = ++this.s.rv;
+      this.feed.queue({ resourceVersion: rv, resource: 'containerjobruns', kind: 'DELETED', name: id });
+    });
+  }
+
+  // logs --------------------------------------------------------------------------------------
+  putLog(runId: string, attempt: number, container: string, content: string): void {
+    this.write(() => {
+      const key = `${runId}\u0000${attempt}`;
+      const m = new Map(this.s.logs.get(key) ?? []);
+      m.set(container, content);
+      this.set(this.s.logs, key, m);
+    });
+  }
+
+  getLog(runId: string, attempt: number, container?: string): { container: string; content: string }[] {
+    this.open();
+    const m = this.s.logs.get(`${runId}\u0000${attempt}`);
+    if (!m) return [];
+    const out: { container: string; content: string }[] = [];
+    for (const [c, content] of m) if (container === undefined || c === container) out.push({ container: c, content });
+    return out;
+  }
+
+  // events ------------------------------------------------------------------------------------
+  addEvent(event: StoredEvent): void {
+    this.write(() => {
+      const e = eventCopy(event);
+      e.id = ++this.s.eventId;
+      const mine = [...(this.s.events.get(e.job) ?? []), e];
+      this.set(this.s.events, e.job, mine.slice(Math.max(0, mine.length - this.eventsPerJob)));
+    });
+  }
+
+  listEvents(job?: string, limit?: number): StoredEvent[] {
+    this.open();
+    const all =
+      job !== undefined ? (this.s.events.get(job) ?? []) : [...this.s.events.values()].flat().sort((x, y) => x.id! - y.id!);
+    const out = limit !== undefined && limit >= 0 ? all.slice(Math.max(0, all.length - limit)) : all;
+    return out.map(eventCopy);
+  }
+
+  // change feed -------------------------------------------------------------------------------
+  currentResourceVersion(): number {
+    this.open();
+    return this.s.rv;
+  }
+
+  onChange(listener: (change: Change) => void): () => void {
+    return this.feed.subscribe(listener);
+  }
+
+  getOrCreateSecret(name: string): Buffer {
+    return this.write(() => {
+      let secret = this.s.secrets.get(name);
+      if (!secret) {
+        secret = randomBytes(32);
+        this.set(this.s.secrets, name, secret);
+      }
+      return Buffer.from(secret);
+    });
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.write(fn);
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  // internals ---------------------------------------------------------------------------------
+  private open(): void {
+    if (this.closed) throw new Error('store is closed');
+  }
+
+  /** Set or delete a map entry, remembering how to undo it if the transaction fails. */
+  private set<K, V>(map: Map<K, V>, key: K, value: V | undefined): void {
+    const had = map.has(key);
+    const before = map.get(key);
+    this.undo.push(() => {
+      if (had) map.set(key, before as V);
+      else map.delete(key);
+    });
+    if (value === undefined) map.delete(key);
+    else map.set(key, value);
+  }
+
+  /**
+   * Run a write atomically. Stored values are never mutated in place (every write replaces the
+   * entry through `set`, scalars are restored from a copy), so the undo log restores everything.
+   */
+  private write<T>(fn: () => T): T {
+    this.open();
+    if (this.depth > 0) return fn();
+    const scalars = { rv: this.s.rv, eventId: this.s.eventId };
+    this.undo = [];
+    this.depth++;
+    try {
+      const out = fn();
+      this.depth--;
+      this.undo = [];
+      this.feed.flush();
+      return out;
+    } catch (err) {
+      this.depth--;
+      for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]();
+      this.undo = [];
+      Object.assign(this.s, scalars);
+      this.feed.discard();
+      throw err;
+    }
+  }
+}
+
+export function compareRuns(a: RunRecord, b: RunRecord): number {
+  if (a.job !== b.job) return a.job < b.job ? -1 : 1;
+  if (a.scheduledTime !== b.scheduledTime) return a.scheduledTime - b.scheduledTime;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}

@@ -1,0 +1,409 @@
+/**
+ * The embedded, durable Store: one SQLite file (node:sqlite) in the state dir.
+ *
+ * Durability choice: WAL journal with `synchronous=NORMAL`. A committed transaction is in the WAL
+ * (in the OS page cache) before COMMIT returns, so a `kill -9` of the controller loses nothing
+ * and never corrupts the file; only a power loss / kernel crash may lose the last few commits
+ * (still without corruption). That trade keeps single writes cheap (no fsync per commit), and the
+ * controller tolerates a lost "Creating" record because group names are deterministic.
+ *
+ * Every write is its own transaction unless it runs inside `transaction(fn)`; nested
+ * `transaction` calls join the outermost one. Change notifications go out after COMMIT only.
+ */
+import { randomBytes } from 'node:crypto';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { RunRecord, SchedulerState } from '../api/runs';
+import { ChangeFeed, DEFAULT_EVENTS_PER_JOB, checkExpected, nextJob } from './common';
+import { StoreConflictError } from './types';
+import type { Change, JobInput, JobStatus, Store, StoredEvent, StoredJob } from './types';
+
+/** A schema migration: runs inside one transaction; `user_version` is set to its index + 1 after it. */
+export type Migration = (db: DatabaseSync) => void;
+
+export const MIGRATIONS: readonly Migration[] = [
+  // 1: the initial schema
+  (db) =>
+    db.exec(`
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value ANY) STRICT;
+      CREATE TABLE jobs (
+        name TEXT PRIMARY KEY,
+        uid TEXT NOT NULL,
+        resource_version INTEGER NOT NULL,
+        generation INTEGER NOT NULL,
+        creation_timestamp TEXT NOT NULL,
+        deletion_timestamp TEXT,
+        finalizers TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        annotations TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        source TEXT NOT NULL,
+        status TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE scheduler_state (job TEXT PRIMARY KEY, state TEXT NOT NULL) STRICT;
+      CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        job TEXT NOT NULL,
+        scheduled_time INTEGER NOT NULL,
+        resource_version INTEGER NOT NULL,
+        record TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX runs_by_job ON runs (job, scheduled_time, id);
+      CREATE TABLE logs (
+        run_id TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        container TEXT NOT NULL,
+        content TEXT NOT NULL,
+        PRIMARY KEY (run_id, attempt, container)
+      ) STRICT;
+      CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        job TEXT NOT NULL,
+        run TEXT,
+        time TEXT NOT NULL,
+        type TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        message TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX events_by_job ON events (job, id);
+      INSERT INTO meta (key, value) VALUES ('resourceVersion', 0);
+    `),
+  // 2: secrets of the store live in their own table (BLOB values), away from scalar meta
+  (db) =>
+    db.exec(`
+      CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT;
+      INSERT INTO secrets (name, value)
+        SELECT substr(key, 8), value FROM meta WHERE key LIKE 'secret:%' AND typeof(value) = 'blob';
+      DELETE FROM meta WHERE key LIKE 'secret:%';
+    `),
+];
+
+export interface SqliteStoreOptions {
+  /** Wall clock for creationTimestamp; injectable for tests. */
+  now?: () => number;
+  eventsPerJob?: number;
+  /** How long a write waits for another connection's lock (ms). */
+  busyTimeoutMs?: number;
+  /** The migrations to apply (tests pass a prefix to build an old schema). */
+  migrations?: readonly Migration[];
+}
+
+type Row = Record<string, unknown>;
+
+/** Apply pending migrations, each in its own transaction; refuses a file newer than this code. */
+export function migrate(db: DatabaseSync, migrations: readonly Migration[] = MIGRATIONS): number {
+  const current = Number((db.prepare('PRAGMA user_version').get() as Row).user_version);
+  if (current > migrations.length) {
+    throw new Error(`store schema version ${current} is newer than this acictl understands (${migrations.length})`);
+  }
+  for (let v = current; v < migrations.length; v++) {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      migrations[v](db);
+      db.exec(`PRAGMA user_version = ${v + 1}`);
+      db.exec('COMMIT');
+    } catch (err) {
+      db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+  return migrations.length;
+}
+
+export class SqliteStore implements Store {
+  private readonly feed = new ChangeFeed();
+  private depth = 0;
+  private rv: number;
+  private rvAtBegin = 0;
+  private closed = false;
+  private readonly now: () => number;
+  private readonly eventsPerJob: number;
+  private readonly q: Record<string, StatementSync>;
+
+  /** Open (creating if needed) and migrate the store file. */
+  static open(file: string, opts: SqliteStoreOptions = {}): SqliteStore {
+    return new SqliteStore(file, opts);
+  }
+
+  private constructor(
+    readonly file: string,
+    opts: SqliteStoreOptions,
+    private readonly db = new DatabaseSync(file, { timeout: opts.busyTimeoutMs ?? 5000 }),
+  ) {
+    this.now = opts.now ?? (() => Date.now());
+    this.eventsPerJob = opts.eventsPerJob ?? DEFAULT_EVENTS_PER_JOB;
+    try {
+      db.exec('PRAGMA journal_mode = WAL');
+      db.exec('PRAGMA synchronous = NORMAL');
+      db.exec('PRAGMA foreign_keys = ON');
+      migrate(db, opts.migrations ?? MIGRATIONS);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    this.q = {
+      getRv: db.prepare(`SELECT value FROM meta WHERE key = 'resourceVersion'`),
+      setRv: db.prepare(`UPDATE meta SET value = ? WHERE key = 'resourceVersion'`),
+      listJobs: db.prepare('SELECT * FROM jobs ORDER BY name'),
+      getJob: db.prepare('SELECT * FROM jobs WHERE name = ?'),
+      putJob: db.prepare(`
+        INSERT INTO jobs (name, uid, resource_version, generation, creation_timestamp, deletion_timestamp,
+                          finalizers, labels, annotations, spec, source, status)
+        VALUES ($name, $uid, $rv, $generation, $created, $deleted, $finalizers, $labels, $annotations, $spec, $source, $status)
+        ON CONFLICT (name) DO UPDATE SET uid = excluded.uid, resource_version = excluded.resource_version,
+          generation = excluded.generation, creation_timestamp = excluded.creation_timestamp,
+          deletion_timestamp = excluded.deletion_timestamp, finalizers = excluded.finalizers,
+          labels = excluded.labels, annotations = excluded.annotations, spec = excluded.spec,
+          source = excluded.source, status = excluded.status`),
+      putStatus: db.prepare('UPDATE jobs SET status = ?, resource_version = ? WHERE name = ?'),
+      deleteJob: db.prepare('DELETE FROM jobs WHERE name = ?'),
+      getSched: db.prepare('SELECT state FROM scheduler_state WHERE job = ?'),
+      putSched: db.prepare(
+        'INSERT INTO scheduler_state (job, state) VALUES (?, ?) ON CONFLICT (job) DO UPDATE SET state = excluded.state',
+      ),
+      listRuns: db.prepare('SELECT record FROM runs ORDER BY job, scheduled_time, id'),
+      listRunsOf: db.prepare('SELECT record FROM runs WHERE job = ? ORDER BY scheduled_time, id'),
+      getRun: db.prepare('SELECT record, resource_version FROM runs WHERE id = ?'),
+      hasRun: db.prepare('SELECT 1 AS x FROM runs WHERE id = ?'),
+      putRun: db.prepare(`
+        INSERT INTO runs (id, job, scheduled_time, resource_version, record) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (id) DO UPDATE SET job = excluded.job, scheduled_time = excluded.scheduled_time,
+          resource_version = excluded.resource_version, record = excluded.record`),
+      deleteRun: db.prepare('DELETE FROM runs WHERE id = ?'),
+      deleteRunLogs: db.prepare('DELETE FROM logs WHERE run_id = ?'),
+      putLog: db.prepare(`
+        INSERT INTO logs (run_id, attempt, container, content) VALUES (?, ?, ?, ?)
+        ON CONFLICT (run_id, attempt, container) DO UPDATE SET content = excluded.content`),
+      getLogs: db.prepare('SELECT container, content FROM logs WHERE run_id = ? AND attempt = ? ORDER BY rowid'),
+      getLog: db.prepare('SELECT container, content FROM logs WHERE run_id = ? AND attempt = ? AND container = ?'),
+      addEvent: db.prepare('INSERT INTO events (job, run, time, type, reason, message) VALUES (?, ?, ?, ?, ?, ?)'),
+      capEvents: db.prepare(`
+        DELETE FROM events WHERE job = $job AND id <= (
+          SELECT id FROM events WHERE job = $job ORDER BY id DESC LIMIT 1 OFFSET $keep)`),
+      eventsOf: db.prepare('SELECT * FROM (SELECT * FROM events WHERE job = ? ORDER BY id DESC LIMIT ?) ORDER BY id'),
+      eventsAll: db.prepare('SELECT * FROM (SELECT * FROM events ORDER BY id DESC LIMIT ?) ORDER BY id'),
+      getSecret: db.prepare('SELECT value FROM secrets WHERE name = ?'),
+      putSecret: db.prepare('INSERT INTO secrets (name, value) VALUES (?, ?)'),
+    };
+    this.rv = Number((this.q.getRv.get() as Row).value);
+  }
+
+  // desired objects ---------------------------------------------------------------------------
+  listJobs(): StoredJob[] {
+    this.open();
+    return (this.q.listJobs.all() as Row[]).map(rowToJob);
+  }
+
+  getJob(name: string): StoredJob | undefined {
+    this.open();
+    const row = this.q.getJob.get(name) as Row | undefined;
+    return row ? rowToJob(row) : undefined;
+  }
+
+  putJob(job: JobInput, expectedResourceVersion?: number): StoredJob {
+    return this.write(() => {
+      const prevRow = this.q.getJob.get(job.name) as Row | undefined;
+      const prev = prevRow ? rowToJob(prevRow) : undefined;
+      checkExpected(job.name, prev, expectedResourceVersion, (m) => new StoreConflictError(m));
+      const stored = nextJob(job, prev, ++this.rv, new Date(this.now()).toISOString());
+      this.q.putJob.run({
+        name: stored.name,
+        uid: stored.uid,
+        rv: stored.resourceVersion,
+        generation: stored.generation,
+        created: stored.creationTimestamp,
+        deleted: stored.deletionTimestamp ?? null,
+        finalizers: JSON.stringify(stored.finalizers),
+        labels: JSON.stringify(stored.labels),
+        annotations: JSON.stringify(stored.annotations),
+        spec: JSON.stringify(stored.spec),
+        source: JSON.stringify(stored.source),
+        status: JSON.stringify(stored.status),
+      });
+      this.feed.queue({ resourceVersion: this.rv, resource: 'containerjobs', kind: prev ? 'MODIFIED' : 'ADDED', name: job.name });
+      return stored;
+    });
+  }
+
+  putJobStatus(name: string, status: JobStatus): StoredJob | undefined {
+    return this.write(() => {
+      const res = this.q.putStatus.run(JSON.stringify(status ?? {}), this.rv + 1, name);
+      if (Number(res.changes) === 0) return undefined;
+      this.rv++;
+      this.feed.queue({ resourceVersion: this.rv, resource: 'containerjobs', kind: 'MODIFIED', name });
+      return rowToJob(this.q.getJob.get(name) as Row);
+    });
+  }
+
+  deleteJob(name: string): void {
+    this.write(() => {
+      if (Number(this.q.deleteJob.run(name).changes) === 0) return;
+      this.feed.queue({ resourceVersion: ++this.rv, resource: 'containerjobs', kind: 'DELETED', name });
+    });
+  }
+
+  // scheduler state ---------------------------------------------------------------------------
+  getSchedulerState(job: string): SchedulerState | undefined {
+    this.open();
+    const row = this.q.getSched.get(job) as Row | undefined;
+    return row ? (JSON.parse(row.state as string) as SchedulerState) : undefined;
+  }
+
+  putSchedulerState(job: string, state: SchedulerState): void {
+    this.write(() => {
+      this.q.putSched.run(job, JSON.stringify(state));
+    });
+  }
+
+  // runs --------------------------------------------------------------------------------------
+  listRuns(job?: string): RunRecord[] {
+    this.open();
+    const rows = (job === undefined ? this.q.listRuns.all() : this.q.listRunsOf.all(job)) as Row[];
+    return rows.map((r) => JSON.parse(r.record as string) as RunRecord);
+  }
+
+  getRun(id: string): RunRecord | undefined {
+    this.open();
+    const row = this.q.getRun.get(id) as Row | undefined;
+    return row ? (JSON.parse(row.record as string) as RunRecord) : undefined;
+  }
+
+  getRunResourceVersion(id: string): number | undefined {
+    this.open();
+    const row = this.q.getRun.get(id) as Row | undefined;
+    return row ? Number(row.resource_version) : undefined;
+  }
+
+  putRun(run: RunRecord): void {
+    this.write(() => {
+      const existed = this.q.hasRun.get(run.id) !== undefined;
+      this.q.putRun.run(run.id, run.job, run.scheduledTime, ++this.rv, JSON.stringify(run));
+      this.feed.queue({ resourceVersion: this.rv, resource: 'containerjobruns', kind: existed ? 'MODIFIED' : 'ADDED', name: run.id });
+    });
+  }
+
+  deleteRun(id: string): void {
+    this.write(() => {
+      if (Number(this.q.deleteRun.run(id).changes) === 0) return;
+      this.q.deleteRunLogs.run(id);
+      this.feed.queue({ resourceVersion: ++this.rv, resource: 'containerjobruns', kind: 'DELETED', name: id });
+    });
+  }
+
+  // logs --------------------------------------------------------------------------------------
+  putLog(runId: string, attempt: number, container: string, content: string): void {
+    this.write(() => {
+      this.q.putLog.run(runId, attempt, container, content);
+    });
+  }
+
+  getLog(runId: string, attempt: number, container?: string): { container: string; content: string }[] {
+    this.open();
+    const rows = (container === undefined ? this.q.getLogs.all(runId, attempt) : this.q.getLog.all(runId, attempt, container)) as Row[];
+    return rows.map((r) => ({ container: r.container as string, content: r.content as string }));
+  }
+
+  // events ------------------------------------------------------------------------------------
+  addEvent(event: StoredEvent): void {
+    this.write(() => {
+      this.q.addEvent.run(event.job, event.run ?? null, event.time, event.type, event.reason, event.message);
+      this.q.capEvents.run({ job: event.job, keep: this.eventsPerJob });
+    });
+  }
+
+  listEvents(job?: string, limit?: number): StoredEvent[] {
+    this.open();
+    const max = limit !== undefined && limit >= 0 ? limit : -1; // LIMIT -1 = no limit
+    const rows = (job === undefined ? this.q.eventsAll.all(max) : this.q.eventsOf.all(job, max)) as Row[];
+    return rows.map((r) => {
+      const e: StoredEvent = {
+        id: Number(r.id),
+        time: r.time as string,
+        job: r.job as string,
+        type: r.type as StoredEvent['type'],
+        reason: r.reason as string,
+        message: r.message as string,
+      };
+      if (r.run !== null) e.run = r.run as string;
+      return e;
+    });
+  }
+
+  // change feed -------------------------------------------------------------------------------
+  currentResourceVersion(): number {
+    this.open();
+    // outside a transaction, read the committed counter (another handle on the file may have written)
+    if (this.depth === 0) this.rv = Number((this.q.getRv.get() as Row).value);
+    return this.rv;
+  }
+
+  onChange(listener: (change: Change) => void): () => void {
+    return this.feed.subscribe(listener);
+  }
+
+  getOrCreateSecret(name: string): Buffer {
+    return this.write(() => {
+      const row = this.q.getSecret.get(name) as Row | undefined;
+      if (row) return Buffer.from(row.value as Uint8Array);
+      const secret = randomBytes(32);
+      this.q.putSecret.run(name, secret);
+      return Buffer.from(secret);
+    });
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.write(fn);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  // internals ---------------------------------------------------------------------------------
+  private open(): void {
+    if (this.closed) throw new Error('store is closed');
+  }
+
+  private write<T>(fn: () => T): T {
+    this.open();
+    if (this.depth > 0) return fn();
+    this.db.exec('BEGIN IMMEDIATE');
+    // the write lock is held now: the counter cannot move under us
+    this.rv = Number((this.q.getRv.get() as Row).value);
+    this.rvAtBegin = this.rv;
+    this.depth++;
+    try {
+      const out = fn();
+      if (this.rv !== this.rvAtBegin) this.q.setRv.run(this.rv);
+      this.db.exec('COMMIT');
+      this.depth--;
+      this.feed.flush();
+      return out;
+    } catch (err) {
+      this.depth--;
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      this.rv = this.rvAtBegin;
+      this.feed.discard();
+      throw err;
+    }
+  }
+}
+
+function rowToJob(r: Row): StoredJob {
+  const job: StoredJob = {
+    name: r.name as string,
+    uid: r.uid as string,
+    resourceVersion: Number(r.resource_version),
+    generation: Number(r.generation),
+    creationTimestamp: r.creation_timestamp as string,
+    finalizers: JSON.parse(r.finalizers as string),
+    labels: JSON.parse(r.labels as string),
+    annotations: JSON.parse(r.annotations as string),
+    spec: JSON.parse(r.spec as string),
+    source: JSON.parse(r.source as string),
+    status: JSON.parse(r.status as string),
+  };
+  if (r.deletion_timestamp !== null && r.deletion_timestamp !== undefined) job.deletionTimestamp = r.deletion_timestamp as string;
+  return job;
+}

@@ -1,0 +1,138 @@
+/**
+ * The durable state of one controller: desired objects, their status, scheduler state, runs,
+ * archived logs and events. Synchronous on purpose (embedded SQLite is synchronous and fast); a
+ * shared backend for several replicas would implement the same interface.
+ */
+import type { ContainerJob } from '../api/types';
+import type { RunRecord, SchedulerState } from '../api/runs';
+
+export interface Condition {
+  type: 'Ready' | 'Scheduled' | 'LastRunSucceeded' | 'Invalid' | string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export interface JobStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  lastScheduleTime?: string;
+  lastSuccessfulTime?: string;
+  nextScheduleTime?: string;
+  active?: { run: string; group: string; attempt: number }[];
+  lastRunResult?: 'Succeeded' | 'Failed';
+  /** Revision of the manifest source (symlink target name or git commit) the spec came from. */
+  sourceRevision?: string;
+  suspended?: boolean;
+  specHash?: string;
+}
+
+/** Where a desired object came from. Directory objects are read-only through the API. */
+export type JobSource =
+  | { kind: 'directory'; root: string; file: string; line?: number; revision?: string }
+  | { kind: 'api'; fieldManager?: string; applySet?: string };
+
+/** A desired object with Kubernetes metadata. `spec` holds secret references only, never values. */
+export interface StoredJob {
+  name: string;
+  uid: string;
+  resourceVersion: number;
+  generation: number;
+  creationTimestamp: string;
+  deletionTimestamp?: string;
+  finalizers: string[];
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  spec: ContainerJob['spec'];
+  source: JobSource;
+  status: JobStatus;
+}
+
+export interface StoredEvent {
+  id?: number;
+  time: string;
+  job: string;
+  run?: string;
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export type ChangeKind = 'ADDED' | 'MODIFIED' | 'DELETED';
+export interface Change {
+  resourceVersion: number;
+  resource: 'containerjobs' | 'containerjobruns';
+  kind: ChangeKind;
+  name: string;
+}
+
+export class StoreConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreConflictError';
+  }
+}
+
+/** What a caller hands to `putJob`: the store assigns uid, resourceVersion, generation and creationTimestamp. */
+export type JobInput = Omit<StoredJob, 'uid' | 'resourceVersion' | 'generation' | 'creationTimestamp'> &
+  Partial<Pick<StoredJob, 'uid' | 'creationTimestamp'>>;
+
+export interface Store {
+  // desired objects --------------------------------------------------------------------------
+  listJobs(): StoredJob[];
+  getJob(name: string): StoredJob | undefined;
+  /**
+   * Create or replace a job. `expectedResourceVersion` (when given) must match the stored one or
+   * StoreConflictError is thrown; `0` means "must not exist yet" (create only). Bumps resourceVersion;
+   * bumps generation only when spec changed (deep compare). uid and creationTimestamp are kept from
+   * the stored object, else taken from the input, else generated. Returns the stored object.
+   */
+  putJob(job: Omit<StoredJob, 'uid' | 'resourceVersion' | 'generation' | 'creationTimestamp'> & Partial<Pick<StoredJob, 'uid' | 'creationTimestamp'>>, expectedResourceVersion?: number): StoredJob;
+  /** Replace status only (bumps resourceVersion, never generation). */
+  putJobStatus(name: string, status: JobStatus): StoredJob | undefined;
+  /** Remove the object for good (after finalizers are cleared). Runs, logs and events are left to their own deletes. */
+  deleteJob(name: string): void;
+
+  // scheduler state ---------------------------------------------------------------------------
+  getSchedulerState(job: string): SchedulerState | undefined;
+  putSchedulerState(job: string, state: SchedulerState): void;
+
+  // runs --------------------------------------------------------------------------------------
+  listRuns(job?: string): RunRecord[];
+  getRun(id: string): RunRecord | undefined;
+  /** Create or replace a run record (bumps the global resourceVersion; ADDED or MODIFIED change). */
+  putRun(run: RunRecord): void;
+  /** The resourceVersion of a run's last write (for Kubernetes-style run objects), or undefined. */
+  getRunResourceVersion(id: string): number | undefined;
+  /** Remove a run record and its archived logs. */
+  deleteRun(id: string): void;
+
+  // logs (archived per attempt and container) --------------------------------------------------
+  putLog(runId: string, attempt: number, container: string, content: string): void;
+  getLog(runId: string, attempt: number, container?: string): { container: string; content: string }[];
+
+  // events ------------------------------------------------------------------------------------
+  /** Append an event (id assigned by the store); only the newest events of each job are kept. */
+  addEvent(event: StoredEvent): void;
+  /** Events oldest first; with `limit`, the newest `limit` of them. */
+  listEvents(job?: string, limit?: number): StoredEvent[];
+
+  // change feed for watches -------------------------------------------------------------------
+  /** The current global resourceVersion. */
+  currentResourceVersion(): number;
+  /** Subscribe to changes; returns an unsubscribe function. */
+  onChange(listener: (change: Change) => void): () => void;
+
+  // secrets of the store itself -------------------------------------------------------------
+  /**
+   * A random 32-byte secret, created on first use and kept for the life of the store (e.g. a key
+   * for keyed hashes). Never log or expose it.
+   */
+  getOrCreateSecret(name: string): Buffer;
+
+  /** Run `fn` atomically: all of its writes or none (it rolls back on throw). Nested calls join the outer one. */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+}
