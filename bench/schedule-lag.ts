@@ -13,9 +13,8 @@
  *    budget's windows and refill rates are scaled by the same factor); drain times are reported in
  *    emulated minutes, next to the fastest drain the limits allow.
  *
- * The controller exposes no option for its budget, so this bench sets it by changing the values of
- * the shared AZURE_RATE_LIMITS object in this process before the controller starts (each bench
- * runs in a process of its own; the values are restored afterwards).
+ * The controller's budget is set through its `arm.limits` option. (`setDefaultBudget` below, which
+ * changes the shared AZURE_RATE_LIMITS values, is kept for benches that still use it.)
  *
  *   npx node dist/bench/schedule-lag.js [jobs=1000] [timeFactor=600] [parts=AB] [concurrency=8]
  */
@@ -64,12 +63,11 @@ async function lagRun(o: { concurrency?: number; jobs: number; throttling: 'off'
   const factor = o.timeFactor;
   const emuClock: Clock = { now: () => t0 + (Date.now() - t0) * factor };
   const emu = await startEmulator({ runtime: 'simulate', simulate: { durationMs: 500 }, throttling: o.throttling, clock: factor === 1 ? undefined : emuClock, lroDelayMs: 50 });
-  const restore = setDefaultBudget(o.budget);
   try {
     const manifests = join(tmp.path, 'manifests');
     writeJobs(manifests, 0, () => '');
     // Controller up first, on an empty directory; then the jobs arrive through the watcher.
-    const controller = await startBenchController(emu, { manifests: [manifests], stateDir: join(tmp.path, 'state'), concurrency: o.concurrency });
+    const controller = await startBenchController(emu, { manifests: [manifests], stateDir: join(tmp.path, 'state'), concurrency: o.concurrency, limits: o.budget });
     try {
       const slot = Math.ceil((Date.now() + 8000) / 1000) * 1000;
       writeJobs(manifests, o.jobs, (i, name) => jobDocument(name, { resourceGroup: `bench-rg-${i % 10}`, schedule: dailyAtSecond(slot), extra: '  timeZone: UTC\n' }));
@@ -88,7 +86,6 @@ async function lagRun(o: { concurrency?: number; jobs: number; throttling: 'off'
       await controller.stop();
     }
   } finally {
-    restore();
     await emu.close();
     tmp.remove();
   }

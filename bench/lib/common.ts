@@ -3,6 +3,7 @@
  * in-process emulator (as `--arm-endpoint` + the emulator's identity endpoint would wire it),
  * emulator request accounting, percentiles and the "run alone" entry point.
  */
+import type { RateLimits } from '../../src/aci/rate-limit';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +80,8 @@ export interface BenchControllerOptions {
   once?: boolean;
   resyncIntervalMs?: number;
   concurrency?: number;
+  /** Client-side ARM budget (controller option arm.limits); default: the Azure limits. */
+  limits?: RateLimits;
 }
 
 /** startController against an emulator, wired the way `acictl controller --arm-endpoint … --arm-ca …` wires it. */
@@ -90,7 +93,7 @@ export function startBenchController(emu: RunningEmulator, o: BenchControllerOpt
     once: o.once ?? false,
     allowEmpty: false,
     emulator: null,
-    arm: { subscriptionId: emu.subscriptionId, endpoint: emu.endpoint, ca: emu.ca, credential: 'emulator' },
+    arm: { subscriptionId: emu.subscriptionId, endpoint: emu.endpoint, ca: emu.ca, credential: 'emulator', ...(o.limits ? { limits: o.limits } : {}) },
     resyncIntervalMs: o.resyncIntervalMs ?? 5 * 60_000,
     concurrency: o.concurrency ?? 8,
     env: { ...emu.env },

@@ -8,7 +8,9 @@
  *                   otherwise 1 read (ownership check: never update a group we do not own) + 1 write
  *   start           1 read (ownership) + 1 write (POST …/start; returns on 202, does not wait for the LRO)
  *   stop            1 read (ownership) + 1 write (POST …/stop, synchronous)
- *   delete          1 read (ownership; absent → done) + 1 delete (returns on 200/202/204, no LRO wait)
+ *   delete          1 read (ownership; absent → done) + 1 delete (returns on 200/202/204, no LRO wait);
+ *                   with `observedTags` (read by the caller in the same reconcile): the delete only,
+ *                   after checking those tags carry our managed-by value (refused otherwise)
  *   logs            1 read
  * PUT, start and DELETE are sent as raw requests through the client's own pipeline (credential,
  * TLS options, user agent, api-version) instead of `begin*`: the SDK's pollers poll at once after
@@ -31,7 +33,7 @@ import type { GroupRef, ObservedGroup } from '../api/observed';
 import { fromArmGroup, fromWire, toArmGroup, toWire } from './mapping';
 import { backoffDelay, DEFAULT_RETRY, RateLimiter, realSleep, type CallClass, type RateLimits, type RetryPolicy, type Sleep } from './rate-limit';
 import type { SecretResolver } from './secrets';
-import { AciError, type CallOptions, type ContainerGroups, type DesiredGroup, type Scope } from './types';
+import { AciError, type CallOptions, type ContainerGroups, type DeleteOptions, type DesiredGroup, type Scope } from './types';
 
 export interface AciLogger {
   debug?(obj: object, msg?: string): void;
@@ -220,9 +222,13 @@ export class AciContainerGroups implements ContainerGroups {
     await this.call('stop', 'write', ref.subscriptionId, ref.name, opts, [], (signal) => this.client(ref.subscriptionId).containerGroups.stop(ref.resourceGroup, ref.name, { abortSignal: signal }));
   }
 
-  async delete(ref: GroupRef, opts?: CallOptions): Promise<void> {
-    const exists = await this.requireOwned(ref, 'delete', opts, true);
-    if (!exists) return;
+  async delete(ref: GroupRef, opts?: DeleteOptions): Promise<void> {
+    if (opts?.observedTags) {
+      this.checkOwned(ref, opts.observedTags, 'delete');
+    } else {
+      const exists = await this.requireOwned(ref, 'delete', opts, true);
+      if (!exists) return;
+    }
     try {
       await this.call('delete', 'delete', ref.subscriptionId, ref.name, opts, [], (signal) => this.raw(ref, 'DELETE', '', signal));
     } catch (e) {
@@ -256,10 +262,15 @@ export class AciContainerGroups implements ContainerGroups {
       if (absentOk && e instanceof AciError && e.kind === 'NotFound') return false;
       throw e;
     }
-    if (g.tags?.[TAG_MANAGED_BY] !== this.instanceId) {
+    this.checkOwned(ref, g.tags ?? {}, verb);
+    return true;
+  }
+
+  /** Refuse (Forbidden) a group whose tags lack our managed-by value. */
+  private checkOwned(ref: GroupRef, tags: Record<string, string>, verb: string): void {
+    if (tags[TAG_MANAGED_BY] !== this.instanceId) {
       throw new AciError('Forbidden', `container group '${ref.name}' in resource group '${ref.resourceGroup}' is not managed by this controller; refusing to ${verb} it`, 'NotOwned');
     }
-    return true;
   }
 
   /** One raw ARM request through the SDK client's pipeline. Resolves with the JSON body (if any) on 2xx. */

@@ -25,6 +25,10 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+export interface DeleteOptions extends CallOptions {
+  observedTags?: Record<string, string>;
+}
+
 export interface ContainerGroups {
   /** Groups in the scope that carry this controller's managed-by tag; never any other group. No instance view. */
   listOwned(scope: Scope, opts?: CallOptions): Promise<ObservedGroup[]>;
@@ -40,8 +44,13 @@ export interface ContainerGroups {
   start(ref: GroupRef, opts?: CallOptions): Promise<void>;
   /** Stop a group we own; refuses (Forbidden) a group without our tags. */
   stop(ref: GroupRef, opts?: CallOptions): Promise<void>;
-  /** Delete a group we own; refuses (Forbidden) a group without our tags; absent is success. */
-  delete(ref: GroupRef, opts?: CallOptions): Promise<void>;
+  /**
+   * Delete a group we own; refuses (Forbidden) a group without our tags; absent is success.
+   * `observedTags`: the group's tags as the caller read them from ARM in the same reconcile (a GET
+   * or the PUT response). An implementation may then skip its own ownership read: it still
+   * refuses when those tags lack our managed-by value.
+   */
+  delete(ref: GroupRef, opts?: DeleteOptions): Promise<void>;
   /** The container's log (ACI keeps the whole log up to its limits); `tail` lines if given. */
   logs(ref: GroupRef, container: string, opts?: CallOptions & { tail?: number }): Promise<string>;
 }

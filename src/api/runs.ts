@@ -31,6 +31,8 @@ export interface AttemptRecord {
   lastObservedAt?: number;
   /** Per container: how many complete log lines were already emitted to the controller log. */
   logLinesEmitted?: Record<string, number>;
+  /** Observations (GETs) of the running attempt so far; logs are fetched on every other one. */
+  observations?: number;
 }
 
 export type RunPhase = 'Pending' | 'Running' | 'Retrying' | 'Succeeded' | 'Failed';

@@ -252,6 +252,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       log.info({ job: f.job, run: f.run, attempt: f.attempt, container: f.container, stream: 'container' }, line);
       hub.publish(f.run, f.attempt, f.container, line, Boolean(f.multiContainer));
     },
+    isFollowed: (run: string, attempt: number) => hub.hasFollowers(run, attempt),
     metrics: {
       runFinished: (_job: string, outcome: string) => metrics.runs.inc({ outcome }),
       missedSlots: (_job: string, count: number) => metrics.missedSlots.inc(count),

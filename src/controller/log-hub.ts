@@ -50,6 +50,11 @@ export class LogHub {
     this.channels.delete(k);
   }
 
+  /** Whether someone follows the attempt (the reconciler then fetches its log on every poll). */
+  hasFollowers(run: string, attempt: number): boolean {
+    return (this.channels.get(this.key(run, attempt))?.listeners.size ?? 0) > 0;
+  }
+
   /** Lines published so far and a subscription to the rest. */
   follow(run: string, attempt: number, listener: Listener): { buffered: string[]; unsubscribe: () => void } {
     const ch = this.channel(run, attempt);

@@ -27,7 +27,8 @@ import {
 import type { GroupRef, ObservedGroup } from '../api/observed';
 import { newSchedulerState, type AttemptRecord, type RunRecord, type SchedulerState } from '../api/runs';
 import { classifyChange } from '../aci/classify';
-import { isAciError, type ContainerGroups, type DesiredGroup } from '../aci/types';
+import { collectSecretRefs } from '../aci/secrets';
+import { AciError, isAciError, type ContainerGroups, type DesiredGroup } from '../aci/types';
 import { assessGroup, isoUtc, plan, type Action, type PlanInput, type PlanResult, type SlotSchedule } from '../plan';
 import { compileSchedule } from '../schedule';
 import type { Condition, JobStatus, Store, StoredEvent, StoredJob } from '../store/types';
@@ -72,6 +73,11 @@ export interface ReconcilerDeps {
   onLogLine?(f: LogLineFields, line: string): void;
   onEvent?(e: StoredEvent): void;
   metrics?: ReconcilerMetrics;
+  /**
+   * Whether somebody follows the attempt's logs live (`logs -f`): it is then fetched on every
+   * observation instead of every other one.
+   */
+  isFollowed?(run: string, attempt: number): boolean;
   /** Plan/act rounds per reconcile before yielding (default 12). */
   maxRounds?: number;
   /** Test hook: called before each action is executed (a throw simulates a crash). */
@@ -119,7 +125,30 @@ function splitLines(text: string, final: boolean): string[] {
   return parts;
 }
 
+/**
+ * An action's execution, written as a generator: it yields a thunk for every ARM call and
+ * receives the call's result (or has its error thrown in). The driver (`Reconciler.drive`) runs the
+ * synchronous code between two ARM calls inside ONE store transaction, committed just before the
+ * call goes out: so what a launch records is durable before its PUT (crash safety), and all the
+ * writes that follow a call (attempt state, events, status) cost one commit, not one each.
+ */
+type Step<T> = Generator<() => Promise<unknown>, T, unknown>;
+
+/** Resolved spec, compiled schedule and (secret-free templates only) spec hash of one job generation. */
+interface SpecCacheEntry {
+  key: string;
+  job: ResolvedJob | null;
+  schedule: SlotSchedule | null;
+  invalid: { reason: string; message: string } | null;
+  /** Null when the template references secrets: their values may rotate, so it is computed per reconcile. */
+  specHash: string | null;
+}
+
 /** State of one reconcile call. */
+/** Deleting a job: how long one reconcile waits for ARM to finish deleting a group, and how often it looks. */
+const DELETE_WAIT_MS = 15_000;
+const DELETE_POLL_MS = 250;
+
 interface Ctx {
   name: string;
   stored: StoredJob | undefined;
@@ -129,11 +158,23 @@ interface Ctx {
   signal?: AbortSignal;
   /** Log text fetched in this reconcile: `${rg}/${group}/${container}`. */
   logs: Map<string, string>;
+  /**
+   * Tags of groups read from ARM in THIS reconcile (GET or PUT response), by `${rg}/${name}`:
+   * a delete may pass them to skip the adapter's own ownership read (see deleteGroup).
+   */
+  freshTags: Map<string, Record<string, string>>;
   finalized: boolean;
+}
+
+function refKey(ref: GroupRef): string {
+  return `${ref.resourceGroup.toLowerCase()}/${ref.name}`;
 }
 
 export class Reconciler {
   private readonly d: ReconcilerDeps;
+  private readonly specCache = new Map<string, SpecCacheEntry>();
+  /** Callbacks to run once the current stretch's transaction committed (null: outside a stretch). */
+  private afterCommit: (() => void)[] | null = null;
 
   constructor(deps: ReconcilerDeps) {
     this.d = deps;
@@ -142,42 +183,48 @@ export class Reconciler {
   async reconcile(jobName: string, signal?: AbortSignal): Promise<ReconcileResult> {
     const { store } = this.d;
     const stored = store.getJob(jobName);
-    const ctx: Ctx = { name: jobName, stored, job: null, schedule: null, specHash: null, signal, logs: new Map(), finalized: false };
+    const ctx: Ctx = { name: jobName, stored, job: null, schedule: null, specHash: null, signal, logs: new Map(), freshTags: new Map(), finalized: false };
     let invalid: { reason: string; message: string } | null = null;
     if (stored && !stored.deletionTimestamp) {
-      try {
-        ctx.job = resolveJob(toContainerJob(stored));
-      } catch (e) {
-        invalid = { reason: 'InvalidSpec', message: message(e) };
-      }
-      if (ctx.job?.schedule) {
-        try {
-          ctx.schedule = compileSchedule(ctx.job.schedule, { timeZone: ctx.job.timeZone, startTime: ctx.job.startTime, endTime: ctx.job.endTime });
-        } catch (e) {
-          invalid = { reason: 'InvalidSchedule', message: message(e) };
-        }
-      }
+      const spec = this.resolve(stored);
+      ctx.job = spec.job;
+      ctx.schedule = spec.schedule;
+      invalid = spec.invalid;
       if (!ctx.job) {
         // Nothing can be planned without a resolvable spec; nothing is deleted either.
         this.writeStatus(ctx, invalid);
         return { requeueAfterMs: null };
       }
-      ctx.specHash = this.d.specHashOf(ctx.job);
+      ctx.specHash = spec.specHash ?? this.d.specHashOf(ctx.job);
+    } else {
+      this.specCache.delete(jobName);
     }
 
+    // Read and plan outside any transaction: at steady state nothing is written at all.
+    const input = this.readInput(ctx);
+    const first = plan(input);
+    if (first.actions.length === 0) {
+      if (stored && !stored.deletionTimestamp) this.writeStatus(ctx, invalid, input);
+      return this.wake(first, false);
+    }
+    return this.drive(this.rounds(ctx, first, invalid));
+  }
+
+  /** Plan/act rounds until the plan is empty (or the round limit), then the status. */
+  private *rounds(ctx: Ctx, first: PlanResult, invalid: { reason: string; message: string } | null): Step<ReconcileResult> {
     const maxRounds = this.d.maxRounds ?? DEFAULT_MAX_ROUNDS;
-    let result: PlanResult = { actions: [], wakeAt: null };
+    let result = first;
     let exhausted = true;
     for (let round = 0; round < maxRounds; round++) {
-      result = plan(this.readInput(ctx));
+      if (round > 0) result = plan(this.readInput(ctx));
       if (result.actions.length === 0) {
         exhausted = false;
         break;
       }
       for (const action of result.actions) {
-        if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+        if (ctx.signal?.aborted) throw ctx.signal.reason ?? new Error('aborted');
         this.d.beforeAction?.(action);
-        await this.execute(ctx, action);
+        yield* this.execute(ctx, action);
       }
       if (ctx.finalized) {
         exhausted = false;
@@ -185,10 +232,83 @@ export class Reconciler {
         break;
       }
     }
-    if (!ctx.finalized && stored && !stored.deletionTimestamp) this.writeStatus(ctx, invalid);
-    const now = this.d.clock.now();
+    if (!ctx.finalized && ctx.stored && !ctx.stored.deletionTimestamp) this.writeStatus(ctx, invalid);
+    return this.wake(result, exhausted);
+  }
+
+  private wake(result: PlanResult, exhausted: boolean): ReconcileResult {
     if (exhausted) return { requeueAfterMs: 0 };
+    const now = this.d.clock.now();
     return { requeueAfterMs: result.wakeAt === null ? null : Math.max(0, result.wakeAt - now) };
+  }
+
+  /**
+   * Run a Step: each stretch of synchronous code between two ARM calls runs in one store
+   * transaction, committed BEFORE the next call is made (and before a thrown error propagates, so
+   * what was recorded up to a failure stays recorded, as with one commit per write). Log lines and
+   * event hooks run after the commit that recorded them.
+   */
+  private async drive<T>(gen: Step<T>): Promise<T> {
+    let send: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
+    for (;;) {
+      let step: IteratorResult<() => Promise<unknown>, T> | undefined;
+      let thrown: { error: unknown } | undefined;
+      const after: (() => void)[] = [];
+      this.afterCommit = after;
+      try {
+        this.d.store.transaction(() => {
+          try {
+            step = send.ok ? gen.next(send.value) : gen.throw(send.error);
+          } catch (e) {
+            thrown = { error: e };
+          }
+        });
+      } finally {
+        this.afterCommit = null;
+      }
+      for (const f of after) f();
+      if (thrown) throw thrown.error;
+      if (step!.done) return step!.value;
+      try {
+        send = { ok: true, value: await step!.value() };
+      } catch (e) {
+        send = { ok: false, error: e };
+      }
+    }
+  }
+
+  /** Run `f` after the current stretch commits (at once outside a stretch). */
+  private deferred(f: () => void): void {
+    if (this.afterCommit) this.afterCommit.push(f);
+    else f();
+  }
+
+  /** One ARM call: the driver commits the stretch so far, makes the call and resumes with its result. */
+  private *io<T>(call: () => Promise<T>): Step<T> {
+    return (yield call) as T;
+  }
+
+  /** Resolve + compile + hash once per (uid, generation, labels, annotations). */
+  private resolve(stored: StoredJob): SpecCacheEntry {
+    const key = `${stored.uid}|${stored.generation}|${JSON.stringify(stored.labels ?? {})}|${JSON.stringify(stored.annotations ?? {})}`;
+    const hit = this.specCache.get(stored.name);
+    if (hit && hit.key === key) return hit;
+    const entry: SpecCacheEntry = { key, job: null, schedule: null, invalid: null, specHash: null };
+    try {
+      entry.job = resolveJob(toContainerJob(stored));
+    } catch (e) {
+      entry.invalid = { reason: 'InvalidSpec', message: message(e) };
+    }
+    if (entry.job?.schedule) {
+      try {
+        entry.schedule = compileSchedule(entry.job.schedule, { timeZone: entry.job.timeZone, startTime: entry.job.startTime, endTime: entry.job.endTime });
+      } catch (e) {
+        entry.invalid = { reason: 'InvalidSchedule', message: message(e) };
+      }
+    }
+    if (entry.job && collectSecretRefs(entry.job.template).length === 0) entry.specHash = this.d.specHashOf(entry.job);
+    this.specCache.set(stored.name, entry);
+    return entry;
   }
 
   // ---- read ----------------------------------------------------------------------------------
@@ -218,7 +338,7 @@ export class Reconciler {
 
   // ---- act -----------------------------------------------------------------------------------
 
-  private async execute(ctx: Ctx, a: Action): Promise<void> {
+  private *execute(ctx: Ctx, a: Action): Step<void> {
     switch (a.type) {
       case 'initState':
         this.d.store.transaction(() => {
@@ -268,13 +388,13 @@ export class Reconciler {
       case 'startRun':
         return this.startRun(ctx, a);
       case 'launchAttempt':
-        return this.launch(ctx, a);
+        return yield* this.launch(ctx, a);
       case 'observe':
-        return this.observe(ctx, a);
+        return yield* this.observe(ctx, a);
       case 'stopGroup':
-        return this.stop(ctx, a);
+        return yield* this.stop(ctx, a);
       case 'archiveLogs':
-        return this.archive(ctx, a.runId, a.attempt, a.ref, a.containers);
+        return yield* this.archive(ctx, a.runId, a.attempt, a.ref, a.containers);
       case 'finishAttempt':
         this.updateAttempt(a.runId, a.attempt, (run, att) => {
           att.phase = a.phase;
@@ -296,7 +416,7 @@ export class Reconciler {
       case 'finishRun':
         return this.finishRun(ctx, a);
       case 'deleteGroup':
-        return this.deleteGroup(ctx, a);
+        return yield* this.deleteGroup(ctx, a);
       case 'pruneRun':
         this.d.store.deleteRun(a.runId);
         this.d.logger.debug({ job: ctx.name, run: a.runId }, 'run pruned (history limit)');
@@ -360,6 +480,17 @@ export class Reconciler {
     };
   }
 
+  /** A group just read from ARM (GET or PUT response): cache it and remember its tags for this reconcile. */
+  private saw(ctx: Ctx, g: ObservedGroup): void {
+    this.d.observed.upsert(g);
+    ctx.freshTags.set(refKey(g), g.tags);
+  }
+
+  private gone(ctx: Ctx, ref: GroupRef): void {
+    this.d.observed.remove(ref);
+    ctx.freshTags.delete(refKey(ref));
+  }
+
   private ours(g: ObservedGroup, job: string): boolean {
     return g.tags[TAG_MANAGED_BY] === this.d.instanceId && g.tags[TAG_JOB] === job;
   }
@@ -368,7 +499,7 @@ export class Reconciler {
     return g.tags[TAG_RUN] === runId && (g.tags[TAG_ATTEMPT] ?? '1') === String(attempt);
   }
 
-  private async launch(ctx: Ctx, a: Extract<Action, { type: 'launchAttempt' }>): Promise<void> {
+  private *launch(ctx: Ctx, a: Extract<Action, { type: 'launchAttempt' }>): Step<void> {
     const { store, groups, observed, clock } = this.d;
     if (!ctx.job) return;
     const run = store.getRun(a.runId);
@@ -380,8 +511,8 @@ export class Reconciler {
     if (a.recover && att) {
       // Did the earlier call get through? The group's tags say which run and attempt it holds.
       try {
-        const g = await groups.get(ref, opts);
-        observed.upsert(g);
+        const g = yield* this.io(() => groups.get(ref, opts));
+        this.saw(ctx, g);
         if (this.ours(g, ctx.name) && this.holds(g, run.id, a.attempt)) {
           this.markRunning(ctx, run.id, a.attempt, 'adopted after restart');
           return;
@@ -419,21 +550,21 @@ export class Reconciler {
     try {
       let g: ObservedGroup;
       if (a.mode === 'recreate') {
-        g = await this.recreate(ctx, desired);
+        g = yield* this.recreate(ctx, desired);
       } else if (a.mode === 'update') {
-        g = await this.update(ctx, desired);
+        g = yield* this.update(ctx, desired);
       } else {
         try {
-          g = await groups.createOrUpdate(desired, { ...opts, ifNoneMatch: true });
+          g = yield* this.io(() => groups.createOrUpdate(desired, { ...opts, ifNoneMatch: true }));
         } catch (e) {
           if (!isAciError(e, 'Conflict')) throw e;
-          const resolved = await this.resolveConflict(ctx, run, a, desired);
+          const resolved = yield* this.resolveConflict(ctx, run, a, desired);
           if (!resolved) return;
           g = resolved.group;
           ref = resolved.group;
         }
       }
-      observed.upsert(g);
+      this.saw(ctx, g);
       this.markRunning(ctx, run.id, a.attempt, a.mode);
       if (ctx.job.groupPolicy === 'Reuse' && ref.name === reuseGroupName(ctx.name)) {
         this.updateState(ctx.name, (s) => {
@@ -460,23 +591,23 @@ export class Reconciler {
     }
   }
 
-  private async update(ctx: Ctx, desired: DesiredGroup): Promise<ObservedGroup> {
+  private *update(ctx: Ctx, desired: DesiredGroup): Step<ObservedGroup> {
     try {
-      return await this.d.groups.createOrUpdate(desired, { signal: ctx.signal });
+      return yield* this.io(() => this.d.groups.createOrUpdate(desired, { signal: ctx.signal }));
     } catch (e) {
-      if (isAciError(e, 'Invalid') && e.code === 'InvalidContainerGroupUpdate') return this.recreate(ctx, desired);
+      if (isAciError(e, 'Invalid') && e.code === 'InvalidContainerGroupUpdate') return yield* this.recreate(ctx, desired);
       if (isAciError(e, 'NotFound') && e.code !== 'ResourceGroupNotFound') {
-        return this.d.groups.createOrUpdate(desired, { signal: ctx.signal, ifNoneMatch: true });
+        return yield* this.io(() => this.d.groups.createOrUpdate(desired, { signal: ctx.signal, ifNoneMatch: true }));
       }
       throw e;
     }
   }
 
-  private async recreate(ctx: Ctx, desired: DesiredGroup): Promise<ObservedGroup> {
-    await this.d.groups.delete(desired.ref, { signal: ctx.signal });
-    this.d.observed.remove(desired.ref);
+  private *recreate(ctx: Ctx, desired: DesiredGroup): Step<ObservedGroup> {
+    yield* this.io(() => this.d.groups.delete(desired.ref, { signal: ctx.signal }));
+    this.gone(ctx, desired.ref);
     this.forgetLogs(ctx, desired.ref);
-    return this.d.groups.createOrUpdate(desired, { signal: ctx.signal, ifNoneMatch: true });
+    return yield* this.io(() => this.d.groups.createOrUpdate(desired, { signal: ctx.signal, ifNoneMatch: true }));
   }
 
   /**
@@ -484,20 +615,20 @@ export class Reconciler {
    * got through); update our own idle Reuse group; never touch a group that is not ours.
    * Returns null when the attempt was failed instead.
    */
-  private async resolveConflict(
+  private *resolveConflict(
     ctx: Ctx,
     run: RunRecord,
     a: Extract<Action, { type: 'launchAttempt' }>,
     desired: DesiredGroup,
-  ): Promise<{ group: ObservedGroup } | null> {
+  ): Step<{ group: ObservedGroup } | null> {
     const { groups, observed } = this.d;
     const job = ctx.job!;
-    const g = await groups.get(desired.ref, { signal: ctx.signal });
+    const g = yield* this.io(() => groups.get(desired.ref, { signal: ctx.signal }));
     if (this.ours(g, ctx.name)) {
-      observed.upsert(g);
+      this.saw(ctx, g);
       if (this.holds(g, run.id, a.attempt)) return { group: g };
       const isReuse = job.groupPolicy === 'Reuse' && desired.ref.name === reuseGroupName(ctx.name);
-      if (isReuse && g.state !== 'Running' && g.state !== 'Pending') return { group: await this.update(ctx, desired) };
+      if (isReuse && g.state !== 'Running' && g.state !== 'Pending') return { group: yield* this.update(ctx, desired) };
       this.failAttempt(ctx, run.id, a.attempt, isReuse ? 'GroupBusy' : 'AlreadyExists', `container group ${desired.ref.name} is in use by run ${g.tags[TAG_RUN] ?? '?'}`);
       return null;
     }
@@ -512,10 +643,10 @@ export class Reconciler {
       });
       this.event(ctx.name, run.id, 'Warning', 'GroupNameTaken', `container group ${desired.ref.name} exists and is not managed by this controller; running in ${name} instead`);
       try {
-        return { group: await groups.createOrUpdate({ ...desired, ref }, { signal: ctx.signal, ifNoneMatch: true }) };
+        return { group: yield* this.io(() => groups.createOrUpdate({ ...desired, ref }, { signal: ctx.signal, ifNoneMatch: true })) };
       } catch (e) {
         if (!isAciError(e, 'Conflict')) throw e;
-        const other = await groups.get(ref, { signal: ctx.signal });
+        const other = yield* this.io(() => groups.get(ref, { signal: ctx.signal }));
         if (this.ours(other, ctx.name) && this.holds(other, run.id, a.attempt)) return { group: other };
         this.failAttempt(ctx, run.id, a.attempt, 'AlreadyExists', `container group ${name} already exists and is not managed by this controller`);
         return null;
@@ -561,14 +692,14 @@ export class Reconciler {
     this.event(ctx.name, runId, 'Normal', 'AttemptStarted', `attempt ${attempt} started (${how})`);
   }
 
-  private async observe(ctx: Ctx, a: Extract<Action, { type: 'observe' }>): Promise<void> {
+  private *observe(ctx: Ctx, a: Extract<Action, { type: 'observe' }>): Step<void> {
     const { groups, observed, clock } = this.d;
     const run = this.d.store.getRun(a.runId);
     const att = run?.attempts.find((x) => x.attempt === a.attempt);
     if (!run || !att || att.phase !== 'Running') return;
     let g: ObservedGroup | undefined;
     try {
-      g = await groups.get(a.ref, { signal: ctx.signal });
+      g = yield* this.io(() => groups.get(a.ref, { signal: ctx.signal }));
     } catch (e) {
       if (!isAciError(e, 'NotFound')) {
         if (isAciError(e) && !e.retryable) {
@@ -583,8 +714,8 @@ export class Reconciler {
     }
     if (!g || !this.holds(g, run.id, att.attempt)) {
       // The group vanished (or was taken over) while the attempt ran: its logs are lost with it.
-      if (g) observed.upsert(g);
-      else observed.remove(a.ref);
+      if (g) this.saw(ctx, g);
+      else this.gone(ctx, a.ref);
       this.updateAttempt(a.runId, a.attempt, (_r, x) => {
         x.phase = 'Failed';
         x.finishedAt = clock.now();
@@ -597,17 +728,23 @@ export class Reconciler {
       this.event(ctx.name, a.runId, 'Warning', 'AttemptFailed', `attempt ${a.attempt} failed: container group ${a.ref.name} disappeared`);
       return;
     }
-    observed.upsert(g);
+    this.saw(ctx, g);
     const verdict = assessGroup(g, ctx.job?.template.restartPolicy ?? 'Never');
     const started = (g.containers ?? []).some((c) => c.state !== 'Waiting');
-    const texts = started ? await this.fetchLogs(ctx, a.ref, (g.containers ?? []).map((c) => c.name)) : new Map<string, string>();
+    // Logs on every other observation (ARM reads are a shared budget), on the last one (the run is
+    // done: archiveLogs reuses this fetch) and on every one while somebody follows the run. Lines
+    // are counted per container, so a skipped fetch only delays lines, never loses or repeats them.
+    const n = (att.observations ?? 0) + 1;
+    const wantLogs = started && (verdict.done || n % 2 === 0 || (this.d.isFollowed?.(a.runId, a.attempt) ?? false));
+    const texts = wantLogs ? yield* this.fetchLogs(ctx, a.ref, (g.containers ?? []).map((c) => c.name)) : new Map<string, string>();
     this.emitAndRecord(ctx, a.runId, a.attempt, texts, verdict.done, (x) => {
       x.lastObservedAt = clock.now();
+      x.observations = (x.observations ?? 0) + 1;
     });
   }
 
   /** Fetch each container's log once per reconcile (absent containers are skipped). */
-  private async fetchLogs(ctx: Ctx, ref: GroupRef, containers: string[]): Promise<Map<string, string>> {
+  private *fetchLogs(ctx: Ctx, ref: GroupRef, containers: string[]): Step<Map<string, string>> {
     const out = new Map<string, string>();
     for (const c of containers) {
       const key = `${ref.resourceGroup.toLowerCase()}/${ref.name}/${c}`;
@@ -617,7 +754,7 @@ export class Reconciler {
         continue;
       }
       try {
-        const text = await this.d.groups.logs(ref, c, { signal: ctx.signal });
+        const text = yield* this.io(() => this.d.groups.logs(ref, c, { signal: ctx.signal }));
         ctx.logs.set(key, text);
         out.set(c, text);
       } catch (e) {
@@ -654,13 +791,16 @@ export class Reconciler {
       also?.(x);
     });
     const emit = this.d.onLogLine;
-    if (!emit) return;
-    for (const o of out) for (const line of o.lines) emit({ job: ctx.name, run: runId, attempt, container: o.container }, line);
+    if (!emit || out.length === 0) return;
+    // After the commit that stored the counts: a line is never emitted twice, even across a crash.
+    this.deferred(() => {
+      for (const o of out) for (const line of o.lines) emit({ job: ctx.name, run: runId, attempt, container: o.container }, line);
+    });
   }
 
-  private async stop(ctx: Ctx, a: Extract<Action, { type: 'stopGroup' }>): Promise<void> {
+  private *stop(ctx: Ctx, a: Extract<Action, { type: 'stopGroup' }>): Step<void> {
     try {
-      await this.d.groups.stop(a.ref, { signal: ctx.signal });
+      yield* this.io(() => this.d.groups.stop(a.ref, { signal: ctx.signal }));
     } catch (e) {
       if (isAciError(e) && e.retryable) throw e;
       if (!isAciError(e, 'NotFound')) this.event(ctx.name, a.runId, 'Warning', 'StopFailed', `stopping ${a.ref.name}: ${message(e)}`);
@@ -672,7 +812,7 @@ export class Reconciler {
   }
 
   /** Store the attempt's full logs (and emit the lines not emitted yet). */
-  private async archive(ctx: Ctx, runId: string, attempt: number, ref: GroupRef, containers: string[]): Promise<void> {
+  private *archive(ctx: Ctx, runId: string, attempt: number, ref: GroupRef, containers: string[]): Step<void> {
     const { store, groups, observed } = this.d;
     let names = containers;
     if (names.length === 0) {
@@ -680,14 +820,14 @@ export class Reconciler {
       names = cached?.containers?.map((c) => c.name) ?? [];
       if (names.length === 0 && ref.resourceGroup !== '') {
         try {
-          const g = await groups.get(ref, { signal: ctx.signal });
+          const g = yield* this.io(() => groups.get(ref, { signal: ctx.signal }));
           names = (g.containers ?? []).map((c) => c.name);
         } catch (e) {
           if (isAciError(e) && e.retryable) throw e;
         }
       }
     }
-    const texts = ref.resourceGroup === '' ? new Map<string, string>() : await this.fetchLogs(ctx, ref, names);
+    const texts = ref.resourceGroup === '' ? new Map<string, string>() : yield* this.fetchLogs(ctx, ref, names);
     const run = store.getRun(runId);
     const att = run?.attempts.find((x) => x.attempt === attempt);
     if (run && att) this.emitAndRecord(ctx, runId, attempt, texts, true);
@@ -721,24 +861,30 @@ export class Reconciler {
     else this.event(ctx.name, a.runId, 'Warning', 'RunFailed', `run failed${a.reason ? `: ${a.reason}` : ''}`);
   }
 
-  private async deleteGroup(ctx: Ctx, a: Extract<Action, { type: 'deleteGroup' }>): Promise<void> {
+  private *deleteGroup(ctx: Ctx, a: Extract<Action, { type: 'deleteGroup' }>): Step<void> {
     const { store, groups, observed } = this.d;
     if (a.runId !== undefined && a.attempt !== undefined) {
       const att = store.getRun(a.runId)?.attempts.find((x) => x.attempt === a.attempt);
       // Invariant 7: never delete a group whose attempt's logs are not archived yet.
-      if (att && !att.logsArchived) await this.archive(ctx, a.runId, a.attempt, a.ref, []);
+      if (att && !att.logsArchived) yield* this.archive(ctx, a.runId, a.attempt, a.ref, []);
     }
     if (a.ref.resourceGroup !== '') {
+      // Ownership: with tags read from ARM in this very reconcile (a GET or our PUT a moment ago) the
+      // adapter checks those instead of reading the group again; without them it reads it itself.
+      const observedTags = ctx.freshTags.get(refKey(a.ref));
       try {
-        await groups.delete(a.ref, { signal: ctx.signal });
+        yield* this.io(() => groups.delete(a.ref, observedTags ? { signal: ctx.signal, observedTags } : { signal: ctx.signal }));
       } catch (e) {
         if (isAciError(e) && e.retryable) throw e;
         if (!isAciError(e, 'NotFound')) {
           this.event(ctx.name, a.runId, 'Warning', 'DeleteFailed', `deleting ${a.ref.name}: ${message(e)}`);
         }
       }
+      // A job being deleted keeps its finalizer until ARM no longer has its groups: ARM accepts a
+      // DELETE long before the group is gone, and `kubectl delete` must not return before that.
+      if (!ctx.stored || ctx.stored.deletionTimestamp) yield* this.awaitGone(ctx, a.ref);
     }
-    observed.remove(a.ref);
+    this.gone(ctx, a.ref);
     this.forgetLogs(ctx, a.ref);
     if (a.runId !== undefined && a.attempt !== undefined && store.getRun(a.runId)) {
       this.updateAttempt(a.runId, a.attempt, (_r, x) => {
@@ -746,6 +892,21 @@ export class Reconciler {
       });
     }
     this.event(ctx.name, a.runId, 'Normal', 'GroupDeleted', `deleted container group ${a.ref.name} (${a.reason})`);
+  }
+
+  /** Polls until the group is gone (bounded); a group still there after that is retried later. */
+  private *awaitGone(ctx: Ctx, ref: GroupRef): Step<void> {
+    const deadline = this.d.clock.now() + DELETE_WAIT_MS;
+    for (;;) {
+      try {
+        yield* this.io(() => this.d.groups.get(ref, { signal: ctx.signal }));
+      } catch (e) {
+        if (isAciError(e, 'NotFound')) return;
+        throw e;
+      }
+      if (this.d.clock.now() >= deadline) throw new AciError('Transient', `container group ${ref.name} is still being deleted`);
+      yield* this.io(() => new Promise<void>((r) => setTimeout(r, DELETE_POLL_MS)));
+    }
   }
 
   private finalize(ctx: Ctx): void {
@@ -801,21 +962,26 @@ export class Reconciler {
     const e: StoredEvent = { time: new Date(this.d.clock.now()).toISOString(), job, type, reason, message: msg };
     if (run !== undefined) e.run = run;
     this.d.store.addEvent(e);
-    this.d.onEvent?.(e);
+    const hook = this.d.onEvent;
+    if (hook) this.deferred(() => hook(e));
     const log = type === 'Warning' ? this.d.logger.warn : this.d.logger.info;
     log.call(this.d.logger, { job, run, reason }, msg);
   }
 
   // ---- status --------------------------------------------------------------------------------
 
-  private writeStatus(ctx: Ctx, invalid: { reason: string; message: string } | null): void {
+  /**
+   * Write the job's status when it changed (never at steady state). `read`: the rows this reconcile
+   * read when nothing has been written since (saves reading them again).
+   */
+  private writeStatus(ctx: Ctx, invalid: { reason: string; message: string } | null, read?: PlanInput): void {
     const { store, clock } = this.d;
-    const stored = store.getJob(ctx.name);
+    const stored = read ? ctx.stored : store.getJob(ctx.name);
     if (!stored) return;
     const now = clock.now();
-    const state = store.getSchedulerState(ctx.name);
-    const runs = store.listRuns(ctx.name);
-    const next = computeStatus({ stored, job: ctx.job, schedule: ctx.schedule, state: state ?? null, runs, invalid, specHash: ctx.specHash, now });
+    const state = read ? read.state : (store.getSchedulerState(ctx.name) ?? null);
+    const runs = read ? read.runs : store.listRuns(ctx.name);
+    const next = computeStatus({ stored, job: ctx.job, schedule: ctx.schedule, state, runs, invalid, specHash: ctx.specHash, now });
     if (stable(next) !== stable(stored.status)) store.putJobStatus(ctx.name, next);
   }
 }

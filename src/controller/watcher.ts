@@ -8,15 +8,24 @@
  * old revision is deleted right after a flip), the pass is retried against the new target. A
  * half-read snapshot is never emitted.
  *
- * Events (chokidar on the real directory, the root, and the link's parent) are debounced; a cheap
- * periodic link check and a slower full resync catch anything the events missed. Identical
- * snapshots are not emitted twice.
+ * Passes are incremental: the reader keeps, per file, its stat (dev, ino, size, mtime, ctime), a
+ * hash of its content and its validation result. A pass lists and stats every file but reads only
+ * those whose stat changed, that an event named, or that were modified so recently that a later
+ * write could keep the same stat ("racy", as git calls it); a re-read file whose content hash is
+ * unchanged is not validated again. Reads run with bounded parallelism and no file's bytes are
+ * kept after its validation.
+ *
+ * Events come from one `fs.watch` per directory (never one per file): each root's parent (a root
+ * that is a link flips there), each root's real directory, and every directory read. A directory
+ * is watched before it is listed, so nothing created after its listing goes unseen. Events are
+ * debounced; a cheap periodic link check and a slower full resync catch anything the events
+ * missed. Identical snapshots are not emitted twice.
  */
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
-import type { Dirent } from 'node:fs';
+import type { Dirent, Stats } from 'node:fs';
 import * as path from 'node:path';
-import { FSWatcher } from 'chokidar';
 import type { ContainerJob, ResolvedJob } from '../api/types';
 
 import type { Diagnostic } from '../manifest/diagnostic';
@@ -86,12 +95,21 @@ export interface WatcherLogger {
 
 const MANIFEST_EXT = new Set(['.yaml', '.yml', '.json']);
 const MAX_PASS_ATTEMPTS = 8;
-/** After watching a new directory, one more pass this much later (cheap: an unchanged snapshot is not emitted). */
-const SETTLE_PASS_MS = 300;
+/** Files read (stat + read + hash + validate) at once in a pass. */
+const READ_CONCURRENCY = 32;
+/**
+ * A file modified less than this long before it was stat'ed may be written again without its stat
+ * changing (timestamps are coarse): it is read again on the next pass whatever its stat says.
+ */
+const RACY_MS = 1000;
 
-/** The manifest validator (src/manifest/validate.ts): size, encoding, parse, schema, semantics, defaults. */
+/**
+ * The manifest validator (src/manifest/validate.ts): size, encoding, parse, schema, semantics,
+ * defaults. The watcher keeps its own per-file results keyed by content hash, so the process-wide
+ * validation cache (which would hold a second copy of every job) is not used here.
+ */
 export const defaultValidator: FileValidator = (bytes, file) => {
-  const r = validateBytes(bytes, file);
+  const r = validateBytes(bytes, file, { cache: false });
   return { jobs: r.jobs, diagnostics: r.diagnostics };
 };
 
@@ -147,10 +165,20 @@ async function resolveRoot(root: string): Promise<Resolution> {
  * sub-directory that cannot be listed is reported in `badDirs` rather than failing the root: one
  * unreadable folder must not stop every other file from being read (its jobs are kept, Invalid).
  */
-async function listFiles(dir: string, rel = '', badDirs: { rel: string; error: string }[] = []): Promise<string[]> {
+async function listFiles(
+  dir: string,
+  rel = '',
+  badDirs: { rel: string; error: string }[] = [],
+  onDir?: (absDir: string) => void,
+  dirs?: string[],
+): Promise<string[]> {
   let entries: Dirent[];
+  const abs = path.join(dir, rel);
+  // watched before it is listed: an entry created after the listing produces an event
+  onDir?.(abs);
+  dirs?.push(abs);
   try {
-    entries = await fsp.readdir(path.join(dir, rel), { withFileTypes: true });
+    entries = await fsp.readdir(abs, { withFileTypes: true });
   } catch (err) {
     if (isGone(err)) throw new Vanished(String(err));
     if (rel === '') throw err;
@@ -161,7 +189,7 @@ async function listFiles(dir: string, rel = '', badDirs: { rel: string; error: s
   for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (e.name.startsWith('.')) continue;
     const r = path.join(rel, e.name);
-    if (e.isDirectory()) out.push(...(await listFiles(dir, r, badDirs)));
+    if (e.isDirectory()) out.push(...(await listFiles(dir, r, badDirs, onDir, dirs)));
     else if ((e.isFile() || e.isSymbolicLink()) && MANIFEST_EXT.has(path.extname(e.name).toLowerCase())) out.push(r);
   }
   return out;
@@ -207,61 +235,281 @@ export async function gitCommit(dir: string): Promise<string | null> {
   }
 }
 
-interface RawRoot {
+/** Test seams of a pass (e.g. flip a link between listing and reading, count reads). */
+export interface ReadHooks {
+  afterList?(root: string, dir: string, attempt: number): Promise<void> | void;
+  /** Called for every file whose content is read (the path read, under the real directory). */
+  onRead?(absPath: string): void;
+}
+
+/** What one file contributed to a snapshot (shared between the snapshots it is unchanged in). */
+interface FileResult {
+  entry: SnapshotFile;
+  jobs: SnapshotJob[];
+  diagnostics: Diagnostic[];
+}
+
+/** What the reader remembers of a file that could be read. */
+interface FileState {
+  /** The real directory the file was read from (a flip to another revision makes every stat stale). */
+  dir: string;
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  /** Modified just before it was stat'ed: read again on the next pass whatever its stat says. */
+  racy: boolean;
+  /** sha256 of the content: an unchanged content is not validated again. */
+  hash: string;
+  result: FileResult;
+}
+
+/** A file of one pass: read (with its state), or not readable. */
+type PassFile = { file: string; state: FileState } | { file: string; readError: string };
+
+interface RootRead {
   root: string;
   resolution: Resolution | null;
   revision: string | null;
   error?: string;
-  files: { rel: string; file: string; content?: Buffer; readError?: string }[];
+  files: PassFile[];
+  /** Every directory listed in the consistent attempt (the directories to watch). */
+  dirs: string[];
 }
 
-/** One consistent read of a root's files (retried when the link flips or files vanish mid-read). */
-async function readRootFiles(root: string, delay: (ms: number) => Promise<void>, afterList?: ReadHooks['afterList']): Promise<RawRoot> {
-  let lastError = '';
-  for (let attempt = 0; attempt < MAX_PASS_ATTEMPTS; attempt++) {
-    try {
-      const res = await resolveRoot(root);
-      const badDirs: { rel: string; error: string }[] = [];
-      const rels = await listFiles(res.dir, '', badDirs);
-      await afterList?.(root, res.dir, attempt);
-      const files: RawRoot['files'] = badDirs.map((d) => ({ rel: d.rel, file: path.join(res.logicalDir, d.rel), readError: d.error }));
-      for (const rel of rels) {
-        const file = path.join(res.logicalDir, rel);
-        try {
-          files.push({ rel, file, content: await fsp.readFile(path.join(res.dir, rel)) });
-        } catch (err) {
-          // gone from under us (a flip, a delete) → retry the pass; a dangling link that is still
-          // listed is this file's problem only
-          if (isGone(err) && !(await fsp.lstat(path.join(res.dir, rel)).then(() => true, () => false))) {
-            throw new Vanished(String(err));
-          }
-          files.push({ rel, file, readError: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+export interface ReaderOptions {
+  validate?: FileValidator;
+  delay?: (ms: number) => Promise<void>;
+  hooks?: ReadHooks;
+  /** Files read at once (default 32). */
+  concurrency?: number;
+  /** A file modified less than this long before its stat is read again on the next pass (default 1000 ms). */
+  racyMs?: number;
+}
+
+export interface ReadOptions {
+  /**
+   * Paths an event named (under the real directories): read again even if their stat is the same.
+   */
+  changed?: ReadonlySet<string>;
+  /** Called with each directory just before it is listed (to watch it first). */
+  onDir?(absDir: string): void;
+}
+
+export interface ReadResult {
+  snapshot: Snapshot;
+  /** Identical digests ⇔ identical input (roots, revisions, files and their contents). */
+  digest: string;
+  /** Per configured root (same order): the directories read, [] when the root failed. */
+  dirs: string[][];
+}
+
+function sameStat(s: FileState, st: Stats): boolean {
+  return s.dev === st.dev && s.ino === st.ino && s.size === st.size && s.mtimeMs === st.mtimeMs && s.ctimeMs === st.ctimeMs;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; the first failure is thrown once all have settled. */
+async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  let failure: unknown;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        await fn(items[i], i);
+      } catch (err) {
+        if (!failed) {
+          failed = true;
+          failure = err;
         }
       }
-      const revision = (await gitCommit(res.dir)) ?? (res.link ? path.basename(res.dir) : null);
-      // the pass is consistent only if the root still resolves to what was read
-      const again = await resolveRoot(root);
-      if (again.dir !== res.dir || again.logicalDir !== res.logicalDir) throw new Vanished('the root moved during the read');
-      return { root, resolution: res, revision, files };
-    } catch (err) {
-      if (isGone(err) && !(await fsp.lstat(root).then(() => true, () => false))) {
-        return { root, resolution: null, revision: null, error: `${root} does not exist`, files: [] };
-      }
-      if (err instanceof Vanished || isGone(err)) {
-        lastError = (err as Error).message;
-        // A vanished root (not a flip) fails after the retries below: never treat it as empty.
-        await delay(5 * (attempt + 1));
-        continue;
-      }
-      return { root, resolution: null, revision: null, error: (err as Error).message, files: [] };
     }
-  }
-  return { root, resolution: null, revision: null, error: `could not read a consistent snapshot: ${lastError}`, files: [] };
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failed) throw failure;
 }
 
-/** Test seams of a pass (e.g. flip a link between listing and reading). */
-export interface ReadHooks {
-  afterList?(root: string, dir: string, attempt: number): Promise<void> | void;
+/**
+ * Reads consistent snapshots of roots, remembering each file's stat, content hash and validation
+ * result between calls so a pass reads and validates only what changed.
+ */
+export class ManifestReader {
+  private readonly validate: FileValidator;
+  private readonly delay: (ms: number) => Promise<void>;
+  private readonly hooks: ReadHooks;
+  private readonly concurrency: number;
+  private readonly racyMs: number;
+  /** root → logical file → state (replaced as a whole after each consistent read of the root). */
+  private readonly state = new Map<string, Map<string, FileState>>();
+  /** Files read and files validated (cumulative; for tests and metrics). */
+  readonly stats = { reads: 0, validations: 0 };
+
+  constructor(opts: ReaderOptions = {}) {
+    this.validate = opts.validate ?? defaultValidator;
+    this.delay = opts.delay ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    this.hooks = opts.hooks ?? {};
+    this.concurrency = Math.max(1, opts.concurrency ?? READ_CONCURRENCY);
+    this.racyMs = opts.racyMs ?? RACY_MS;
+  }
+
+  /** Read every root once (incrementally) and assemble the snapshot. */
+  async read(roots: string[], opts: ReadOptions = {}): Promise<ReadResult> {
+    const out: RootSnapshot[] = [];
+    const dirs: string[][] = [];
+    const h = createHash('sha256');
+    for (const configured of roots) {
+      const root = path.resolve(configured);
+      const raw = await this.readRoot(root, opts);
+      if (raw.resolution) {
+        const next = new Map<string, FileState>();
+        for (const f of raw.files) if ('state' in f) next.set(f.file, f.state);
+        this.state.set(root, next);
+      }
+      const snap: RootSnapshot = {
+        root,
+        dir: raw.resolution?.dir ?? null,
+        revision: raw.revision,
+        link: raw.resolution?.link ?? null,
+        ok: raw.resolution !== null,
+        files: [],
+        jobs: [],
+        diagnostics: [],
+      };
+      if (raw.error) snap.error = raw.error;
+      h.update(JSON.stringify([root, snap.dir, snap.revision, snap.link, snap.ok, raw.error ?? null]));
+      for (const f of raw.files) {
+        if ('readError' in f) {
+          snap.files.push({ file: f.file, ok: false, jobNames: [], readError: f.readError });
+          snap.diagnostics.push({ file: f.file, line: 0, column: 0, pointer: '', message: `cannot read file: ${f.readError}`, severity: 'error' });
+          h.update(`\n!${f.file}\0${f.readError}`);
+          continue;
+        }
+        const r = f.state.result;
+        snap.files.push(r.entry);
+        for (const j of r.jobs) snap.jobs.push(j);
+        for (const d of r.diagnostics) snap.diagnostics.push(d);
+        h.update(`\n${f.file}\0${f.state.hash}`);
+      }
+      out.push(snap);
+      dirs.push(raw.dirs);
+    }
+    return { snapshot: { roots: out }, digest: h.digest('hex'), dirs };
+  }
+
+  /** Forget what was read (the next pass reads and validates everything). */
+  reset(): void {
+    this.state.clear();
+  }
+
+  /** One consistent read of a root's files (retried when the link flips or files vanish mid-read). */
+  private async readRoot(root: string, opts: ReadOptions): Promise<RootRead> {
+    let lastError = '';
+    const failed = (error: string): RootRead => ({ root, resolution: null, revision: null, error, files: [], dirs: [] });
+    for (let attempt = 0; attempt < MAX_PASS_ATTEMPTS; attempt++) {
+      try {
+        const res = await resolveRoot(root);
+        const badDirs: { rel: string; error: string }[] = [];
+        const dirs: string[] = [];
+        const rels = await listFiles(res.dir, '', badDirs, opts.onDir, dirs);
+        await this.hooks.afterList?.(root, res.dir, attempt);
+        const previous = this.state.get(root);
+        const startedAt = Date.now();
+        const read: PassFile[] = new Array<PassFile>(rels.length);
+        await forEachLimit(rels, this.concurrency, async (rel, i) => {
+          read[i] = await this.readFile(res, rel, previous, opts.changed, startedAt);
+        });
+        const files: PassFile[] = badDirs.map((d) => ({ file: path.join(res.logicalDir, d.rel), readError: d.error }));
+        for (const f of read) files.push(f);
+        const revision = (await gitCommit(res.dir)) ?? (res.link ? path.basename(res.dir) : null);
+        // the pass is consistent only if the root still resolves to what was read
+        const again = await resolveRoot(root);
+        if (again.dir !== res.dir || again.logicalDir !== res.logicalDir) throw new Vanished('the root moved during the read');
+        return { root, resolution: res, revision, files, dirs };
+      } catch (err) {
+        if (isGone(err) && !(await fsp.lstat(root).then(() => true, () => false))) return failed(`${root} does not exist`);
+        if (err instanceof Vanished || isGone(err)) {
+          lastError = (err as Error).message;
+          // A vanished root (not a flip) fails after the retries below: never treat it as empty.
+          await this.delay(5 * (attempt + 1));
+          continue;
+        }
+        return failed((err as Error).message);
+      }
+    }
+    return failed(`could not read a consistent snapshot: ${lastError}`);
+  }
+
+  /** Stat one file; read, hash and validate it only when it may have changed. */
+  private async readFile(
+    res: Resolution,
+    rel: string,
+    previous: Map<string, FileState> | undefined,
+    changed: ReadonlySet<string> | undefined,
+    startedAt: number,
+  ): Promise<PassFile> {
+    const abs = path.join(res.dir, rel);
+    const file = path.join(res.logicalDir, rel);
+    const problem = async (err: unknown): Promise<PassFile> => {
+      // gone from under us (a flip, a delete) → retry the pass; a dangling link that is still
+      // listed is this file's problem only
+      if (isGone(err) && !(await fsp.lstat(abs).then(() => true, () => false))) throw new Vanished(String(err));
+      return { file, readError: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
+    };
+    let st: Stats;
+    try {
+      // a synchronous stat is several times faster than a round trip through the thread pool, and
+      // most files of a pass need nothing more
+      st = fs.statSync(abs);
+    } catch (err) {
+      return problem(err);
+    }
+    const prev = previous?.get(file);
+    if (prev && !prev.racy && prev.dir === res.dir && !changed?.has(abs) && sameStat(prev, st)) return { file, state: prev };
+    let content: Buffer;
+    try {
+      content = await fsp.readFile(abs);
+    } catch (err) {
+      return problem(err);
+    }
+    this.stats.reads++;
+    this.hooks.onRead?.(abs);
+    const hash = createHash('sha256').update(content).digest('base64');
+    const result = prev && prev.hash === hash ? prev.result : await this.validateFile(content, file);
+    return {
+      file,
+      state: {
+        dir: res.dir,
+        dev: st.dev,
+        ino: st.ino,
+        size: st.size,
+        mtimeMs: st.mtimeMs,
+        ctimeMs: st.ctimeMs,
+        racy: Math.max(st.mtimeMs, st.ctimeMs) > startedAt - this.racyMs,
+        hash,
+        result,
+      },
+    };
+  }
+
+  private async validateFile(content: Buffer, file: string): Promise<FileResult> {
+    this.stats.validations++;
+    let v: FileValidation;
+    try {
+      v = await this.validate(content, file);
+    } catch (err) {
+      v = { jobs: [], diagnostics: [{ file, line: 0, column: 0, pointer: '', message: `validator failed: ${(err as Error).message}`, severity: 'error' }] };
+    }
+    const hasError = v.diagnostics.some((d) => (d.severity ?? 'error') === 'error');
+    const entry: SnapshotFile = { file, ok: !hasError, jobNames: v.jobs.map((j) => j.job.metadata.name) };
+    if (hasError) entry.suspectNames = suspectNames(content.toString('utf8'));
+    return {
+      entry,
+      jobs: v.jobs.map((j) => ({ ...j, file: j.file || file })),
+      diagnostics: v.diagnostics.map((d) => ({ ...d, file: d.file || file })),
+    };
+  }
 }
 
 /** Read and validate every root once. */
@@ -269,45 +517,7 @@ export async function readSnapshot(
   roots: string[],
   opts: { validate?: FileValidator; delay?: (ms: number) => Promise<void>; hooks?: ReadHooks } = {},
 ): Promise<Snapshot> {
-  const validate = opts.validate ?? defaultValidator;
-  const delay = opts.delay ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const out: RootSnapshot[] = [];
-  for (const configured of roots) {
-    const root = path.resolve(configured);
-    const raw = await readRootFiles(root, delay, opts.hooks?.afterList);
-    const snap: RootSnapshot = {
-      root,
-      dir: raw.resolution?.dir ?? null,
-      revision: raw.revision,
-      link: raw.resolution?.link ?? null,
-      ok: raw.resolution !== null,
-      files: [],
-      jobs: [],
-      diagnostics: [],
-    };
-    if (raw.error) snap.error = raw.error;
-    for (const f of raw.files) {
-      if (f.content === undefined) {
-        snap.files.push({ file: f.file, ok: false, jobNames: [], readError: f.readError });
-        snap.diagnostics.push({ file: f.file, line: 0, column: 0, pointer: '', message: `cannot read file: ${f.readError}`, severity: 'error' });
-        continue;
-      }
-      let v: FileValidation;
-      try {
-        v = await validate(f.content, f.file);
-      } catch (err) {
-        v = { jobs: [], diagnostics: [{ file: f.file, line: 0, column: 0, pointer: '', message: `validator failed: ${(err as Error).message}`, severity: 'error' }] };
-      }
-      const hasError = v.diagnostics.some((d) => (d.severity ?? 'error') === 'error');
-      const entry: SnapshotFile = { file: f.file, ok: !hasError, jobNames: v.jobs.map((j) => j.job.metadata.name) };
-      if (hasError) entry.suspectNames = suspectNames(f.content.toString('utf8'));
-      snap.files.push(entry);
-      snap.jobs.push(...v.jobs.map((j) => ({ ...j, file: j.file || f.file })));
-      snap.diagnostics.push(...v.diagnostics.map((d) => ({ ...d, file: d.file || f.file })));
-    }
-    out.push(snap);
-  }
-  return { roots: out };
+  return (await new ManifestReader(opts).read(roots)).snapshot;
 }
 
 /** Every `name: x` / `"name": "x"` value in a text: candidates for the jobs a broken file declares. */
@@ -316,18 +526,6 @@ export function suspectNames(text: string): string[] {
   for (const m of text.matchAll(/^[ \t-]*["']?name["']?[ \t]*:[ \t]*["']?([a-z0-9][-a-z0-9.]*)["']?/gm)) out.add(m[1]);
   for (const m of text.matchAll(/"name"\s*:\s*"([a-z0-9][-a-z0-9.]*)"/g)) out.add(m[1]);
   return [...out].sort();
-}
-
-/** A digest of what a snapshot was read from (identical input → no new emission). */
-function digestOf(s: Snapshot): string {
-  const h = createHash('sha256');
-  for (const r of s.roots) {
-    h.update(JSON.stringify([r.root, r.dir, r.revision, r.ok, r.error ?? null]));
-    h.update(JSON.stringify(r.files));
-    h.update(JSON.stringify(r.jobs));
-    h.update(JSON.stringify(r.diagnostics));
-  }
-  return h.digest('hex');
 }
 
 export interface ManifestWatcherOptions {
@@ -343,6 +541,20 @@ export interface ManifestWatcherOptions {
   onSnapshot(s: Snapshot): void | Promise<void>;
   logger: WatcherLogger;
   validate?: FileValidator;
+  /** Test seams of the reader (e.g. count the files read). */
+  hooks?: ReadHooks;
+  /** See ReaderOptions.racyMs (default 1000 ms). */
+  racyMs?: number;
+}
+
+/** Why a directory is watched: a root's parent (only the root's own entry matters there), or a directory of a root. */
+type WatchKind = 'parent' | 'dir';
+
+interface DirWatch {
+  w: fs.FSWatcher;
+  dev: number;
+  ino: number;
+  kinds: Set<WatchKind>;
 }
 
 export class ManifestWatcher {
@@ -351,11 +563,11 @@ export class ManifestWatcher {
   private readonly maxDelayMs: number;
   private readonly linkCheckMs: number;
   private readonly resyncMs: number;
-  private readonly validate: FileValidator;
-  private fsw: FSWatcher | undefined;
-  private parentWatcher: FSWatcher | undefined;
-  private watchedDirs = new Set<string>();
-  private watchedParents = new Set<string>();
+  private readonly reader: ManifestReader;
+  /** One fs.watch per directory (never per file). */
+  private readonly watches = new Map<string, DirWatch>();
+  /** Paths named by events since the last pass began: read again even if their stat is the same. */
+  private changedPaths = new Set<string>();
   private debounceTimer: NodeJS.Timeout | undefined;
   private firstPendingAt: number | undefined;
   private passRunning: Promise<void> | undefined;
@@ -366,8 +578,8 @@ export class ManifestWatcher {
   private lastResolved = new Map<string, string>();
   private knownLinks = new Set<string>();
   private closed = false;
-  /** Passes performed and snapshots emitted (for tests and metrics). */
-  readonly stats = { passes: 0, emitted: 0 };
+  /** Passes performed and snapshots emitted (for tests and metrics); reads/validations: files read and validated. */
+  readonly stats = { passes: 0, emitted: 0, reads: 0, validations: 0, watchedDirs: 0 };
 
   constructor(private readonly opts: ManifestWatcherOptions) {
     this.roots = opts.roots.map((r) => path.resolve(r));
@@ -375,30 +587,11 @@ export class ManifestWatcher {
     this.maxDelayMs = opts.maxDelayMs ?? 1000;
     this.linkCheckMs = opts.linkCheckMs ?? 500;
     this.resyncMs = opts.resyncMs ?? 60_000;
-    this.validate = opts.validate ?? defaultValidator;
+    this.reader = new ManifestReader({ validate: opts.validate, hooks: opts.hooks, racyMs: opts.racyMs });
   }
 
   /** Set up the watches, then read and emit the first snapshot. */
   async start(): Promise<void> {
-    this.fsw = new FSWatcher({ ignoreInitial: true, followSymlinks: false, ignored: (p) => this.ignored(p), persistent: true });
-    // the parent of each root, depth 0, only for the root entry itself (a root that is a link flips there)
-    this.parentWatcher = new FSWatcher({
-      ignoreInitial: true,
-      followSymlinks: false,
-      depth: 0,
-      persistent: true,
-      ignored: (p) => !this.watchedParents.has(p) && !this.roots.includes(p),
-    });
-    this.fsw.on('all', (event, p) => this.onEvent(event, p));
-    this.parentWatcher.on('all', (event, p) => {
-      if (this.roots.includes(p)) this.trigger(`${event} ${p}`);
-    });
-    for (const w of [this.fsw, this.parentWatcher]) {
-      w.on('error', (err) => this.opts.logger.warn({ err: String(err) }, 'manifest watch error'));
-    }
-    const allReady = Promise.all([ready(this.fsw), ready(this.parentWatcher)]);
-    await this.updateWatches();
-    await allReady;
     await this.pass();
     if (this.linkCheckMs > 0) {
       this.linkTimer = setInterval(() => void this.checkLinks(), this.linkCheckMs);
@@ -416,8 +609,14 @@ export class ManifestWatcher {
     if (this.debounceTimer) clearTimeout(this.debounceTimer);
     if (this.linkTimer) clearInterval(this.linkTimer);
     if (this.resyncTimer) clearInterval(this.resyncTimer);
-    await Promise.all([this.fsw?.close(), this.parentWatcher?.close()]);
     await this.passRunning;
+    for (const d of this.watches.values()) d.w.close();
+    this.watches.clear();
+  }
+
+  /** The directories currently watched (for tests and diagnostics). */
+  watchedDirectories(): string[] {
+    return [...this.watches.keys()].sort();
   }
 
   /** Request a pass (debounced). */
@@ -441,28 +640,83 @@ export class ManifestWatcher {
 
   // internals ---------------------------------------------------------------------------------
 
-  private ignored(p: string): boolean {
-    // dot-entries below a watched directory (.git, editor swap files) are not manifests
-    for (const d of this.watchedDirs) {
-      if (p.startsWith(d + path.sep)) return path.relative(d, p).split(path.sep).some((s) => s.startsWith('.'));
-    }
-    return false;
-  }
-
-  private onEvent(event: string, p: string): void {
+  /** An event of the watch on `dir` naming `name` (null when the platform could not say). */
+  private onFsEvent(dir: string, name: string | null): void {
     if (this.closed) return;
-    const ext = path.extname(p).toLowerCase();
-    // directory events and manifest files matter; other files (README, swap files) do not
-    if (event === 'add' || event === 'change' || event === 'unlink') {
-      if (!MANIFEST_EXT.has(ext) && !this.isLinkPath(p)) return;
+    const kinds = this.watches.get(dir)?.kinds;
+    if (!kinds) return;
+    if (name === null) {
+      this.trigger(`event in ${dir}`);
+      return;
     }
-    this.trigger(`${event} ${p}`);
+    const p = path.join(dir, name);
+    if (!this.relevant(kinds, p, name)) return;
+    this.changedPaths.add(p);
+    this.trigger(`event ${p}`);
   }
 
-  /** A revision link (known from the last pass, or an extension-less entry directly in a root). */
-  private isLinkPath(p: string): boolean {
-    if (this.knownLinks.has(p)) return true;
-    return this.roots.some((r) => p === r || (path.dirname(p) === r && path.extname(p) === ''));
+  /** Manifest files, directories and revision links matter; other files (README, swap files, .git) do not. */
+  private relevant(kinds: Set<WatchKind>, p: string, name: string): boolean {
+    if (this.roots.includes(p)) return true;
+    if (!kinds.has('dir')) return false;
+    // dot-entries are not read, except a Kubernetes volume's `..data` link and its `..<timestamp>` dirs
+    if (name.startsWith('.')) return name.startsWith('..') || this.knownLinks.has(p);
+    const ext = path.extname(name).toLowerCase();
+    if (MANIFEST_EXT.has(ext) || ext === '' || this.knownLinks.has(p) || this.watches.has(p)) return true;
+    try {
+      return fs.statSync(p).isDirectory(); // a directory with a dot in its name ("v1.2")
+    } catch {
+      return false; // gone: if it was a directory it was watched (above)
+    }
+  }
+
+  /** Watch `dir` (once; again if it was replaced by another directory of the same name). */
+  private ensureWatch(dir: string, kind: WatchKind, want: Map<string, Set<WatchKind>>): void {
+    const kinds = want.get(dir) ?? new Set<WatchKind>();
+    kinds.add(kind);
+    want.set(dir, kinds);
+    let st: Stats;
+    try {
+      st = fs.statSync(dir);
+    } catch {
+      return;
+    }
+    if (!st.isDirectory()) return;
+    const cur = this.watches.get(dir);
+    if (cur && cur.dev === st.dev && cur.ino === st.ino) {
+      cur.kinds.add(kind);
+      return;
+    }
+    cur?.w.close();
+    this.watches.delete(dir);
+    let w: fs.FSWatcher;
+    try {
+      w = fs.watch(dir, { persistent: true }, (_event, name) => this.onFsEvent(dir, name === null ? null : String(name)));
+    } catch (err) {
+      this.opts.logger.warn({ dir, err: String(err) }, 'cannot watch manifest directory');
+      return;
+    }
+    w.on('error', (err) => {
+      this.opts.logger.debug?.({ dir, err: String(err) }, 'manifest watch ended');
+      w.close();
+      if (this.watches.get(dir)?.w === w) this.watches.delete(dir);
+      this.trigger(`watch of ${dir} ended`);
+    });
+    this.watches.set(dir, { w, dev: st.dev, ino: st.ino, kinds: new Set(kinds) });
+  }
+
+  /** Keep exactly the watches of this pass. */
+  private pruneWatches(want: Map<string, Set<WatchKind>>): void {
+    for (const [dir, d] of this.watches) {
+      const kinds = want.get(dir);
+      if (kinds) {
+        d.kinds = kinds;
+        continue;
+      }
+      d.w.close();
+      this.watches.delete(dir);
+    }
+    this.stats.watchedDirs = this.watches.size;
   }
 
   private async pass(): Promise<void> {
@@ -474,14 +728,30 @@ export class ManifestWatcher {
     }
     const run = (async () => {
       this.stats.passes++;
+      const changed = this.changedPaths;
+      this.changedPaths = new Set();
+      const want = new Map<string, Set<WatchKind>>();
       try {
-        const snap = await readSnapshot(this.roots, { validate: this.validate });
-        for (const r of snap.roots) {
+        // the roots' parents and real directories first (a flip of either is seen from now on)
+        for (const root of this.roots) {
+          this.ensureWatch(path.dirname(root), 'parent', want);
+          const real = await fsp.realpath(root).catch(() => null);
+          if (real) this.ensureWatch(real, 'dir', want);
+        }
+        const { snapshot: snap, digest, dirs } = await this.reader.read(this.roots, {
+          changed,
+          onDir: (d) => this.ensureWatch(d, 'dir', want),
+        });
+        this.stats.reads = this.reader.stats.reads;
+        this.stats.validations = this.reader.stats.validations;
+        // a failed root keeps the watches it had (its directories may come back)
+        snap.roots.forEach((r, i) => {
           if (r.dir) this.lastResolved.set(r.root, r.dir);
           if (r.link) this.knownLinks.add(r.link);
-        }
-        await this.updateWatches(snap);
-        const digest = digestOf(snap);
+          if (!r.ok) for (const [d, w] of this.watches) if (!want.has(d) && w.kinds.has('dir') && isUnder(d, r.root, this.lastResolved.get(r.root))) want.set(d, w.kinds);
+          for (const d of dirs[i]) if (!want.has(d)) want.set(d, new Set(['dir']));
+        });
+        this.pruneWatches(want);
         this.opts.logger.debug?.({ revisions: snap.roots.map((r) => r.revision), same: digest === this.lastDigest }, 'manifest pass done');
         if (digest === this.lastDigest) return;
         this.lastDigest = digest;
@@ -508,35 +778,6 @@ export class ManifestWatcher {
     }
   }
 
-  /** Watch each root's real directory (recursively), the root itself, and a root link's parent. */
-  private async updateWatches(snap?: Snapshot): Promise<void> {
-    if (!this.fsw || !this.parentWatcher) return;
-    const dirs = new Set<string>();
-    const parents = new Set<string>();
-    for (const root of this.roots) {
-      dirs.add(root);
-      const resolved = snap?.roots.find((r) => r.root === root)?.dir ?? (await fsp.realpath(root).catch(() => null));
-      if (resolved) dirs.add(resolved);
-      parents.add(path.dirname(root));
-    }
-    const addDirs = [...dirs].filter((d) => !this.watchedDirs.has(d));
-    const removeDirs = [...this.watchedDirs].filter((d) => !dirs.has(d));
-    if (removeDirs.length) this.fsw.unwatch(removeDirs);
-    this.watchedDirs = dirs;
-    if (addDirs.length) {
-      this.fsw.add(addDirs);
-      // chokidar sets a new watch up asynchronously: an edit made between this pass's read and
-      // that moment would produce no event, so look once more when the watch is surely in place
-      if (snap) {
-        const t = setTimeout(() => this.trigger('new watch in place'), SETTLE_PASS_MS);
-        t.unref();
-      }
-    }
-    const addParents = [...parents].filter((d) => !this.watchedParents.has(d));
-    this.watchedParents = new Set([...this.watchedParents, ...parents]);
-    if (addParents.length) this.parentWatcher.add(addParents);
-  }
-
   /** Cheap safety net: a link flip that produced no event is noticed within `linkCheckMs`. */
   private async checkLinks(): Promise<void> {
     if (this.closed || this.passRunning) return;
@@ -558,10 +799,10 @@ export class ManifestWatcher {
   }
 }
 
-function ready(w: FSWatcher): Promise<void> {
-  return new Promise((resolve) => {
-    w.once('ready', () => resolve());
-    // a watch on a path that cannot be scanned may never report ready: do not hang start()
-    setTimeout(resolve, 2000).unref();
-  });
+/** `d` is the root, its last resolved directory, or inside either. */
+function isUnder(d: string, root: string, resolved: string | undefined): boolean {
+  for (const base of [root, resolved]) {
+    if (base && (d === base || d.startsWith(base + path.sep))) return true;
+  }
+  return false;
 }

@@ -237,4 +237,22 @@ describe('ownership', () => {
       expect(g.provisioningState).not.toBe('Deleting');
     }
   });
+
+  test('delete with observedTags: no ownership GET; tags without our managed-by are refused with no request', async () => {
+    for (const name of ['theirs', 'other-ctl']) {
+      const g = await aci.get(ref(name, 'own'));
+      const from = log.length;
+      const e = await rejected(aci.delete(ref(name, 'own'), { observedTags: g.tags }));
+      expect(e.kind).toBe('Forbidden');
+      expect(log.length).toBe(from);
+      expect((await aci.client().containerGroups.get('own', name)).provisioningState).not.toBe('Deleting');
+    }
+    const mine = await aci.get(ref('m3', 'own'));
+    expect(mine.tags[TAG_MANAGED_BY]).toBe('ctl-a');
+    const from = log.length;
+    await aci.delete(ref('m3', 'own'), { observedTags: mine.tags });
+    expect(log.slice(from).map((x) => x.method)).toEqual(['DELETE']);
+    // Already gone: NotFound on the DELETE is success.
+    await aci.delete(ref('m3', 'own'), { observedTags: mine.tags });
+  });
 });
