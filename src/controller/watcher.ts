@@ -506,7 +506,9 @@ export class ManifestReader {
     if (hasError) entry.suspectNames = suspectNames(content.toString('utf8'));
     return {
       entry,
-      jobs: v.jobs.map((j) => ({ ...j, file: j.file || file })),
+      // kept for as long as the file is unchanged: only what a snapshot's consumers use (the
+      // validator's defaulted copy of each job, `resolved`, is not kept — nothing reads it)
+      jobs: v.jobs.map((j) => ({ job: j.job, file: j.file || file, line: j.line, column: j.column })),
       diagnostics: v.diagnostics.map((d) => ({ ...d, file: d.file || file })),
     };
   }

@@ -1,5 +1,5 @@
 /**
- * The manifest watcher on a real file system (chokidar), applied to a MemoryStore the way the
+ * The manifest watcher on a real file system (fs.watch per directory), applied to a MemoryStore the way the
  * controller does it: edits are acted on quickly, an invalid edit keeps the last good spec, a
  * deleted file marks its job for deletion, an emptied directory prunes nothing, and a git-sync
  * style symlink flip is followed without a half-read snapshot.
