@@ -164,6 +164,8 @@ interface Ctx {
    */
   freshTags: Map<string, Record<string, string>>;
   finalized: boolean;
+  /** `now` of the latest plan of this reconcile. */
+  planNow?: number;
 }
 
 function refKey(ref: GroupRef): string {
@@ -332,7 +334,7 @@ export class Reconciler {
       desiredSpecHash: ctx.specHash,
       reuseChange,
       defaultSubscriptionId: this.d.defaultSubscriptionId,
-      now: this.d.clock.now(),
+      now: (ctx.planNow = this.d.clock.now()),
     };
   }
 
@@ -398,7 +400,9 @@ export class Reconciler {
       case 'finishAttempt':
         this.updateAttempt(a.runId, a.attempt, (run, att) => {
           att.phase = a.phase;
-          att.finishedAt = this.d.clock.now();
+          // The instant the planner saw the end: the base of its retry delay, so the recorded gap
+          // between this attempt's end and the next one's start is never shorter than the delay.
+          att.finishedAt = ctx.planNow ?? this.d.clock.now();
           att.exitCode = a.exitCode ?? null;
           if (a.reason !== undefined) att.reason = a.reason;
           if (a.message !== undefined) att.message = a.message;
