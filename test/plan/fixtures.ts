@@ -2,7 +2,7 @@
 import { resolveJob } from '../../src/api/defaults';
 import { TAG_ATTEMPT, TAG_JOB, TAG_MANAGED_BY, TAG_RUN, TAG_SPEC_HASH } from '../../src/api/names';
 import type { ObservedContainer, ObservedGroup } from '../../src/api/observed';
-import type { AttemptRecord, RunRecord, SchedulerState } from '../../src/api/runs';
+import { newSchedulerState, type AttemptRecord, type RunRecord, type SchedulerState } from '../../src/api/runs';
 import type { ContainerJobSpec, ResolvedJob } from '../../src/api/types';
 import { scheduleKey, type Action, type PlanInput } from '../../src/plan';
 import { compileSchedule } from '../../src/schedule';
@@ -40,17 +40,7 @@ export function job(over: Partial<ContainerJobSpec> = {}, name = 'j'): ResolvedJ
 }
 
 export function state(j: ResolvedJob, over: Partial<SchedulerState> = {}): SchedulerState {
-  return {
-    anchor: T('09:00'),
-    scheduleKey: scheduleKey(j),
-    lastScheduleTime: null,
-    lastSuccessfulTime: null,
-    suspendOverride: null,
-    suspendedSince: null,
-    pendingManual: [],
-    missedCount: 0,
-    ...over,
-  };
+  return { ...newSchedulerState(T('09:00'), scheduleKey(j)), ...over };
 }
 
 export function attempt(runId: string, n: number, over: Partial<AttemptRecord> = {}): AttemptRecord {

@@ -4,6 +4,7 @@
  * child process (optionally as an unprivileged user), and the ARM client used to plant groups the
  * controller must never touch.
  */
+import { seededRandom } from '../../../src/emulator/faults';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import * as https from 'node:https';
@@ -290,16 +291,7 @@ function sortKeys(o: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-/** Seeded PRNG (mulberry32) for kill times. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG for kill times: the emulator's own (mulberry32). */
+export const prng = seededRandom;
 
 export { sleep, tmp, waitUntil };
