@@ -7,7 +7,7 @@ module.exports = {
   roots: ['<rootDir>/test/reliability'],
   testMatch: ['**/*.long.test.ts', '**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   testTimeout: 1_200_000,
   maxWorkers: 1,
   globalSetup: '<rootDir>/test/reliability/global-setup.js',

@@ -2,7 +2,7 @@
 import { X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
+import { generateLoopbackCert } from '../util/loopback-cert';
 
 export interface ServerCert {
   cert: string;
@@ -13,21 +13,8 @@ const CERT_FILE = 'emulator-ca.pem';
 const KEY_FILE = 'emulator-key.pem';
 const DAY = 86_400_000;
 
-async function create(now: number): Promise<ServerCert> {
-  const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }, { name: 'organizationName', value: 'acictl emulator' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    notBeforeDate: new Date(now - DAY),
-    notAfterDate: new Date(now + 365 * DAY),
-    extensions: [
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', digitalSignature: true, keyCertSign: true, critical: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }, { type: 2, value: 'localhost' }] },
-    ],
-  });
-  return { cert: pems.cert, key: pems.private };
+function create(now: number): Promise<ServerCert> {
+  return generateLoopbackCert({ commonName: '127.0.0.1', organizationName: 'acictl emulator' }, now, 365);
 }
 
 /** Loads the certificate from `stateDir` if present and valid for at least a day, else creates (and stores) one. */

@@ -5,7 +5,7 @@
 import { X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
+import { generateLoopbackCert } from '../../util/loopback-cert';
 
 export interface TlsMaterial {
   /** PEM certificate (self-signed: it is also the CA a client trusts). */
@@ -20,20 +20,7 @@ const DAY = 86_400_000;
 
 /** A fresh self-signed certificate for 127.0.0.1, ::1 and localhost (EC P-256, valid `days`). */
 export async function createTlsMaterial(now: number, days = 825): Promise<TlsMaterial> {
-  const pems = await generate([{ name: 'commonName', value: 'acictl-controller' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    notBeforeDate: new Date(now - DAY),
-    notAfterDate: new Date(now + days * DAY),
-    extensions: [
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', digitalSignature: true, keyCertSign: true, critical: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }, { type: 2, value: 'localhost' }] },
-    ],
-  });
-  return { cert: pems.cert, key: pems.private };
+  return generateLoopbackCert({ commonName: 'acictl-controller' }, now, days);
 }
 
 /**
