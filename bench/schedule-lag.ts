@@ -24,9 +24,13 @@ import { TAG_SCHEDULED_TIME } from '../src/api/names';
 import { startEmulator } from '../src/emulator';
 import type { Clock } from '../src/api/clock';
 import { dailyAtSecond } from './arm-calls';
-import { jobDocument, main, percentile, progress, readyCount, round, startBenchController, tempDir, waitFor, writeJobs, type BenchResult } from './lib/common';
+import { jobDocument, main, percentile, progress, readyCount, round, startBenchController, startEmulatorChild, tempDir, waitFor, writeJobs, type BenchResult, type EmulatorChild } from './lib/common';
 
 const MIN = 60_000;
+
+function inProcess(emu: Awaited<ReturnType<typeof startEmulator>>): EmulatorChild {
+  return { subscriptionId: emu.subscriptionId, endpoint: emu.endpoint, ca: emu.ca, env: emu.env, stats: async () => emu.stats(), close: () => emu.close() };
+}
 
 /** Replace the values of the shared default budget (what a controller started afterwards uses). */
 export function setDefaultBudget(limits: RateLimits): () => void {
@@ -57,12 +61,16 @@ interface LagOutcome {
   readyBeforeSlotMs: number;
 }
 
-async function lagRun(o: { concurrency?: number; jobs: number; throttling: 'off' | 'azure'; budget: RateLimits; timeFactor: number; timeoutMs: number }): Promise<LagOutcome> {
+async function lagRun(o: { concurrency?: number; jobs: number; throttling: 'off' | 'azure'; budget: RateLimits; timeFactor: number; timeoutMs: number; emulatorProcess?: boolean }): Promise<LagOutcome> {
   const tmp = tempDir('lag');
   const t0 = Date.now();
   const factor = o.timeFactor;
   const emuClock: Clock = { now: () => t0 + (Date.now() - t0) * factor };
-  const emu = await startEmulator({ runtime: 'simulate', simulate: { durationMs: 500 }, throttling: o.throttling, clock: factor === 1 ? undefined : emuClock, lroDelayMs: 50 });
+  // In a child process the emulator (standing in for Azure) does not share the controller's core;
+  // in this process (the time-compressed part needs its clock) it does.
+  const emu = o.emulatorProcess
+    ? await startEmulatorChild(['--runtime', 'simulate', '--simulate-ms', '500', '--lro-delay', '50', '--throttling', o.throttling])
+    : inProcess(await startEmulator({ runtime: 'simulate', simulate: { durationMs: 500 }, throttling: o.throttling, clock: factor === 1 ? undefined : emuClock, lroDelayMs: 50 }));
   try {
     const manifests = join(tmp.path, 'manifests');
     writeJobs(manifests, 0, () => '');
@@ -74,10 +82,10 @@ async function lagRun(o: { concurrency?: number; jobs: number; throttling: 'off'
       await waitFor('every job Ready', () => readyCount(controller.store.listJobs()) === o.jobs, slot - Date.now(), 50).catch(() => undefined);
       const readyBeforeSlotMs = slot - Date.now();
       progress(`schedule-lag (${o.throttling}${factor !== 1 ? `, time ×${factor}` : ''}): ${readyCount(controller.store.listJobs())} of ${o.jobs} jobs Ready ${readyBeforeSlotMs} ms before the slot`);
-      await waitFor(`${o.jobs} creates`, () => emu.stats().creations.length >= o.jobs, Math.max(0, slot - Date.now()) + o.timeoutMs, 100).catch((e) =>
-        progress(`schedule-lag: ${(e as Error).message}; ${emu.stats().creations.length} created`),
+      await waitFor(`${o.jobs} creates`, async () => (await emu.stats()).creations.length >= o.jobs, Math.max(0, slot - Date.now()) + o.timeoutMs, 100).catch(async (e) =>
+        progress(`schedule-lag: ${(e as Error).message}; ${(await emu.stats()).creations.length} created`),
       );
-      const s = emu.stats();
+      const s = await emu.stats();
       const lagsMs = s.creations.map((c) => Date.parse(c.time) - Date.parse(c.tags[TAG_SCHEDULED_TIME]));
       const emulatedSlot = factor === 1 ? slot : t0 + (slot - t0) * factor;
       const last = Math.max(...s.creations.map((c) => Date.parse(c.time)));
@@ -97,14 +105,21 @@ export async function run(opts: { jobs?: number; timeFactor?: number; parts?: st
   const parts = String(opts.parts ?? 'AB');
   const out: BenchResult = { jobs };
   if (parts.includes('A')) {
-    const a = await lagRun({ concurrency: opts.concurrency, jobs, throttling: 'off', budget: NO_BUDGET, timeFactor: 1, timeoutMs: 60_000 });
+    const a = await lagRun({ concurrency: opts.concurrency, jobs, throttling: 'off', budget: NO_BUDGET, timeFactor: 1, timeoutMs: 60_000, emulatorProcess: true });
     Object.assign(out, {
+      offEmulator: 'child process',
       offCreated: a.created,
       offLagP50Ms: round(percentile(a.lagsMs, 50)),
       offLagP99Ms: round(percentile(a.lagsMs, 99)),
       offLagMaxMs: round(Math.max(...a.lagsMs)),
       offDrainSeconds: round(a.drainMs / 1000, 2),
       offReadyMsBeforeSlot: a.readyBeforeSlotMs,
+    });
+    const shared = await lagRun({ concurrency: opts.concurrency, jobs, throttling: 'off', budget: NO_BUDGET, timeFactor: 1, timeoutMs: 60_000, emulatorProcess: false });
+    Object.assign(out, {
+      sharedCoreLagP50Ms: round(percentile(shared.lagsMs, 50)),
+      sharedCoreLagP99Ms: round(percentile(shared.lagsMs, 99)),
+      sharedCoreNote: 'the same with the emulator in the controller process (sharing its core)',
     });
   }
   if (parts.includes('B')) {

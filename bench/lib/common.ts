@@ -85,7 +85,7 @@ export interface BenchControllerOptions {
 }
 
 /** startController against an emulator, wired the way `acictl controller --arm-endpoint … --arm-ca …` wires it. */
-export function startBenchController(emu: RunningEmulator, o: BenchControllerOptions): Promise<RunningController> {
+export function startBenchController(emu: Pick<RunningEmulator, 'subscriptionId' | 'endpoint' | 'ca' | 'env'>, o: BenchControllerOptions): Promise<RunningController> {
   return startController({
     manifests: o.manifests,
     stateDir: o.stateDir,
@@ -193,4 +193,62 @@ export function main(run: (opts: Record<string, number | string | boolean>) => P
 /** Progress lines on stderr (so stdout stays machine-readable). */
 export function progress(line: string): void {
   process.stderr.write(`  ${line}\n`);
+}
+
+/**
+ * The emulator as a child process (`acictl emulator`), configured only from the lines it prints:
+ * for benches that measure the controller's own CPU, since Azure does not run on our cores.
+ */
+export interface EmulatorChild {
+  subscriptionId: string;
+  endpoint: string;
+  ca: string;
+  env: Record<string, string>;
+  stats(): Promise<EmulatorStats>;
+  close(): Promise<void>;
+}
+
+export async function startEmulatorChild(args: string[]): Promise<EmulatorChild> {
+  const { spawn } = await import('node:child_process');
+  const { readFileSync } = await import('node:fs');
+  const https = await import('node:https');
+  const root = join(__dirname, '..', '..', '..');
+  const child = spawn(process.execPath, [join(root, 'bin', 'acictl.js'), 'emulator', '--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const env: Record<string, string> = {};
+  await waitFor('the emulator to print its environment', () => {
+    for (const m of out.matchAll(/^export ([A-Z_]+)=(.*)$/gm)) env[m[1]] = m[2].replace(/^'(.*)'$/, '$1');
+    if (child.exitCode !== null) throw new Error(`emulator exited ${child.exitCode}`);
+    return Boolean(env.IDENTITY_HEADER);
+  }, 30_000, 20);
+  const ca = readFileSync(env.ACICTL_ARM_CA, 'utf8');
+  const stats = (): Promise<EmulatorStats> =>
+    new Promise((resolve, reject) => {
+      https
+        .get(`${env.ACICTL_ARM_ENDPOINT}/_emulator/stats`, { ca }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => {
+            try {
+              resolve(JSON.parse(body) as EmulatorStats);
+            } catch (e) {
+              reject(e);
+            }
+          });
+        })
+        .on('error', reject);
+    });
+  return {
+    subscriptionId: env.AZURE_SUBSCRIPTION_ID,
+    endpoint: env.ACICTL_ARM_ENDPOINT,
+    ca,
+    env,
+    stats,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('close', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
 }
