@@ -335,6 +335,7 @@ export class Reconciler {
       reuseChange,
       defaultSubscriptionId: this.d.defaultSubscriptionId,
       now: (ctx.planNow = this.d.clock.now()),
+      ...(ctx.stored ? { jobCreatedAt: Date.parse(ctx.stored.creationTimestamp) } : {}),
     };
   }
 

@@ -243,8 +243,9 @@ class JobPlanner {
     const key = scheduleKey(job);
     let anchor: number;
     if (!st) {
-      b.push({ type: 'initState', anchor: now, scheduleKey: key });
-      anchor = now;
+      const created = this.input.jobCreatedAt;
+      anchor = created !== undefined && created < now ? created : now;
+      b.push({ type: 'initState', anchor, scheduleKey: key });
     } else if (st.scheduleKey !== key) {
       b.push({ type: 'reanchor', anchor: now, scheduleKey: key, reason: 'ScheduleChanged', missed: 0 });
       anchor = now;

@@ -38,6 +38,13 @@ export interface PlanInput {
   reuseChange?: 'inPlace' | 'recreate';
   defaultSubscriptionId: string;
   now: number;
+  /**
+   * When the desired object was first stored. A job seen for the first time is anchored there
+   * rather than at `now`, so a slot that passed between the job's arrival and its first reconcile
+   * (a controller killed during start-up, a long start-up queue) is still due under the usual
+   * missed-slot rules. Absent = `now`.
+   */
+  jobCreatedAt?: number;
 }
 
 export type MissedReason =
