@@ -29,6 +29,7 @@ const BENCHES: { name: string; args: string[]; quick: string[] }[] = [
   { name: 'schedule-lag', args: [], quick: ['jobs=200'] },
   { name: 'watch-latency', args: [], quick: ['edits=30', 'baseJobs=200'] },
   { name: 'validation', args: [], quick: ['documents=2000'] },
+  { name: 'aci-throttle', args: [], quick: ['creates=150'] },
 ];
 
 const FIGURES: Figure[] = [
@@ -55,6 +56,9 @@ const FIGURES: Figure[] = [
   { bench: 'validation', key: 'yamlParseDocsPerSec', label: 'validation: yaml parse alone (docs/s)', target: '—' },
   { bench: 'validation', key: 'validateColdDocsPerSec', label: 'validation: validate path (docs/s)', target: '—' },
   { bench: 'validation', key: 'ratioColdToYamlParse', label: 'validation: ratio to yaml alone', target: '≥ 0.8', met: (v) => v >= 0.8 },
+  { bench: 'aci-throttle', key: 'throttled429', label: 'adapter: 500 creates, Azure preset: 429s', target: '0', met: (v) => v === 0 },
+  { bench: 'aci-throttle', key: 'maxCreatesIn5Min', label: '… most creates in any 5 min (budget 100)', target: '≤ 100', met: (v) => v <= 100 },
+  { bench: 'aci-throttle', key: 'maxCreatesIn1h', label: '… most creates in any hour (budget 300)', target: '≤ 300', met: (v) => v <= 300 },
 ];
 
 function runBench(name: string, args: string[]): Promise<{ result?: BenchResult; error?: string; seconds: number }> {

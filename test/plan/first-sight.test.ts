@@ -6,7 +6,7 @@
 import { plan } from '../../src/plan';
 import { T, inputOf, render } from './fixtures';
 
-const base = { job: { schedule: '0 * * * *' }, state: null, now: '10:00:30' } as const;
+const base = { name: 'first sight', expect: [] as string[], job: { schedule: '0 * * * *' }, state: null, now: '10:00:30' };
 
 test('a slot between the job being stored and its first reconcile is run', () => {
   const out = plan({ ...inputOf(base), jobCreatedAt: T('09:59:50') });
