@@ -80,3 +80,21 @@ test('lives killed during start-up count as downtime', () => {
   expect(a.lost).toEqual([]);
   expect(a.restartsWithoutRun).toEqual([]);
 });
+
+test('a kill right after the first start-up: slots before the first ready are not owed by the restart', () => {
+  // First life ready at 0.2 s and killed at 0.26 s (the window starts at its ready); back at 0.8 s.
+  const early: Life[] = [
+    { spawnAt: s(-0.5), readyAt: s(0.2), killAt: s(0.26) },
+    { spawnAt: s(0.3), readyAt: s(0.8), killAt: s(10) },
+  ];
+  const c = slotsIn(1, s(2), s(8)).map((x) => creation('j1', x));
+  const a = analyse({ ...base, lives: early, windowStart: s(0.2), windowEnd: s(10), jobs: [every1], creations: c });
+  expect(a.restartsWithoutRun).toEqual([]);
+  // The same restart with a slot inside its downtime window (after the first ready) is still owed.
+  const later: Life[] = [
+    { spawnAt: s(-0.5), readyAt: s(0.2), killAt: s(3.2) },
+    { spawnAt: s(3.3), readyAt: s(3.8), killAt: s(10) },
+  ];
+  const c2 = slotsIn(1, s(5), s(8)).map((x) => creation('j1', x));
+  expect(analyse({ ...base, lives: later, windowStart: s(0.2), windowEnd: s(10), jobs: [every1], creations: c2 }).restartsWithoutRun).toHaveLength(1);
+});

@@ -131,7 +131,9 @@ export function analyse(a: {
     }
     const restartsWithoutRun: string[] = [];
     for (let i = 0; i + 1 < lives.length; i++) {
-      const from = lives[i].killAt - a.actMs;
+      // Slots before the judged window (before the first life was ready, i.e. before the jobs
+      // existed) are never due: a kill right after the first start-up has no downtime slot to run.
+      const from = Math.max(lives[i].killAt - a.actMs, a.windowStart);
       const to = lives[i + 1].readyAt;
       if (to < a.windowStart || from > a.windowEnd) continue;
       if (slotsIn(job.periodSeconds, from, to).length === 0) continue;
