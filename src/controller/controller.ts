@@ -108,6 +108,10 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   }
 
   const store = SqliteStore.open(join(stateDir, 'acictl.db'));
+  // What has been started so far, undone in reverse if start-up fails half-way (a port in use, an
+  // unreachable ARM endpoint): a failed start must not leave an emulator or a watcher running.
+  const undo: (() => unknown)[] = [() => store.close()];
+  try {
   const instanceId = loadOrCreateInstanceId(stateDir);
   const metrics = new ControllerMetrics();
   const hub = new LogHub();
@@ -126,6 +130,8 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       // The embedded emulator's own chatter is debug level: the controller reports what matters.
       logger: opts.emulator.logger ?? quiet(log.child({ component: 'emulator' })),
     });
+    const started = emulator;
+    undo.push(() => started.close());
     endpoint = emulator.endpoint;
     ca = emulator.ca;
     subscriptionId = subscriptionId ?? emulator.subscriptionId;
@@ -305,6 +311,8 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
         metrics.invalidJobs.set(new Set(result.invalid).size);
       },
     });
+    const w = watcher;
+    undo.push(() => w.close());
     await watcher.start();
   }
 
@@ -314,6 +322,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   await resyncAll(true);
   metrics.jobs.set(store.listJobs().length);
   queue.start(handler);
+  undo.push(() => queue.shutdown({ drain: false }));
 
   const resyncTimer = opts.once
     ? null
@@ -321,6 +330,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
         void resyncAll(false).catch((err) => log.warn({ err: errorSummary(err) }, 'resync failed'));
       }, opts.resyncIntervalMs);
   resyncTimer?.unref();
+  undo.push(() => resyncTimer && clearInterval(resyncTimer));
 
   // ---- API --------------------------------------------------------------------------------------
   const token = loadOrCreateToken(stateDir);
@@ -405,6 +415,16 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       store.close();
     },
   };
+  } catch (err) {
+    for (const u of undo.reverse()) {
+      try {
+        await u();
+      } catch {
+        /* best effort: the start-up error is the one to report */
+      }
+    }
+    throw err;
+  }
 }
 
 function quiet(l: Logger): { info(o: object, msg?: string): void; warn(o: object, msg?: string): void } {

@@ -103,7 +103,10 @@ Examples:
         concurrency,
         env: ctx.env,
         logger,
-      }).catch((err: Error) => {
+      }).catch((err: Error & { code?: string }) => {
+        if (err.code === 'EADDRINUSE') {
+          throw new CliError(`controller failed to start: ${listen.host}:${listen.port} is already in use (another controller?); pass --listen HOST:PORT`, EXIT.UNREACHABLE);
+        }
         throw new CliError(`controller failed to start: ${err.message}`, EXIT.UNREACHABLE);
       });
       if (o.once) {
