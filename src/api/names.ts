@@ -12,6 +12,9 @@ export const TAG_SPEC_HASH = 'acictl.dev/spec-hash';
 /** Extension of the contract: the attempt number of the run the group carries. */
 export const TAG_ATTEMPT = 'acictl.dev/attempt';
 
+/** The finalizer every job carries until the controller has deleted its container groups. */
+export const FINALIZER_CLEANUP = 'acictl.dev/cleanup';
+
 /** ACI group/container names: 1–63 characters, lower-case alphanumerics and single hyphens. */
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const MAX_GROUP_NAME = 63;

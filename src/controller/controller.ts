@@ -77,7 +77,6 @@ export interface RunningController {
   stop(): Promise<void>;
 }
 
-const FINALIZER = 'acictl.dev/cleanup';
 /** How long SIGTERM waits for in-flight reconciles before aborting their ARM calls. */
 const SHUTDOWN_GRACE_MS = 5_000;
 
@@ -518,4 +517,3 @@ async function* streamLogs(a: {
   }
 }
 
-export { FINALIZER };

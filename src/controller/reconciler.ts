@@ -35,7 +35,9 @@ import type { Condition, JobStatus, Store, StoredEvent, StoredJob } from '../sto
 import type { ObservedCache } from './observed-cache';
 
 /** The finalizer that keeps a deleted job until its groups are cleaned up. */
-export const CLEANUP_FINALIZER = 'acictl.dev/cleanup';
+import { FINALIZER_CLEANUP } from '../api/names';
+/** The cleanup finalizer (api/names.ts), under the name the reconciler's tests use. */
+export const CLEANUP_FINALIZER = FINALIZER_CLEANUP;
 
 export interface ReconcilerLogger {
   info(obj: object, msg?: string): void;

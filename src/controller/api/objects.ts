@@ -13,7 +13,7 @@ export const RUN_KIND = 'ContainerJobRun';
 export const JOBS = 'containerjobs';
 export const RUNS = 'containerjobruns';
 /** API-created jobs carry this finalizer; the reconciler removes it after deleting the job's groups. */
-export const FINALIZER_CLEANUP = 'acictl.dev/cleanup';
+export { FINALIZER_CLEANUP } from '../../api/names';
 /** The label every run object carries: the job it belongs to (so `-l acictl.dev/job=NAME` works). */
 export const RUN_JOB_LABEL = 'acictl.dev/job';
 export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
