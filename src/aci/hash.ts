@@ -16,7 +16,7 @@
  *   in-place update per job.
  * 20 hex chars (80 bits) fit an ARM tag value (≤ 256 chars) with room to spare.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { GroupTemplate } from '../api/types';
 import { canonicalTemplate, stableStringify } from './canonical';
 import { collectSecretRefs, type SecretResolver } from './secrets';
@@ -33,9 +33,19 @@ export function specHash(template: GroupTemplate, opts: { secretDigest?: string 
  * 'SecretMissing' when a reference cannot be resolved. The returned digest (32 hex chars) reveals
  * nothing about the values without the key.
  */
-export function secretDigest(template: GroupTemplate, secrets: SecretResolver, key: Buffer): string {
-  const h = createHmac('sha256', key);
+export function secretDigest(template: GroupTemplate, secrets: SecretResolver, key: Buffer | KeyObject): string {
   const sites = collectSecretRefs(template).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const keyObject = typeof (key as KeyObject).export === 'function' ? (key as KeyObject) : createSecretKey(key as Buffer);
+  // Most jobs have no secrets: their digest depends on the key alone, so it is computed once per key.
+  if (sites.length === 0) {
+    let d = emptyDigests.get(keyObject);
+    if (d === undefined) {
+      d = createHmac('sha256', keyObject).digest('hex').slice(0, 32);
+      emptyDigests.set(keyObject, d);
+    }
+    return d;
+  }
+  const h = createHmac('sha256', keyObject);
   for (const s of sites) {
     const value = secrets.resolve(s.ref);
     const source = 'env' in s.ref ? `env:${s.ref.env}` : `file:${s.ref.file}`;
@@ -48,3 +58,6 @@ export function secretDigest(template: GroupTemplate, secrets: SecretResolver, k
   }
   return h.digest('hex').slice(0, 32);
 }
+
+/** The digest of "no secrets" per key (a KeyObject made once by the caller keeps this a hit). */
+const emptyDigests = new WeakMap<KeyObject, string>();

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 
 import { systemClock, type Clock } from '../api/clock';
@@ -159,7 +159,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   });
 
   // ---- spec hash: keyed digest of secret values, so a rotated secret is a change ------------------
-  const hashKey = store.getOrCreateSecret('spec-hash-key');
+  const hashKey = createSecretKey(store.getOrCreateSecret('spec-hash-key')); // a KeyObject made once: HMACs under it are cheap
   const specHashOf = (job: ResolvedJob): string => {
     let digest: string;
     try {
@@ -180,10 +180,10 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const knownScopes = new Map<string, Scope>();
   const listedScopes = new Set<string>();
   const collectScopes = (): Scope[] => {
-    for (const j of store.listJobs()) {
+    store.forEachJob((j) => {
       const s = scopeOf(j);
       if (s) knownScopes.set(scopeKey(s), s);
-    }
+    });
     return [...knownScopes.values()];
   };
 
@@ -232,7 +232,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
         ),
       ),
     );
-    if (all) for (const j of store.listJobs()) queue.add(j.name);
+    if (all) for (const name of store.listJobNames()) queue.add(name);
     for (const name of changed) queue.add(name);
     for (const name of observed.jobNames()) if (!store.getJob(name)) queue.add(name); // orphans
   }
@@ -269,14 +269,16 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     const end = metrics.reconcileDuration.startTimer();
     try {
       const job = store.getJob(key);
+      let current: { stored: StoredJob | undefined } | undefined = { stored: job };
       if (job) {
         const s = scopeOf(job);
         if (s && !listedScopes.has(scopeKey(s))) {
           knownScopes.set(scopeKey(s), s);
           await resyncScope(s); // never plan against a scope we have not listed (crash safety)
+          current = undefined; // other work ran meanwhile: the reconciler reads the job again
         }
       }
-      const result = await reconciler.reconcile(key, signal);
+      const result = await reconciler.reconcile(key, signal, current);
       end({ result: 'ok' });
       return result;
     } catch (err) {
@@ -319,7 +321,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   // the groups it created before it plans anything.
   collectScopes();
   await resyncAll(true);
-  metrics.jobs.set(store.listJobs().length);
+  metrics.jobs.set(store.listJobNames().length);
   queue.start(handler);
   undo.push(() => queue.shutdown({ drain: false }));
 
@@ -370,7 +372,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       logs: (run: string, attempt: number | undefined, follow: boolean, signal: AbortSignal) =>
         streamLogs({ store, hub, groups, defaultSubscriptionId, run, attempt, follow, signal }),
       metrics: () => {
-        metrics.jobs.set(store.listJobs().length); // at scrape time, not on every pass
+        metrics.jobs.set(store.listJobNames().length); // at scrape time, not on every pass
         return metrics.render();
       },
       ready: () => ready,
@@ -381,7 +383,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   writeKubeconfig(join(stateDir, 'kubeconfig'), api.httpsUrl ?? api.url, token, api.ca);
   ready = true;
   log.info(
-    { url: api.url, httpsUrl: api.httpsUrl, instanceId, stateDir, kubeconfig: join(stateDir, 'kubeconfig'), emulator: emulator?.endpoint, jobs: store.listJobs().length },
+    { url: api.url, httpsUrl: api.httpsUrl, instanceId, stateDir, kubeconfig: join(stateDir, 'kubeconfig'), emulator: emulator?.endpoint, jobs: store.listJobNames().length },
     `controller listening on ${api.url} (KUBECONFIG=${join(stateDir, 'kubeconfig')}); try: npx acictl get jobs`,
   );
 
@@ -393,11 +395,13 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     store,
     emulator,
     whenIdle: () => queue.whenIdle(),
-    allReady: () =>
-      store
-        .listJobs()
-        .filter((j) => !j.deletionTimestamp)
-        .every((j) => j.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')),
+    allReady: () => {
+      let all = true;
+      store.forEachJob((j) => {
+        if (!j.deletionTimestamp && !j.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) all = false;
+      });
+      return all;
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -168,6 +168,8 @@ interface Ctx {
   finalized: boolean;
   /** `now` of the latest plan of this reconcile. */
   planNow?: number;
+  /** ARM calls awaited so far in this reconcile: while 0, nothing else ran, so what was read is current. */
+  awaited: number;
 }
 
 function refKey(ref: GroupRef): string {
@@ -184,10 +186,14 @@ export class Reconciler {
     this.d = deps;
   }
 
-  async reconcile(jobName: string, signal?: AbortSignal): Promise<ReconcileResult> {
+  /**
+   * `current`: the job as the caller read it in the same synchronous stretch (saves reading it
+   * again); omitted, it is read here.
+   */
+  async reconcile(jobName: string, signal?: AbortSignal, current?: { stored: StoredJob | undefined }): Promise<ReconcileResult> {
     const { store } = this.d;
-    const stored = store.getJob(jobName);
-    const ctx: Ctx = { name: jobName, stored, job: null, schedule: null, specHash: null, signal, logs: new Map(), freshTags: new Map(), finalized: false };
+    const stored = current ? current.stored : store.getJob(jobName);
+    const ctx: Ctx = { name: jobName, stored, job: null, schedule: null, specHash: null, signal, logs: new Map(), freshTags: new Map(), finalized: false, awaited: 0 };
     let invalid: { reason: string; message: string } | null = null;
     if (stored && !stored.deletionTimestamp) {
       const spec = this.resolve(stored);
@@ -211,7 +217,7 @@ export class Reconciler {
       if (stored && !stored.deletionTimestamp) this.writeStatus(ctx, invalid, input);
       return this.wake(first, false);
     }
-    return this.drive(this.rounds(ctx, first, invalid));
+    return this.drive(this.rounds(ctx, first, invalid), ctx);
   }
 
   /** Plan/act rounds until the plan is empty (or the round limit), then the status. */
@@ -219,8 +225,9 @@ export class Reconciler {
     const maxRounds = this.d.maxRounds ?? DEFAULT_MAX_ROUNDS;
     let result = first;
     let exhausted = true;
+    let lastRead: PlanInput | undefined;
     for (let round = 0; round < maxRounds; round++) {
-      if (round > 0) result = plan(this.readInput(ctx));
+      if (round > 0) result = plan((lastRead = this.readInput(ctx)));
       if (result.actions.length === 0) {
         exhausted = false;
         break;
@@ -236,7 +243,10 @@ export class Reconciler {
         break;
       }
     }
-    if (!ctx.finalized && ctx.stored && !ctx.stored.deletionTimestamp) this.writeStatus(ctx, invalid);
+    // The rows of the last plan are current when it planned nothing, and the job row too when no
+    // ARM call was awaited (nothing else ran since it was read): the status needs no fresh read.
+    const fresh = !exhausted && lastRead && ctx.awaited === 0 ? lastRead : undefined;
+    if (!ctx.finalized && ctx.stored && !ctx.stored.deletionTimestamp) this.writeStatus(ctx, invalid, fresh);
     return this.wake(result, exhausted);
   }
 
@@ -252,7 +262,7 @@ export class Reconciler {
    * what was recorded up to a failure stays recorded, as with one commit per write). Log lines and
    * event hooks run after the commit that recorded them.
    */
-  private async drive<T>(gen: Step<T>): Promise<T> {
+  private async drive<T>(gen: Step<T>, ctx?: Ctx): Promise<T> {
     let send: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
     for (;;) {
       let step: IteratorResult<() => Promise<unknown>, T> | undefined;
@@ -274,6 +284,7 @@ export class Reconciler {
       if (thrown) throw thrown.error;
       if (step!.done) return step!.value;
       try {
+        if (ctx) ctx.awaited++;
         send = { ok: true, value: await step!.value() };
       } catch (e) {
         send = { ok: false, error: e };
@@ -989,7 +1000,7 @@ export class Reconciler {
     const state = read ? read.state : (store.getSchedulerState(ctx.name) ?? null);
     const runs = read ? read.runs : store.listRuns(ctx.name);
     const next = computeStatus({ stored, job: ctx.job, schedule: ctx.schedule, state, runs, invalid, specHash: ctx.specHash, now });
-    if (stable(next) !== stable(stored.status)) store.putJobStatus(ctx.name, next);
+    if (stable(next) !== stable(stored.status)) store.writeJobStatus(ctx.name, next);
   }
 }
 

@@ -29,7 +29,7 @@ import * as path from 'node:path';
 import type { ContainerJob, ResolvedJob } from '../api/types';
 
 import type { Diagnostic } from '../manifest/diagnostic';
-import { validateBytes } from '../manifest/validate';
+import { ValidatorPool } from '../manifest/validate-pool';
 
 export type { Diagnostic };
 
@@ -103,15 +103,16 @@ const READ_CONCURRENCY = 32;
  */
 const RACY_MS = 1000;
 
+let sharedPool: ValidatorPool | null = null;
+
 /**
  * The manifest validator (src/manifest/validate.ts): size, encoding, parse, schema, semantics,
- * defaults. The watcher keeps its own per-file results keyed by content hash, so the process-wide
- * validation cache (which would hold a second copy of every job) is not used here.
+ * defaults — on worker threads when a pass has many files to validate, in place otherwise
+ * (src/manifest/validate-pool.ts). The watcher keeps its own per-file results keyed by content
+ * hash, so the process-wide validation cache (which would hold a second copy of every job) is not
+ * used here.
  */
-export const defaultValidator: FileValidator = (bytes, file) => {
-  const r = validateBytes(bytes, file, { cache: false });
-  return { jobs: r.jobs, diagnostics: r.diagnostics };
-};
+export const defaultValidator: FileValidator = (bytes, file) => (sharedPool ??= new ValidatorPool()).validate(bytes, file);
 
 class Vanished extends Error {}
 
@@ -395,6 +396,7 @@ export class ManifestReader {
       out.push(snap);
       dirs.push(raw.dirs);
     }
+    if (this.validate === defaultValidator) sharedPool?.release();
     return { snapshot: { roots: out }, digest: h.digest('hex'), dirs };
   }
 

@@ -13,6 +13,10 @@
  *   never handed to setTimeout beyond Node's 2^31-1 ms limit.
  * - Handler result: a throw/rejection → `addRateLimited`; otherwise `forget` and, when
  *   `requeueAfterMs` is a number, `addAfter`.
+ * - Handlers that finish without waiting for I/O (most reconciles of idle jobs) chain through
+ *   promise callbacks, which never let the event loop run: after `sliceMs` of such work the queue
+ *   yields (setImmediate) so timers, the API and health checks stay responsive during a burst of
+ *   10,000 reconciles at start-up.
  */
 import { MAX_TIMER_MS, WAIT_CAP_MS, systemClock } from '../api/clock';
 import type { Clock } from '../api/clock';
@@ -53,10 +57,17 @@ export interface WorkQueueOptions {
   timers?: TimerFunctions;
   /** Called when a handler throws (the key is requeued with backoff). */
   onError?: (key: string, err: unknown, requeues: number) => void;
+  /** Longest stretch of dispatching without letting the event loop run (default 20 ms). */
+  sliceMs?: number;
 }
 
 export class WorkQueue {
-  private readonly ready: string[] = [];
+  /** FIFO of ready keys: `ready[readyHead…]` (a head index, so taking one is O(1)). */
+  private ready: string[] = [];
+  private readyHead = 0;
+  /** When the current stretch without a turn of the event loop began (null: a turn has run since). */
+  private sliceStart: number | null = null;
+  private yieldPending = false;
   private readonly queued = new Set<string>();
   private readonly processing = new Set<string>();
   /** Keys added while being processed: requeued when the handler finishes. */
@@ -85,6 +96,7 @@ export class WorkQueue {
   private readonly clock: Clock;
   private readonly timers: TimerFunctions;
   private readonly onError: WorkQueueOptions['onError'];
+  private readonly sliceMs: number;
 
   constructor(opts: WorkQueueOptions = {}) {
     this.concurrency = Math.max(1, opts.concurrency ?? 4);
@@ -95,6 +107,7 @@ export class WorkQueue {
     this.clock = opts.clock ?? systemClock;
     this.timers = opts.timers ?? systemTimers;
     this.onError = opts.onError;
+    this.sliceMs = opts.sliceMs ?? 20;
     this.bucket = { tokens: this.rate.burst, at: this.clock.now() };
   }
 
@@ -149,7 +162,7 @@ export class WorkQueue {
 
   /** Keys ready to be processed (not counting delayed or in-flight ones). */
   len(): number {
-    return this.ready.length;
+    return this.ready.length - this.readyHead;
   }
 
   /** Keys waiting for a delayed add. */
@@ -191,7 +204,8 @@ export class WorkQueue {
     this.timer = undefined;
     this.delayed.clear();
     this.heap.clear();
-    this.ready.length = 0;
+    this.ready = [];
+    this.readyHead = 0;
     this.queued.clear();
     this.dirty.clear();
     if (!opts.drain) {
@@ -216,9 +230,14 @@ export class WorkQueue {
   }
 
   private dispatch(): void {
-    if (!this.handler || this.stopping) return;
-    while (this.processing.size < this.concurrency && this.ready.length > 0) {
-      const key = this.ready.shift()!;
+    if (!this.handler || this.stopping || this.yieldPending) return;
+    while (this.processing.size < this.concurrency && this.len() > 0) {
+      if (this.mustYield()) return;
+      const key = this.ready[this.readyHead++]!;
+      if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
+        this.ready = this.ready.slice(this.readyHead);
+        this.readyHead = 0;
+      }
       this.queued.delete(key);
       this.processing.add(key);
       this.inflight.set(key, this.process(key));
@@ -256,8 +275,32 @@ export class WorkQueue {
     if (this.isIdle()) this.notifyIdle();
   }
 
+  /**
+   * True when this stretch has run for `sliceMs` without a turn of the event loop: dispatching
+   * resumes from a setImmediate callback (after timers and I/O callbacks have had their turn).
+   */
+  private mustYield(): boolean {
+    const now = performance.now();
+    if (this.sliceStart === null) {
+      this.sliceStart = now;
+      // reaching the check phase means the loop turned: a new stretch starts afterwards
+      setImmediate(() => {
+        this.sliceStart = null;
+      }).unref();
+      return false;
+    }
+    if (now - this.sliceStart < this.sliceMs) return false;
+    this.yieldPending = true;
+    setImmediate(() => {
+      this.yieldPending = false;
+      this.sliceStart = null;
+      this.dispatch();
+    });
+    return true;
+  }
+
   private isIdle(): boolean {
-    return this.processing.size === 0 && (this.ready.length === 0 || this.stopping || !this.handler);
+    return this.processing.size === 0 && (this.len() === 0 || this.stopping || !this.handler);
   }
 
   private notifyIdle(): void {

@@ -1,6 +1,6 @@
 /** Helpers shared by the Store implementations (semantics that must be identical in both). */
 import { randomUUID } from 'node:crypto';
-import type { Change, JobInput, StoredEvent, StoredJob } from './types';
+import type { Change, JobInput, Lazy, StoredEvent, StoredJob } from './types';
 
 /** Events kept per job; older ones are dropped as new ones arrive. */
 export const DEFAULT_EVENTS_PER_JOB = 200;
@@ -109,4 +109,17 @@ export function eventCopy(e: StoredEvent): StoredEvent {
   if (e.id !== undefined) out.id = e.id;
   if (e.run !== undefined) out.run = e.run;
   return out;
+}
+
+/** Memoize a decoder: runs at most once, and drops what it captured once it has. */
+export function lazy<T>(decode: () => T): Lazy<T> {
+  let f: (() => T) | null = decode;
+  let value: T;
+  return () => {
+    if (f) {
+      value = f();
+      f = null;
+    }
+    return value;
+  };
 }

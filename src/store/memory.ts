@@ -4,9 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { RunRecord, SchedulerState } from '../api/runs';
-import { ChangeFeed, DEFAULT_EVENTS_PER_JOB, checkExpected, clone, eventCopy, nextJob } from './common';
+import { ChangeFeed, DEFAULT_EVENTS_PER_JOB, checkExpected, clone, eventCopy, lazy, nextJob } from './common';
 import { StoreConflictError } from './types';
-import type { Change, JobInput, JobStatus, Store, StoredEvent, StoredJob } from './types';
+import type { Change, JobInput, JobStatus, Lazy, Store, StoredEvent, StoredJob } from './types';
 
 interface State {
   rv: number;
@@ -56,10 +56,35 @@ export class MemoryStore implements Store {
     return [...this.s.jobs.keys()].sort().map((k) => clone(this.s.jobs.get(k)!));
   }
 
+  forEachJob(fn: (job: StoredJob) => void): void {
+    this.open();
+    for (const name of [...this.s.jobs.keys()].sort()) fn(clone(this.s.jobs.get(name)!));
+  }
+
+  listJobNames(): string[] {
+    this.open();
+    return [...this.s.jobs.keys()].sort();
+  }
+
   getJob(name: string): StoredJob | undefined {
     this.open();
     const j = this.s.jobs.get(name);
     return j ? clone(j) : undefined;
+  }
+
+  // Stored objects are replaced on write, never changed in place: a captured one is a snapshot.
+  peekJob(name: string): { labels: Record<string, string>; load: Lazy<StoredJob> } | undefined {
+    this.open();
+    const j = this.s.jobs.get(name);
+    return j ? { labels: clone(j.labels), load: lazy(() => clone(j)) } : undefined;
+  }
+
+  peekJobs(): { name: string; labels: Record<string, string>; load: Lazy<StoredJob> }[] {
+    this.open();
+    return [...this.s.jobs.keys()].sort().map((name) => {
+      const j = this.s.jobs.get(name)!;
+      return { name, labels: clone(j.labels), load: lazy(() => clone(j)) };
+    });
   }
 
   putJob(job: JobInput, expectedResourceVersion?: number): StoredJob {
@@ -86,12 +111,17 @@ export class MemoryStore implements Store {
     });
   }
 
+  writeJobStatus(name: string, status: JobStatus): boolean {
+    return this.putJobStatus(name, status) !== undefined;
+  }
+
   deleteJob(name: string): void {
     this.write(() => {
-      if (!this.s.jobs.has(name)) return;
+      const last = this.s.jobs.get(name);
+      if (!last) return;
       this.set(this.s.jobs, name, undefined);
       const rv = ++this.s.rv;
-      this.feed.queue({ resourceVersion: rv, resource: 'containerjobs', kind: 'DELETED', name });
+      this.feed.queue({ resourceVersion: rv, resource: 'containerjobs', kind: 'DELETED', name, last: lazy(() => clone(last)) });
     });
   }
 
@@ -127,6 +157,19 @@ export class MemoryStore implements Store {
     return this.s.runs.get(id)?.rv;
   }
 
+  peekRun(id: string): { job: string; resourceVersion: number; load: Lazy<RunRecord> } | undefined {
+    this.open();
+    const r = this.s.runs.get(id);
+    return r ? { job: r.run.job, resourceVersion: r.rv, load: lazy(() => clone(r.run)) } : undefined;
+  }
+
+  peekRuns(): { id: string; job: string; resourceVersion: number; load: Lazy<RunRecord> }[] {
+    this.open();
+    return [...this.s.runs.values()]
+      .sort((a, b) => compareRuns(a.run, b.run))
+      .map((r) => ({ id: r.run.id, job: r.run.job, resourceVersion: r.rv, load: lazy(() => clone(r.run)) }));
+  }
+
   putRun(run: RunRecord): void {
     this.write(() => {
       const existed = this.s.runs.has(run.id);
@@ -138,11 +181,12 @@ export class MemoryStore implements Store {
 
   deleteRun(id: string): void {
     this.write(() => {
-      if (!this.s.runs.has(id)) return;
+      const last = this.s.runs.get(id);
+      if (!last) return;
       this.set(this.s.runs, id, undefined);
       for (const key of [...this.s.logs.keys()]) if (key.startsWith(`${id}\u0000`)) this.set(this.s.logs, key, undefined);
       const rv = ++this.s.rv;
-      this.feed.queue({ resourceVersion: rv, resource: 'containerjobruns', kind: 'DELETED', name: id });
+      this.feed.queue({ resourceVersion: rv, resource: 'containerjobruns', kind: 'DELETED', name: id, last: lazy(() => clone(last.run)) });
     });
   }
 

@@ -13,9 +13,9 @@
 import { randomBytes } from 'node:crypto';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { RunRecord, SchedulerState } from '../api/runs';
-import { ChangeFeed, DEFAULT_EVENTS_PER_JOB, checkExpected, nextJob } from './common';
+import { ChangeFeed, DEFAULT_EVENTS_PER_JOB, checkExpected, lazy, nextJob } from './common';
 import { StoreConflictError } from './types';
-import type { Change, JobInput, JobStatus, Store, StoredEvent, StoredJob } from './types';
+import type { Change, JobInput, JobStatus, Lazy, Store, StoredEvent, StoredJob } from './types';
 
 /** A schema migration: runs inside one transaction; `user_version` is set to its index + 1 after it. */
 export type Migration = (db: DatabaseSync) => void;
@@ -144,6 +144,7 @@ export class SqliteStore implements Store {
       getRv: db.prepare(`SELECT value FROM meta WHERE key = 'resourceVersion'`),
       setRv: db.prepare(`UPDATE meta SET value = ? WHERE key = 'resourceVersion'`),
       listJobs: db.prepare('SELECT * FROM jobs ORDER BY name'),
+      listJobNames: db.prepare('SELECT name FROM jobs ORDER BY name'),
       getJob: db.prepare('SELECT * FROM jobs WHERE name = ?'),
       putJob: db.prepare(`
         INSERT INTO jobs (name, uid, resource_version, generation, creation_timestamp, deletion_timestamp,
@@ -155,20 +156,21 @@ export class SqliteStore implements Store {
           labels = excluded.labels, annotations = excluded.annotations, spec = excluded.spec,
           source = excluded.source, status = excluded.status`),
       putStatus: db.prepare('UPDATE jobs SET status = ?, resource_version = ? WHERE name = ?'),
-      deleteJob: db.prepare('DELETE FROM jobs WHERE name = ?'),
+      deleteJob: db.prepare('DELETE FROM jobs WHERE name = ? RETURNING *'),
       getSched: db.prepare('SELECT state FROM scheduler_state WHERE job = ?'),
       putSched: db.prepare(
         'INSERT INTO scheduler_state (job, state) VALUES (?, ?) ON CONFLICT (job) DO UPDATE SET state = excluded.state',
       ),
       listRuns: db.prepare('SELECT record FROM runs ORDER BY job, scheduled_time, id'),
+      peekRuns: db.prepare('SELECT id, job, resource_version, record FROM runs ORDER BY job, scheduled_time, id'),
       listRunsOf: db.prepare('SELECT record FROM runs WHERE job = ? ORDER BY scheduled_time, id'),
-      getRun: db.prepare('SELECT record, resource_version FROM runs WHERE id = ?'),
+      getRun: db.prepare('SELECT job, record, resource_version FROM runs WHERE id = ?'),
       hasRun: db.prepare('SELECT 1 AS x FROM runs WHERE id = ?'),
       putRun: db.prepare(`
         INSERT INTO runs (id, job, scheduled_time, resource_version, record) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET job = excluded.job, scheduled_time = excluded.scheduled_time,
           resource_version = excluded.resource_version, record = excluded.record`),
-      deleteRun: db.prepare('DELETE FROM runs WHERE id = ?'),
+      deleteRun: db.prepare('DELETE FROM runs WHERE id = ? RETURNING record'),
       deleteRunLogs: db.prepare('DELETE FROM logs WHERE run_id = ?'),
       putLog: db.prepare(`
         INSERT INTO logs (run_id, attempt, container, content) VALUES (?, ?, ?, ?)
@@ -193,10 +195,35 @@ export class SqliteStore implements Store {
     return (this.q.listJobs.all() as Row[]).map(rowToJob);
   }
 
+  forEachJob(fn: (job: StoredJob) => void): void {
+    this.open();
+    for (const row of this.q.listJobs.iterate() as Iterable<Row>) fn(rowToJob(row));
+  }
+
+  listJobNames(): string[] {
+    this.open();
+    return (this.q.listJobNames.all() as Row[]).map((r) => r.name as string);
+  }
+
   getJob(name: string): StoredJob | undefined {
     this.open();
     const row = this.q.getJob.get(name) as Row | undefined;
     return row ? rowToJob(row) : undefined;
+  }
+
+  peekJob(name: string): { labels: Record<string, string>; load: Lazy<StoredJob> } | undefined {
+    this.open();
+    const row = this.q.getJob.get(name) as Row | undefined;
+    return row ? { labels: JSON.parse(row.labels as string) as Record<string, string>, load: lazy(() => rowToJob(row)) } : undefined;
+  }
+
+  peekJobs(): { name: string; labels: Record<string, string>; load: Lazy<StoredJob> }[] {
+    this.open();
+    return (this.q.listJobs.all() as Row[]).map((row) => ({
+      name: row.name as string,
+      labels: JSON.parse(row.labels as string) as Record<string, string>,
+      load: lazy(() => rowToJob(row)),
+    }));
   }
 
   putJob(job: JobInput, expectedResourceVersion?: number): StoredJob {
@@ -225,19 +252,24 @@ export class SqliteStore implements Store {
   }
 
   putJobStatus(name: string, status: JobStatus): StoredJob | undefined {
+    return this.write(() => (this.writeJobStatus(name, status) ? rowToJob(this.q.getJob.get(name) as Row) : undefined));
+  }
+
+  writeJobStatus(name: string, status: JobStatus): boolean {
     return this.write(() => {
       const res = this.q.putStatus.run(JSON.stringify(status ?? {}), this.rv + 1, name);
-      if (Number(res.changes) === 0) return undefined;
+      if (Number(res.changes) === 0) return false;
       this.rv++;
       this.feed.queue({ resourceVersion: this.rv, resource: 'containerjobs', kind: 'MODIFIED', name });
-      return rowToJob(this.q.getJob.get(name) as Row);
+      return true;
     });
   }
 
   deleteJob(name: string): void {
     this.write(() => {
-      if (Number(this.q.deleteJob.run(name).changes) === 0) return;
-      this.feed.queue({ resourceVersion: ++this.rv, resource: 'containerjobs', kind: 'DELETED', name });
+      const row = this.q.deleteJob.get(name) as Row | undefined;
+      if (!row) return;
+      this.feed.queue({ resourceVersion: ++this.rv, resource: 'containerjobs', kind: 'DELETED', name, last: lazy(() => rowToJob(row)) });
     });
   }
 
@@ -273,6 +305,22 @@ export class SqliteStore implements Store {
     return row ? Number(row.resource_version) : undefined;
   }
 
+  peekRun(id: string): { job: string; resourceVersion: number; load: Lazy<RunRecord> } | undefined {
+    this.open();
+    const row = this.q.getRun.get(id) as Row | undefined;
+    return row ? { job: row.job as string, resourceVersion: Number(row.resource_version), load: lazy(() => JSON.parse(row.record as string) as RunRecord) } : undefined;
+  }
+
+  peekRuns(): { id: string; job: string; resourceVersion: number; load: Lazy<RunRecord> }[] {
+    this.open();
+    return (this.q.peekRuns.all() as Row[]).map((row) => ({
+      id: row.id as string,
+      job: row.job as string,
+      resourceVersion: Number(row.resource_version),
+      load: lazy(() => JSON.parse(row.record as string) as RunRecord),
+    }));
+  }
+
   putRun(run: RunRecord): void {
     this.write(() => {
       const existed = this.q.hasRun.get(run.id) !== undefined;
@@ -283,9 +331,11 @@ export class SqliteStore implements Store {
 
   deleteRun(id: string): void {
     this.write(() => {
-      if (Number(this.q.deleteRun.run(id).changes) === 0) return;
+      const row = this.q.deleteRun.get(id) as Row | undefined;
+      if (!row) return;
       this.q.deleteRunLogs.run(id);
-      this.feed.queue({ resourceVersion: ++this.rv, resource: 'containerjobruns', kind: 'DELETED', name: id });
+      const record = row.record as string;
+      this.feed.queue({ resourceVersion: ++this.rv, resource: 'containerjobruns', kind: 'DELETED', name: id, last: lazy(() => JSON.parse(record) as RunRecord) });
     });
   }
 

@@ -66,7 +66,16 @@ export interface Change {
   resource: 'containerjobs' | 'containerjobruns';
   kind: ChangeKind;
   name: string;
+  /**
+   * DELETED only: the object as it was just before the delete (a StoredJob or a RunRecord, by
+   * `resource`), decoded on first use — so a watcher can send it without anyone keeping a copy
+   * of every object.
+   */
+  last?: Lazy<StoredJob> | Lazy<RunRecord>;
 }
+
+/** A value read now and decoded on its first call (then kept): cheap to hold, cheap when never looked at. */
+export type Lazy<T> = () => T;
 
 export class StoreConflictError extends Error {
   constructor(message: string) {
@@ -82,6 +91,13 @@ export type JobInput = Omit<StoredJob, 'uid' | 'resourceVersion' | 'generation' 
 export interface Store {
   // desired objects --------------------------------------------------------------------------
   listJobs(): StoredJob[];
+  /**
+   * Visit every job in name order, decoding one at a time (nothing is held for all of them at
+   * once: a scan of 10,000 jobs). `fn` must not write to the store.
+   */
+  forEachJob(fn: (job: StoredJob) => void): void;
+  /** The names of every job, sorted (no decoding: for counts and queueing). */
+  listJobNames(): string[];
   getJob(name: string): StoredJob | undefined;
   /**
    * Create or replace a job. `expectedResourceVersion` (when given) must match the stored one or
@@ -92,8 +108,17 @@ export interface Store {
   putJob(job: Omit<StoredJob, 'uid' | 'resourceVersion' | 'generation' | 'creationTimestamp'> & Partial<Pick<StoredJob, 'uid' | 'creationTimestamp'>>, expectedResourceVersion?: number): StoredJob;
   /** Replace status only (bumps resourceVersion, never generation). */
   putJobStatus(name: string, status: JobStatus): StoredJob | undefined;
+  /** putJobStatus without reading the object back (the reconciler's path): false when there is no such job. */
+  writeJobStatus(name: string, status: JobStatus): boolean;
   /** Remove the object for good (after finalizers are cleared). Runs, logs and events are left to their own deletes. */
   deleteJob(name: string): void;
+  /**
+   * getJob / listJobs for holders of many objects that rarely look inside them (the API's watch
+   * hub): the stored form is read now, decoded on first use. Compact, and no JSON decoding for an
+   * object nobody reads.
+   */
+  peekJob(name: string): { labels: Record<string, string>; load: Lazy<StoredJob> } | undefined;
+  peekJobs(): { name: string; labels: Record<string, string>; load: Lazy<StoredJob> }[];
 
   // scheduler state ---------------------------------------------------------------------------
   getSchedulerState(job: string): SchedulerState | undefined;
@@ -108,6 +133,9 @@ export interface Store {
   getRunResourceVersion(id: string): number | undefined;
   /** Remove a run record and its archived logs. */
   deleteRun(id: string): void;
+  /** getRun and getRunResourceVersion in one read, decoding deferred (see peekJob). */
+  peekRun(id: string): { job: string; resourceVersion: number; load: Lazy<RunRecord> } | undefined;
+  peekRuns(): { id: string; job: string; resourceVersion: number; load: Lazy<RunRecord> }[];
 
   // logs (archived per attempt and container) --------------------------------------------------
   putLog(runId: string, attempt: number, container: string, content: string): void;

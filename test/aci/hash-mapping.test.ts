@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import { specHash, secretDigest, SPEC_HASH_LENGTH } from '../../src/aci/hash';
 import { fromArmGroup, fromWire, templateFromArm, toArmGroup, toWire } from '../../src/aci/mapping';
 import { classifyChange } from '../../src/aci/classify';
@@ -44,6 +45,24 @@ describe('specHash', () => {
     expect(secretDigest(repointed, secrets, KEY)).not.toBe(d1);
     for (const v of Object.values(SECRET_VALUES)) expect(d1).not.toContain(v);
     expect(specHash(fullTemplate(), { secretDigest: d1 })).not.toBe(specHash(fullTemplate(), { secretDigest: secretDigest(repointed, secrets, KEY) }));
+  });
+
+  test('secretDigest: a KeyObject gives the same digests as its bytes; "no secrets" still depends on the key', () => {
+    const keyObject = createSecretKey(KEY);
+    expect(secretDigest(fullTemplate(), secrets, keyObject)).toBe(secretDigest(fullTemplate(), secrets, KEY));
+    const plain = fullTemplate();
+    for (const c of plain.containers) c.environmentVariables = (c.environmentVariables ?? []).filter((e) => !e.secureValueFrom);
+    plain.imageRegistryCredentials = [];
+    plain.volumes = (plain.volumes ?? []).filter((v) => !v.secret && !v.azureFile);
+    for (const c of plain.containers) c.volumeMounts = (c.volumeMounts ?? []).filter((m) => plain.volumes!.some((v) => v.name === m.name));
+    delete plain.diagnostics;
+    expect(collectSecretRefs(plain)).toEqual([]);
+    const empty = secretDigest(plain, secrets, keyObject);
+    expect(empty).toMatch(/^[0-9a-f]{32}$/);
+    expect(secretDigest(plain, secrets, keyObject)).toBe(empty); // the cached value
+    expect(secretDigest(plain, secrets, KEY)).toBe(empty);
+    expect(secretDigest(plain, secrets, createSecretKey(Buffer.from('other key')))).not.toBe(empty);
+    expect(empty).not.toBe(secretDigest(fullTemplate(), secrets, keyObject));
   });
 });
 

@@ -69,7 +69,7 @@ function fakeTime() {
 describe('WorkQueue with many delayed keys', () => {
   test('10,000 keys: each processed once at its earliest due time, in due order, with one live timer', async () => {
     const time = fakeTime();
-    const q = new WorkQueue({ clock: { now: time.now }, timers: time.timers, concurrency: 1 });
+    const q = new WorkQueue({ clock: { now: time.now }, timers: time.timers, concurrency: 1, sliceMs: Infinity }); // fake time: no real-time yields
     const seen: { key: string; at: number }[] = [];
     q.start((key) => {
       seen.push({ key, at: time.now() });
@@ -103,7 +103,7 @@ describe('WorkQueue with many delayed keys', () => {
 
   test('a key re-added after it fired is scheduled afresh; stale entries do not fire it early', async () => {
     const time = fakeTime();
-    const q = new WorkQueue({ clock: { now: time.now }, timers: time.timers });
+    const q = new WorkQueue({ clock: { now: time.now }, timers: time.timers, sliceMs: Infinity });
     const seen: number[] = [];
     const t0 = time.now();
     q.start(() => {

@@ -53,7 +53,7 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 
 function setup(opts: Partial<WorkQueueOptions> = {}) {
   const time = new FakeTime();
-  const q = new WorkQueue({ clock: time.clock, timers: time.timerFns, ...opts });
+  const q = new WorkQueue({ clock: time.clock, timers: time.timerFns, sliceMs: Infinity, ...opts }); // fake time: no real-time yields
   return { time, q };
 }
 
@@ -313,5 +313,30 @@ describe('WorkQueue', () => {
     expect(calls).toBe(1);
     await time.advance(1);
     expect(calls).toBe(2);
+  });
+});
+
+describe('yielding to the event loop', () => {
+  test('a long chain of handlers that never wait lets timers and I/O callbacks run in between, in order, and finishes', async () => {
+    const q = new WorkQueue({ concurrency: 4, sliceMs: 5 });
+    const done: string[] = [];
+    const busy = (ms: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    };
+    q.start((key) => {
+      busy(1);
+      done.push(key);
+    });
+    let ranAfter = -1;
+    setTimeout(() => (ranAfter = done.length), 0);
+    for (let i = 0; i < 200; i++) q.add(`k${String(i).padStart(3, '0')}`);
+    await q.whenIdle();
+    // the timer ran while keys were still waiting (about 200 ms of synchronous work in all)
+    expect(ranAfter).toBeGreaterThan(0);
+    expect(ranAfter).toBeLessThan(100);
+    expect(done).toEqual(Array.from({ length: 200 }, (_, i) => `k${String(i).padStart(3, '0')}`));
+    expect(q.len()).toBe(0);
+    await q.shutdown({ drain: true });
   });
 });

@@ -99,6 +99,11 @@ export function storeContract(label: string, make: () => { store: Store; cleanup
       expect(st.resourceVersion).toBe(a3.resourceVersion + 1);
       expect(store.getJob('a')!.status).toEqual({ observedGeneration: 2, sourceRevision: 'r1' });
       expect(store.putJobStatus('missing', {})).toBeUndefined();
+      expect(store.writeJobStatus('missing', {})).toBe(false);
+      const rv = store.currentResourceVersion();
+      expect(store.writeJobStatus('a', { observedGeneration: 3 })).toBe(true);
+      expect(store.getJob('a')!.status).toEqual({ observedGeneration: 3 });
+      expect(store.getJob('a')!.resourceVersion).toBe(rv + 1);
     });
 
     test('expectedResourceVersion: stale → StoreConflictError, 0 → create only', () => {
@@ -193,6 +198,48 @@ export function storeContract(label: string, make: () => { store: Store; cleanup
       const rvs = seen.map((c) => c.resourceVersion);
       expect([...rvs].sort((x, y) => x - y)).toEqual(rvs);
       expect(new Set(rvs).size).toBe(rvs.length);
+    });
+
+    test('peek: a snapshot of the row at the time of the read, decoded on first use; DELETED carries the last object', () => {
+      store.putJob(jobInput('a', 'img:1'));
+      store.putRun(runRecord('a', 1));
+      const pj = store.peekJob('a')!;
+      const pr = store.peekRun('a-1')!;
+      expect(pj.labels).toEqual({ team: 'data' });
+      expect(pr.job).toBe('a');
+      expect(pr.resourceVersion).toBe(store.getRunResourceVersion('a-1'));
+      // later writes do not change what was peeked
+      store.putJob(jobInput('a', 'img:2', { labels: { team: 'ops' } }));
+      store.putRun({ ...runRecord('a', 1), phase: 'Running' });
+      const first = pj.load();
+      expect(first.spec).toEqual(jobInput('a', 'img:1').spec);
+      expect(first.labels).toEqual({ team: 'data' });
+      expect(first.generation).toBe(1);
+      expect(store.getJob('a')!.generation).toBe(2);
+      expect(pj.load()).toBe(pj.load()); // decoded once
+      expect(pr.load()).toEqual(runRecord('a', 1));
+      expect(store.peekJob('a')!.labels).toEqual({ team: 'ops' });
+      expect(store.peekJob('none')).toBeUndefined();
+      expect(store.peekRun('none')).toBeUndefined();
+      store.putJob(jobInput('b'));
+      expect(store.listJobNames()).toEqual(['a', 'b']);
+      const visited: string[] = [];
+      store.forEachJob((j) => visited.push(`${j.name}:${j.labels.team}`));
+      expect(visited).toEqual(['a:ops', 'b:data']);
+      expect(store.peekJobs().map((j) => [j.name, j.labels, j.load().name])).toEqual([['a', { team: 'ops' }, 'a'], ['b', { team: 'data' }, 'b']]);
+      expect(store.peekRuns().map((r) => [r.id, r.job, r.resourceVersion, r.load().phase])).toEqual([['a-1', 'a', store.getRunResourceVersion('a-1'), 'Running']]);
+
+      const seen: Change[] = [];
+      store.onChange((c) => seen.push(c));
+      const before = store.getJob('a')!;
+      const run = store.getRun('a-1')!;
+      store.deleteRun('a-1');
+      store.deleteJob('a');
+      store.putJob(jobInput('a', 'img:3')); // the name is reused: the DELETED change still shows the old object
+      expect(seen.map((c) => c.kind)).toEqual(['DELETED', 'DELETED', 'ADDED']);
+      expect(seen[0]!.last!()).toEqual(run);
+      expect(seen[1]!.last!()).toEqual(before);
+      expect(seen[2]!.last).toBeUndefined();
     });
 
     test('a throwing listener does not break writes or other listeners', () => {

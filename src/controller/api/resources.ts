@@ -19,7 +19,7 @@ import { pruneUnknown, type JobSchema } from './schema';
 import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, type FieldRequirement, type Requirement } from './selectors';
 import { ApiError, errors, pointerToFieldPath, statusObject, type StatusCause } from './status';
 import { JOB_COLUMNS, RUN_COLUMNS, jobCells, rowObject, runCells, table } from './table';
-import type { Snapshot, WatchEvent, WatchHub } from './watch';
+import type { SelectorView, Snapshot, WatchEvent, WatchHub } from './watch';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
@@ -517,11 +517,13 @@ export class Resources {
     const { res, query } = r;
     const asTable = wantsTable(r.req.headers.accept);
     const include = query.get('includeObject');
-    const matches = (s: Snapshot | undefined): boolean => {
-      if (!s) return false;
-      if (s.resource === 'containerjobs') return matchLabels(labels, s.job.labels) && matchFields(fields, { 'metadata.name': s.job.name });
-      return matchLabels(labels, { [RUN_JOB_LABEL]: s.run.job }) && matchFields(fields, { 'metadata.name': s.run.id, 'spec.job': s.run.job });
+    const matches = (v: SelectorView | undefined): boolean => {
+      if (!v) return false;
+      if (v.resource === 'containerjobs') return matchLabels(labels, v.labels) && matchFields(fields, { 'metadata.name': v.name });
+      return matchLabels(labels, { [RUN_JOB_LABEL]: v.job }) && matchFields(fields, { 'metadata.name': v.id, 'spec.job': v.job });
     };
+    const viewOf = (s: Snapshot): SelectorView =>
+      s.resource === 'containerjobs' ? { resource: s.resource, name: s.job.name, labels: s.job.labels } : { resource: s.resource, id: s.run.id, job: s.run.job };
     const render = (s: Snapshot): unknown => {
       const obj = this.snapshotObject(s);
       if (!asTable) return obj;
@@ -535,7 +537,7 @@ export class Resources {
     };
     const forward = (e: WatchEvent): void => {
       if (e.object.resource !== resource) return;
-      const now = matches(e.object);
+      const now = matches(e.view);
       const before = matches(e.previous);
       if (e.type === 'DELETED') {
         if (now || before) send('DELETED', render(e.object));
@@ -549,11 +551,11 @@ export class Resources {
     const rvParam = query.get('resourceVersion');
     if (rvParam === null || rvParam === '' || rvParam === '0') {
       if (resource === 'containerjobs') {
-        for (const job of this.store.listJobs()) if (matches({ resource, job })) send('ADDED', render({ resource, job }));
+        for (const job of this.store.listJobs()) if (matches(viewOf({ resource, job }))) send('ADDED', render({ resource, job }));
       } else {
         for (const run of this.store.listRuns()) {
           const s = this.ctx.hub.runSnapshot(run, undefined);
-          if (matches(s)) send('ADDED', render(s));
+          if (matches(viewOf(s))) send('ADDED', render(s));
         }
       }
     } else {
