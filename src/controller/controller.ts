@@ -26,7 +26,7 @@ import { specHash, secretDigest } from '../aci/hash';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../emulator';
 import { WorkQueue } from './workqueue';
 import { ManifestWatcher } from './watcher';
-import { applySnapshot } from './source-sync';
+import { SourceSync } from './source-sync';
 import { ObservedCache } from './observed-cache';
 import { Reconciler } from './reconciler';
 import { ControllerMetrics } from './metrics';
@@ -293,11 +293,15 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   let watcher: ManifestWatcher | null = null;
   let firstSnapshotDone = opts.manifests.length === 0;
   if (opts.manifests.length > 0) {
+    // Kept across passes: a pass then reads and compares only the jobs whose file or stored object
+    // changed, not all of them (see SourceSync).
+    const sourceSync = new SourceSync(store);
+    undo.push(() => sourceSync.close());
     watcher = new ManifestWatcher({
       roots: opts.manifests.map((m) => resolve(m)),
       logger: log.child({ component: 'watcher' }),
       onSnapshot: (snapshot) => {
-        const result = applySnapshot(store, snapshot, { allowEmpty: opts.allowEmpty, now: clock.now() });
+        const result = sourceSync.apply(snapshot, { allowEmpty: opts.allowEmpty, now: clock.now() });
         for (const d of snapshot.roots.flatMap((r) => r.diagnostics)) {
           const where = `${d.file}:${d.line}:${d.column}`;
           if (d.severity === 'warning') log.warn({ file: d.file, line: d.line, column: d.column, pointer: d.pointer }, `${where}: warning: ${d.message}`);
