@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { BenchResult } from './lib/common';
+import { V8_FLAGS } from '../src/cli/v8-flags';
 
 interface Figure {
   bench: string;
@@ -64,7 +65,7 @@ const FIGURES: Figure[] = [
 function runBench(name: string, args: string[]): Promise<{ result?: BenchResult; error?: string; seconds: number }> {
   const t0 = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(__dirname, `${name}.js`), '--json', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...V8_FLAGS, join(__dirname, `${name}.js`), '--json', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.on('close', (code) => {

@@ -10,10 +10,11 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { V8_FLAGS } from '../src/cli/v8-flags';
 import { startEmulator } from '../src/emulator';
 import { jobDocument, main, progress, round, tempDir, writeJobs, type BenchResult } from './lib/common';
 
-/** Extra Node flags for the controller child, e.g. BENCH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
+/** Extra Node flags for the controller child (after the launcher's own, V8_FLAGS), e.g. BENCH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
 function childNodeArgs(): string[] {
   return (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
 }
@@ -52,7 +53,7 @@ async function measure(jobs: number, resourceGroups: number): Promise<ChildResul
       timeoutMs: 120_000,
     };
     const t0 = performance.now();
-    const child = spawn(process.execPath, [...childNodeArgs(), join(__dirname, 'lib', 'controller-child.js'), JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...V8_FLAGS, ...childNodeArgs(), join(__dirname, 'lib', 'controller-child.js'), JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     let wallMs = NaN;

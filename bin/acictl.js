@@ -1,5 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=16
 'use strict';
+// The V8 flags on the first line are src/cli/v8-flags.ts (why: see there); `env -S` passes them to node.
 // Thin launcher: the CLI is compiled to dist/ by `npm run build` (run by `npm ci` through `prepare`).
 require('../dist/src/cli/main.js').main(process.argv).then(
   (code) => { process.exitCode = code; },
