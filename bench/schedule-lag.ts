@@ -53,6 +53,8 @@ export function idealDrainMs(n: number, windows: { limit: number; windowMs: numb
 }
 
 interface LagOutcome {
+  /** CPU time of this process (controller + bench) from the slot until the last create was seen, per create. */
+  cpuMsPerCreate: number;
   lagsMs: number[];
   created: number;
   throttled: number;
@@ -82,14 +84,19 @@ async function lagRun(o: { concurrency?: number; jobs: number; throttling: 'off'
       await waitFor('every job Ready', () => readyCount(controller.store.listJobs()) === o.jobs, slot - Date.now(), 50).catch(() => undefined);
       const readyBeforeSlotMs = slot - Date.now();
       progress(`schedule-lag (${o.throttling}${factor !== 1 ? `, time ×${factor}` : ''}): ${readyCount(controller.store.listJobs())} of ${o.jobs} jobs Ready ${readyBeforeSlotMs} ms before the slot`);
+      let cpuAtSlot: NodeJS.CpuUsage | null = null;
+      const atSlot = setTimeout(() => (cpuAtSlot = process.cpuUsage()), Math.max(0, slot - Date.now()));
       await waitFor(`${o.jobs} creates`, async () => (await emu.stats()).creations.length >= o.jobs, Math.max(0, slot - Date.now()) + o.timeoutMs, 100).catch(async (e) =>
         progress(`schedule-lag: ${(e as Error).message}; ${(await emu.stats()).creations.length} created`),
       );
+      clearTimeout(atSlot);
+      const cpu = process.cpuUsage(cpuAtSlot ?? undefined);
       const s = await emu.stats();
       const lagsMs = s.creations.map((c) => Date.parse(c.time) - Date.parse(c.tags[TAG_SCHEDULED_TIME]));
       const emulatedSlot = factor === 1 ? slot : t0 + (slot - t0) * factor;
       const last = Math.max(...s.creations.map((c) => Date.parse(c.time)));
-      return { lagsMs, created: s.creations.length, throttled: s.throttled, drainMs: last - emulatedSlot, readyBeforeSlotMs };
+      const cpuMsPerCreate = round((cpu.user + cpu.system) / 1000 / Math.max(1, s.creations.length), 3);
+      return { cpuMsPerCreate, lagsMs, created: s.creations.length, throttled: s.throttled, drainMs: last - emulatedSlot, readyBeforeSlotMs };
     } finally {
       await controller.stop();
     }
@@ -114,6 +121,7 @@ export async function run(opts: { jobs?: number; timeFactor?: number; parts?: st
       offLagMaxMs: round(Math.max(...a.lagsMs)),
       offDrainSeconds: round(a.drainMs / 1000, 2),
       offReadyMsBeforeSlot: a.readyBeforeSlotMs,
+      offControllerCpuMsPerCreate: a.cpuMsPerCreate,
     });
     const shared = await lagRun({ concurrency: opts.concurrency, jobs, throttling: 'off', budget: NO_BUDGET, timeFactor: 1, timeoutMs: 60_000, emulatorProcess: false });
     Object.assign(out, {

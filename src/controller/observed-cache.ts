@@ -2,6 +2,9 @@
  * The controller's picture of its container groups: filled per scope (subscription + resource
  * group) by periodic `listOwned` resyncs, corrected in between by the reconciler's own writes and
  * GETs, and indexed by the `acictl.dev/job` tag so a reconcile reads one job's groups cheaply.
+ *
+ * Groups are copied and deep-frozen when they enter the cache and handed out as they are: a
+ * reader cannot change the cache (a write to a frozen object throws), and reads copy nothing.
  */
 import type { GroupRef, ObservedGroup } from '../api/observed';
 import { TAG_JOB } from '../api/names';
@@ -37,7 +40,7 @@ export class ObservedCache {
   upsert(group: ObservedGroup): void {
     const k = refKey(group);
     this.drop(k);
-    const copy = structuredClone(group);
+    const copy = deepFreeze(structuredClone(group));
     this.byRef.set(k, copy);
     const job = group.tags[TAG_JOB];
     if (job !== undefined) {
@@ -51,17 +54,16 @@ export class ObservedCache {
     this.drop(refKey(ref));
   }
 
-  get(ref: GroupRef): ObservedGroup | undefined {
-    const g = this.byRef.get(refKey(ref));
-    return g && structuredClone(g);
+  get(ref: GroupRef): Readonly<ObservedGroup> | undefined {
+    return this.byRef.get(refKey(ref));
   }
 
   /** The groups tagged with this job, sorted by name. */
-  groupsOfJob(job: string): ObservedGroup[] {
+  groupsOfJob(job: string): Readonly<ObservedGroup>[] {
     const keys = this.byJob.get(job);
     if (!keys) return [];
     return [...keys]
-      .map((k) => structuredClone(this.byRef.get(k)!))
+      .map((k) => this.byRef.get(k)!)
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.resourceGroup.localeCompare(b.resourceGroup)));
   }
 
@@ -84,4 +86,12 @@ export class ObservedCache {
     set?.delete(k);
     if (set && set.size === 0) this.byJob.delete(job);
   }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }

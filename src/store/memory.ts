@@ -174,8 +174,10 @@ export class MemoryStore implements Store {
     this.write(() => {
       const existed = this.s.runs.has(run.id);
       const rv = ++this.s.rv;
-      this.set(this.s.runs, run.id, { run: clone(run), rv });
-      this.feed.queue({ resourceVersion: rv, resource: 'containerjobruns', kind: existed ? 'MODIFIED' : 'ADDED', name: run.id });
+      const stored = clone(run);
+      this.set(this.s.runs, run.id, { run: stored, rv });
+      const written = { job: run.job, resourceVersion: rv, load: lazy(() => clone(stored)) };
+      this.feed.queue({ resourceVersion: rv, resource: 'containerjobruns', kind: existed ? 'MODIFIED' : 'ADDED', name: run.id, written });
     });
   }
 

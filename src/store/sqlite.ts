@@ -324,8 +324,11 @@ export class SqliteStore implements Store {
   putRun(run: RunRecord): void {
     this.write(() => {
       const existed = this.q.hasRun.get(run.id) !== undefined;
-      this.q.putRun.run(run.id, run.job, run.scheduledTime, ++this.rv, JSON.stringify(run));
-      this.feed.queue({ resourceVersion: this.rv, resource: 'containerjobruns', kind: existed ? 'MODIFIED' : 'ADDED', name: run.id });
+      const text = JSON.stringify(run);
+      const rv = ++this.rv;
+      this.q.putRun.run(run.id, run.job, run.scheduledTime, rv, text);
+      const written = { job: run.job, resourceVersion: rv, load: lazy(() => JSON.parse(text) as RunRecord) };
+      this.feed.queue({ resourceVersion: rv, resource: 'containerjobruns', kind: existed ? 'MODIFIED' : 'ADDED', name: run.id, written });
     });
   }
 

@@ -72,6 +72,11 @@ export interface Change {
    * of every object.
    */
   last?: Lazy<StoredJob> | Lazy<RunRecord>;
+  /**
+   * ADDED/MODIFIED of a run, when the store had the written record at hand: what `peekRun` would
+   * return right after the write (saves the watch hub a read per change).
+   */
+  written?: { job: string; resourceVersion: number; load: Lazy<RunRecord> };
 }
 
 /** A value read now and decoded on its first call (then kept): cheap to hold, cheap when never looked at. */

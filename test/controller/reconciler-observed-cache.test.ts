@@ -28,10 +28,20 @@ describe('ObservedCache', () => {
     expect(c.size()).toBe(0);
   });
 
-  it('hands out copies: callers cannot mutate the cache', () => {
+  it('callers cannot mutate the cache: what goes in is copied, what comes out is frozen', () => {
     const c = new ObservedCache();
-    c.upsert(group('a-1', { job: 'a' }));
-    c.groupsOfJob('a')[0].tags['acictl.dev/run'] = 'tampered';
+    const g = group('a-1', { job: 'a' });
+    c.upsert(g);
+    g.tags['acictl.dev/run'] = 'changed after upsert';
     expect(c.groupsOfJob('a')[0].tags['acictl.dev/run']).toBe('a-1');
+    expect(() => {
+      (c.groupsOfJob('a')[0].tags as Record<string, string>)['acictl.dev/run'] = 'tampered';
+    }).toThrow(TypeError);
+    expect(() => {
+      (c.get(g)! as { name: string }).name = 'other';
+    }).toThrow(TypeError);
+    expect(c.get(g)!.tags['acictl.dev/run']).toBe('a-1');
+    // reads hand out the cached objects themselves: no copy per read
+    expect(c.groupsOfJob('a')[0]).toBe(c.get(g));
   });
 });

@@ -231,6 +231,16 @@ export function storeContract(label: string, make: () => { store: Store; cleanup
 
       const seen: Change[] = [];
       store.onChange((c) => seen.push(c));
+      // a run write carries what was written: what peekRun would read right after it
+      store.putRun({ ...runRecord('a', 1), phase: 'Succeeded' });
+      store.putRun({ ...runRecord('a', 1), phase: 'Failed' });
+      const w = seen[0]!.written!;
+      expect(w.job).toBe('a');
+      expect(w.resourceVersion).toBe(seen[0]!.resourceVersion);
+      expect(w.load().phase).toBe('Succeeded');
+      expect(seen[1]!.written!.load()).toEqual(store.getRun('a-1'));
+      expect(seen[1]!.written!.resourceVersion).toBe(store.getRunResourceVersion('a-1'));
+      seen.length = 0;
       const before = store.getJob('a')!;
       const run = store.getRun('a-1')!;
       store.deleteRun('a-1');

@@ -105,7 +105,7 @@ export class WatchHub {
       view = { resource: 'containerjobs', name: change.name, labels: peeked.labels };
       this.lastKnown.set(key, view);
     } else {
-      const peeked = this.store.peekRun(change.name);
+      const peeked = change.written ?? this.store.peekRun(change.name);
       if (!peeked) return;
       object = runSnapshotOf(peeked.load, peeked.resourceVersion);
       view = { resource: 'containerjobruns', id: change.name, job: peeked.job };
