@@ -5,6 +5,9 @@
  * controller's start to every job Ready (load + validate + store + first listing + first full
  * reconcile), the child's peak RSS, at 1,000 and 10,000 jobs, and how both grow.
  * Schedules are @yearly / @monthly / a yearly cron, so nothing runs during the measurement.
+ * At the largest size the controller is then started a second time on the same state dir, the
+ * same manifests and the same emulator (a restart): `restartReadySeconds_N`, and how many files it
+ * validated (`restartValidatedFiles_N`; unchanged files come from the validation cache).
  *
  *   npx node dist/bench/scale.js [sizes=1000,10000] [resourceGroups=10]
  */
@@ -34,9 +37,36 @@ interface ChildResult {
   peakExternalMb: number;
   cpuUserMs: number;
   cpuSystemMs: number;
+  /** Manifest files the watcher validated (not served by the validation cache). */
+  validatedFiles: number;
 }
 
-async function measure(jobs: number, resourceGroups: number): Promise<ChildResult & { wallMs: number }> {
+type Measured = ChildResult & { wallMs: number };
+
+/** One start of the controller child until every job is Ready. */
+async function runChild(cfg: object, jobs: number): Promise<Measured> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [...V8_FLAGS, ...childNodeArgs(), join(__dirname, 'lib', 'controller-child.js'), JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  let wallMs = NaN;
+  const result = await new Promise<ChildResult>((resolve, reject) => {
+    child.stdout.on('data', () => {
+      const m = /BENCH_CHILD (\{.*\})/.exec(out);
+      if (m && Number.isNaN(wallMs)) {
+        wallMs = performance.now() - t0;
+        resolve(JSON.parse(m[1]) as ChildResult);
+      }
+    });
+    child.on('close', (code) => reject(new Error(`controller child exited ${code} before reporting: ${out.slice(-2000)}`)));
+  });
+  await new Promise((r) => (child.exitCode !== null ? r(null) : child.on('close', r)));
+  if (result.readyJobs !== jobs) throw new Error(`only ${result.readyJobs} of ${jobs} jobs became Ready`);
+  return { ...result, wallMs: round(wallMs) };
+}
+
+/** A first start on a new state dir; with `restart`, a second start on the same state dir, manifests and emulator. */
+async function measure(jobs: number, resourceGroups: number, restart: boolean): Promise<{ first: Measured; restart?: Measured }> {
   const tmp = tempDir('scale');
   const emu = await startEmulator({ runtime: 'simulate', throttling: 'off', lroDelayMs: 50 });
   try {
@@ -52,24 +82,8 @@ async function measure(jobs: number, resourceGroups: number): Promise<ChildResul
       identityHeader: emu.identity.header,
       timeoutMs: 120_000,
     };
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [...V8_FLAGS, ...childNodeArgs(), join(__dirname, 'lib', 'controller-child.js'), JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    let wallMs = NaN;
-    const result = await new Promise<ChildResult>((resolve, reject) => {
-      child.stdout.on('data', () => {
-        const m = /BENCH_CHILD (\{.*\})/.exec(out);
-        if (m && Number.isNaN(wallMs)) {
-          wallMs = performance.now() - t0;
-          resolve(JSON.parse(m[1]) as ChildResult);
-        }
-      });
-      child.on('close', (code) => reject(new Error(`controller child exited ${code} before reporting: ${out.slice(-2000)}`)));
-    });
-    await new Promise((r) => (child.exitCode !== null ? r(null) : child.on('close', r)));
-    if (result.readyJobs !== jobs) throw new Error(`only ${result.readyJobs} of ${jobs} jobs became Ready`);
-    return { ...result, wallMs: round(wallMs) };
+    const first = await runChild(cfg, jobs);
+    return restart ? { first, restart: await runChild(cfg, jobs) } : { first };
   } finally {
     await emu.close();
     tmp.remove();
@@ -86,8 +100,19 @@ export async function run(opts: { sizes?: string | number; resourceGroups?: numb
   const out: BenchResult = { resourceGroups: rgs };
   const measured: { n: number; ready: number; rss: number }[] = [];
   for (const n of sizes) {
-    const r = await measure(n, rgs);
-    progress(`scale ${n}: ready in ${r.readyMs} ms (started ${r.startedMs}, idle ${r.idleMs}), boot ${r.bootMs} ms, peak RSS ${r.peakRssMb} MB (JS heap peak ${r.peakHeapTotalMb} MB, at Ready ${r.heapUsedMb} MB used; external ${r.peakExternalMb} MB), CPU ${r.cpuUserMs}+${r.cpuSystemMs} ms`);
+    const m = await measure(n, rgs, n === sizes[sizes.length - 1]);
+    const r = m.first;
+    progress(`scale ${n}: ready in ${r.readyMs} ms (started ${r.startedMs}, idle ${r.idleMs}), boot ${r.bootMs} ms, peak RSS ${r.peakRssMb} MB (JS heap peak ${r.peakHeapTotalMb} MB, at Ready ${r.heapUsedMb} MB used; external ${r.peakExternalMb} MB), CPU ${r.cpuUserMs}+${r.cpuSystemMs} ms, ${r.validatedFiles} files validated`);
+    if (m.restart) {
+      const s = m.restart;
+      progress(`scale ${n} restart: ready in ${s.readyMs} ms (started ${s.startedMs}, idle ${s.idleMs}), boot ${s.bootMs} ms, peak RSS ${s.peakRssMb} MB, CPU ${s.cpuUserMs}+${s.cpuSystemMs} ms, ${s.validatedFiles} files validated`);
+      out[`restartReadySeconds_${n}`] = round(s.readyMs / 1000, 2);
+      out[`restartStartupSeconds_${n}`] = round(s.startedMs / 1000, 2);
+      out[`restartValidatedFiles_${n}`] = s.validatedFiles;
+      out[`restartPeakRssMb_${n}`] = s.peakRssMb;
+      out[`restartCpuSeconds_${n}`] = round((s.cpuUserMs + s.cpuSystemMs) / 1000, 2);
+    }
+    out[`validatedFiles_${n}`] = r.validatedFiles;
     out[`readySeconds_${n}`] = round(r.readyMs / 1000, 2);
     out[`startupSeconds_${n}`] = round(r.startedMs / 1000, 2);
     out[`processStartToReadySeconds_${n}`] = round((r.bootMs + r.readyMs) / 1000, 2);

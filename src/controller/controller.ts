@@ -26,6 +26,7 @@ import { specHash, secretDigest } from '../aci/hash';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../emulator';
 import { WorkQueue } from './workqueue';
 import { ManifestWatcher } from './watcher';
+import { PersistentValidationCache } from '../manifest/persistent-cache';
 import { SourceSync } from './source-sync';
 import { ObservedCache } from './observed-cache';
 import { Reconciler } from './reconciler';
@@ -291,15 +292,24 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
 
   // ---- manifests --------------------------------------------------------------------------------
   let watcher: ManifestWatcher | null = null;
+  let validationCache: PersistentValidationCache | null = null;
   let firstSnapshotDone = opts.manifests.length === 0;
   if (opts.manifests.length > 0) {
     // Kept across passes: a pass then reads and compares only the jobs whose file or stored object
     // changed, not all of them (see SourceSync).
     const sourceSync = new SourceSync(store);
     undo.push(() => sourceSync.close());
+    // Validation results by content, kept in the state dir across restarts: a restart over
+    // unchanged files parses none of them. A file of its own, not the store: it can be deleted at
+    // any time, and a cache that cannot be used only logs a warning (the watcher then validates
+    // everything, as without it).
+    const cache = PersistentValidationCache.open({ file: join(stateDir, 'validation-cache.db'), logger: log.child({ component: 'validation-cache' }) });
+    validationCache = cache;
+    undo.push(() => cache.close());
     watcher = new ManifestWatcher({
       roots: opts.manifests.map((m) => resolve(m)),
       logger: log.child({ component: 'watcher' }),
+      cache: validationCache,
       onSnapshot: (snapshot) => {
         const result = sourceSync.apply(snapshot, { allowEmpty: opts.allowEmpty, now: clock.now() });
         for (const d of snapshot.roots.flatMap((r) => r.diagnostics)) {
@@ -412,6 +422,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       ready = false;
       if (resyncTimer) clearInterval(resyncTimer);
       await watcher?.close();
+      validationCache?.close();
       // Drain in-flight reconciles, but do not wait out a long rate-limit wait: after the grace
       // period their calls are aborted (a run is never touched by stopping; state is level-based).
       const grace = setTimeout(() => void queue.shutdown({ drain: false }), SHUTDOWN_GRACE_MS);

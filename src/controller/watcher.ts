@@ -13,7 +13,9 @@
  * those whose stat changed, that an event named, or that were modified so recently that a later
  * write could keep the same stat ("racy", as git calls it); a re-read file whose content hash is
  * unchanged is not validated again. Reads run with bounded parallelism and no file's bytes are
- * kept after its validation.
+ * kept after its validation. With a persistent cache (ReaderOptions.cache) a file the reader has
+ * not seen yet in this process is looked up by content before it is validated, so a restarted
+ * controller validates only what changed while it was down.
  *
  * Events come from one `fs.watch` per directory (never one per file): each root's parent (a root
  * that is a link flips there), each root's real directory, and every directory read. A directory
@@ -86,6 +88,22 @@ export interface FileValidation {
 /** Validates one file's content (parse + schema + semantic checks); `file` is used in diagnostics. */
 export type FileValidator = (content: Buffer, file: string) => FileValidation | Promise<FileValidation>;
 
+/**
+ * Validation results kept outside the reader, by file and content (src/manifest/persistent-cache.ts
+ * keeps them across restarts). It must describe the reader's validator: a hit is used as the
+ * validator's own result. The reader calls `get` before validating a file, `set` after, `forget`
+ * when a file's content changed or the file is gone, and `flush` at the end of each pass. None of
+ * them may throw: a cache that fails just misses.
+ */
+export interface ValidationResultCache {
+  /** `contentHash`: the base64 sha256 of the file's bytes. */
+  get(file: string, contentHash: string): FileValidation | undefined;
+  set(file: string, contentHash: string, result: FileValidation): void;
+  forget(file: string, contentHash: string): void;
+  /** End of a pass; `liveFiles`: the files the reader knows now (to bound what is kept). */
+  flush(liveFiles: number): void;
+}
+
 export interface WatcherLogger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
@@ -113,6 +131,11 @@ let sharedPool: ValidatorPool | null = null;
  * used here.
  */
 export const defaultValidator: FileValidator = (bytes, file) => (sharedPool ??= new ValidatorPool()).validate(bytes, file);
+
+/** Files the default validator validated in this process (in place and on workers; for benchmarks and metrics). */
+export function defaultValidatorStats(): { inPlace: number; inWorkers: number } {
+  return { inPlace: sharedPool?.stats.inPlace ?? 0, inWorkers: sharedPool?.stats.inWorkers ?? 0 };
+}
 
 class Vanished extends Error {}
 
@@ -287,6 +310,12 @@ export interface ReaderOptions {
   concurrency?: number;
   /** A file modified less than this long before its stat is read again on the next pass (default 1000 ms). */
   racyMs?: number;
+  /**
+   * Results by content, consulted before validating (default: none, every new content is
+   * validated). Only misses reach the validator, so a pool's in-place vs worker decision sees only
+   * the files that really need validating.
+   */
+  cache?: ValidationResultCache;
 }
 
 export interface ReadOptions {
@@ -342,10 +371,11 @@ export class ManifestReader {
   private readonly hooks: ReadHooks;
   private readonly concurrency: number;
   private readonly racyMs: number;
+  private readonly cache: ValidationResultCache | undefined;
   /** root → logical file → state (replaced as a whole after each consistent read of the root). */
   private readonly state = new Map<string, Map<string, FileState>>();
-  /** Files read and files validated (cumulative; for tests and metrics). */
-  readonly stats = { reads: 0, validations: 0 };
+  /** Files read, files validated, and files whose result came from the cache (cumulative; for tests and metrics). */
+  readonly stats = { reads: 0, validations: 0, cacheHits: 0 };
 
   constructor(opts: ReaderOptions = {}) {
     this.validate = opts.validate ?? defaultValidator;
@@ -353,6 +383,7 @@ export class ManifestReader {
     this.hooks = opts.hooks ?? {};
     this.concurrency = Math.max(1, opts.concurrency ?? READ_CONCURRENCY);
     this.racyMs = opts.racyMs ?? RACY_MS;
+    this.cache = opts.cache;
   }
 
   /** Read every root once (incrementally) and assemble the snapshot. */
@@ -366,6 +397,14 @@ export class ManifestReader {
       if (raw.resolution) {
         const next = new Map<string, FileState>();
         for (const f of raw.files) if ('state' in f) next.set(f.file, f.state);
+        // A content the reader no longer sees at its path will not be looked up again: drop it
+        // from the cache now, so that the cache follows the live files instead of every edit.
+        const prev = this.state.get(root);
+        if (this.cache && prev) {
+          for (const [file, s] of prev) {
+            if (next.get(file)?.hash !== s.hash) this.cache.forget(file, s.hash);
+          }
+        }
         this.state.set(root, next);
       }
       const snap: RootSnapshot = {
@@ -397,6 +436,11 @@ export class ManifestReader {
       dirs.push(raw.dirs);
     }
     if (this.validate === defaultValidator) sharedPool?.release();
+    if (this.cache) {
+      let live = 0;
+      for (const files of this.state.values()) live += files.size;
+      this.cache.flush(live);
+    }
     return { snapshot: { roots: out }, digest: h.digest('hex'), dirs };
   }
 
@@ -478,7 +522,7 @@ export class ManifestReader {
     this.stats.reads++;
     this.hooks.onRead?.(abs);
     const hash = createHash('sha256').update(content).digest('base64');
-    const result = prev && prev.hash === hash ? prev.result : await this.validateFile(content, file);
+    const result = prev && prev.hash === hash ? prev.result : await this.validateFile(content, file, hash);
     return {
       file,
       state: {
@@ -495,13 +539,21 @@ export class ManifestReader {
     };
   }
 
-  private async validateFile(content: Buffer, file: string): Promise<FileResult> {
-    this.stats.validations++;
-    let v: FileValidation;
-    try {
-      v = await this.validate(content, file);
-    } catch (err) {
-      v = { jobs: [], diagnostics: [{ file, line: 0, column: 0, pointer: '', message: `validator failed: ${(err as Error).message}`, severity: 'error' }] };
+  private async validateFile(content: Buffer, file: string, hash: string): Promise<FileResult> {
+    let v = this.cache?.get(file, hash);
+    if (v) {
+      this.stats.cacheHits++;
+    } else {
+      this.stats.validations++;
+      let failed = false;
+      try {
+        v = await this.validate(content, file);
+      } catch (err) {
+        failed = true;
+        v = { jobs: [], diagnostics: [{ file, line: 0, column: 0, pointer: '', message: `validator failed: ${(err as Error).message}`, severity: 'error' }] };
+      }
+      // a validator failure is not cached: it may well succeed next time
+      if (!failed) this.cache?.set(file, hash, v);
     }
     const hasError = v.diagnostics.some((d) => (d.severity ?? 'error') === 'error');
     const entry: SnapshotFile = { file, ok: !hasError, jobNames: v.jobs.map((j) => j.job.metadata.name) };
@@ -549,6 +601,8 @@ export interface ManifestWatcherOptions {
   hooks?: ReadHooks;
   /** See ReaderOptions.racyMs (default 1000 ms). */
   racyMs?: number;
+  /** See ReaderOptions.cache (owned by the caller: the watcher does not close it). */
+  cache?: ValidationResultCache;
 }
 
 /** Why a directory is watched: a root's parent (only the root's own entry matters there), or a directory of a root. */
@@ -583,7 +637,7 @@ export class ManifestWatcher {
   private knownLinks = new Set<string>();
   private closed = false;
   /** Passes performed and snapshots emitted (for tests and metrics); reads/validations: files read and validated. */
-  readonly stats = { passes: 0, emitted: 0, reads: 0, validations: 0, watchedDirs: 0 };
+  readonly stats = { passes: 0, emitted: 0, reads: 0, validations: 0, cacheHits: 0, watchedDirs: 0 };
 
   constructor(private readonly opts: ManifestWatcherOptions) {
     this.roots = opts.roots.map((r) => path.resolve(r));
@@ -591,7 +645,7 @@ export class ManifestWatcher {
     this.maxDelayMs = opts.maxDelayMs ?? 1000;
     this.linkCheckMs = opts.linkCheckMs ?? 500;
     this.resyncMs = opts.resyncMs ?? 60_000;
-    this.reader = new ManifestReader({ validate: opts.validate, hooks: opts.hooks, racyMs: opts.racyMs });
+    this.reader = new ManifestReader({ validate: opts.validate, hooks: opts.hooks, racyMs: opts.racyMs, cache: opts.cache });
   }
 
   /** Set up the watches, then read and emit the first snapshot. */
@@ -748,6 +802,7 @@ export class ManifestWatcher {
         });
         this.stats.reads = this.reader.stats.reads;
         this.stats.validations = this.reader.stats.validations;
+        this.stats.cacheHits = this.reader.stats.cacheHits;
         // a failed root keeps the watches it had (its directories may come back)
         snap.roots.forEach((r, i) => {
           if (r.dir) this.lastResolved.set(r.root, r.dir);
