@@ -86,7 +86,9 @@ async function lagRun(o: { concurrency?: number; jobs: number; throttling: 'off'
       progress(`schedule-lag (${o.throttling}${factor !== 1 ? `, time ×${factor}` : ''}): ${readyCount(controller.store.listJobs())} of ${o.jobs} jobs Ready ${readyBeforeSlotMs} ms before the slot`);
       let cpuAtSlot: NodeJS.CpuUsage | null = null;
       const atSlot = setTimeout(() => (cpuAtSlot = process.cpuUsage()), Math.max(0, slot - Date.now()));
-      await waitFor(`${o.jobs} creates`, async () => (await emu.stats()).creations.length >= o.jobs, Math.max(0, slot - Date.now()) + o.timeoutMs, 100).catch(async (e) =>
+      // Polled every 500 ms: the lags come from the emulator's own timestamps, and each poll parses
+      // the whole creation log in this (the controller's) process.
+      await waitFor(`${o.jobs} creates`, async () => (await emu.stats()).creations.length >= o.jobs, Math.max(0, slot - Date.now()) + o.timeoutMs, 500).catch(async (e) =>
         progress(`schedule-lag: ${(e as Error).message}; ${(await emu.stats()).creations.length} created`),
       );
       clearTimeout(atSlot);

@@ -231,8 +231,10 @@ export class Reconciler {
       }
     }
     // The rows of the last plan are current when it planned nothing, and the job row too when no
-    // ARM call was awaited (nothing else ran since it was read): the status needs no fresh read.
-    const fresh = !exhausted && lastRead && ctx.awaited === 0 ? lastRead : undefined;
+    // ARM call was awaited (nothing else ran since it was read) or its resourceVersion has not
+    // moved since: the status then needs no fresh read (a job row decode per launch saved).
+    const jobUnchanged = ctx.awaited === 0 || (ctx.stored !== undefined && this.d.store.getJobResourceVersion(ctx.name) === ctx.stored.resourceVersion);
+    const fresh = !exhausted && lastRead && jobUnchanged ? lastRead : undefined;
     if (!ctx.finalized && ctx.stored && !ctx.stored.deletionTimestamp) this.writeStatus(ctx, invalid, fresh);
     return this.wake(result, exhausted);
   }

@@ -66,8 +66,27 @@ export class Slots {
     return !this.wild && t !== null && t.at === seg.start && t.after > t.before && this.matchIn(t.at + t.before, t.at + t.after);
   }
 
+  /**
+   * Spans known to hold no slot, from earlier answers: [a, b) with a slot at b and none in (a, b)
+   * (from next), or [l, a] with a slot at l and none in (l, a] (from latest). A controller asks the
+   * same schedule the same question many times (every reconcile of every job sharing it plans from
+   * the same anchor), and croner's date search is the expensive part of planning.
+   */
+  private readonly nextMemo: { from: number; slot: number }[] = [];
+  private readonly latestMemo: { at: number; slot: number }[] = [];
+
   /** First slot after `from` (or at it, when `inclusive`), or null. */
   next(from: number, inclusive: boolean): number | null {
+    for (const m of this.nextMemo) {
+      // no slot in (m.from, m.slot), one at m.slot
+      if (inclusive ? from > m.from && from <= m.slot : from >= m.from && from < m.slot) return m.slot;
+    }
+    const t = this.search(from, inclusive);
+    if (t !== null && !inclusive) remember(this.nextMemo, { from, slot: t });
+    return t;
+  }
+
+  private search(from: number, inclusive: boolean): number | null {
     if (!inRange(from)) return null;
     const limit = from + HORIZON_MS;
     let lo = from;
@@ -88,6 +107,13 @@ export class Slots {
 
   /** Last slot at or before `at`, or null. */
   latest(at: number): number | null {
+    for (const m of this.latestMemo) if (at >= m.slot && at <= m.at) return m.slot; // one at m.slot, none in (m.slot, m.at]
+    const t = this.searchLatest(at);
+    if (t !== null) remember(this.latestMemo, { at, slot: t });
+    return t;
+  }
+
+  private searchLatest(at: number): number | null {
     if (at > MAX_MS) at = MAX_MS;
     if (!inRange(at)) return null;
     const limit = at - HORIZON_MS;
@@ -104,4 +130,10 @@ export class Slots {
     }
     return null;
   }
+}
+
+/** Keep the few most recent spans (callers ask around a handful of instants: anchors, now). */
+function remember<T>(memo: T[], entry: T): void {
+  memo.unshift(entry);
+  if (memo.length > 4) memo.pop();
 }

@@ -61,6 +61,11 @@ export class MemoryStore implements Store {
     for (const name of [...this.s.jobs.keys()].sort()) fn(clone(this.s.jobs.get(name)!));
   }
 
+  getJobResourceVersion(name: string): number | undefined {
+    this.open();
+    return this.s.jobs.get(name)?.resourceVersion;
+  }
+
   listJobNames(): string[] {
     this.open();
     return [...this.s.jobs.keys()].sort();

@@ -146,6 +146,7 @@ export class SqliteStore implements Store {
       listJobs: db.prepare('SELECT * FROM jobs ORDER BY name'),
       listJobNames: db.prepare('SELECT name FROM jobs ORDER BY name'),
       getJob: db.prepare('SELECT * FROM jobs WHERE name = ?'),
+      getJobRv: db.prepare('SELECT resource_version FROM jobs WHERE name = ?'),
       putJob: db.prepare(`
         INSERT INTO jobs (name, uid, resource_version, generation, creation_timestamp, deletion_timestamp,
                           finalizers, labels, annotations, spec, source, status)
@@ -198,6 +199,12 @@ export class SqliteStore implements Store {
   forEachJob(fn: (job: StoredJob) => void): void {
     this.open();
     for (const row of this.q.listJobs.iterate() as Iterable<Row>) fn(rowToJob(row));
+  }
+
+  getJobResourceVersion(name: string): number | undefined {
+    this.open();
+    const row = this.q.getJobRv.get(name) as Row | undefined;
+    return row ? Number(row.resource_version) : undefined;
   }
 
   listJobNames(): string[] {

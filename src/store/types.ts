@@ -104,6 +104,8 @@ export interface Store {
   /** The names of every job, sorted (no decoding: for counts and queueing). */
   listJobNames(): string[];
   getJob(name: string): StoredJob | undefined;
+  /** The stored job's resourceVersion (no decoding: "has it changed since I read it?"). */
+  getJobResourceVersion(name: string): number | undefined;
   /**
    * Create or replace a job. `expectedResourceVersion` (when given) must match the stored one or
    * StoreConflictError is thrown; `0` means "must not exist yet" (create only). Bumps resourceVersion;

@@ -100,6 +100,8 @@ export function storeContract(label: string, make: () => { store: Store; cleanup
       expect(store.getJob('a')!.status).toEqual({ observedGeneration: 2, sourceRevision: 'r1' });
       expect(store.putJobStatus('missing', {})).toBeUndefined();
       expect(store.writeJobStatus('missing', {})).toBe(false);
+      expect(store.getJobResourceVersion('missing')).toBeUndefined();
+      expect(store.getJobResourceVersion('a')).toBe(store.getJob('a')!.resourceVersion);
       const rv = store.currentResourceVersion();
       expect(store.writeJobStatus('a', { observedGeneration: 3 })).toBe(true);
       expect(store.getJob('a')!.status).toEqual({ observedGeneration: 3 });
