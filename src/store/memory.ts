@@ -99,7 +99,8 @@ export class MemoryStore implements Store {
       const rv = ++this.s.rv;
       const stored = nextJob(job, prev, rv, new Date(this.now()).toISOString());
       this.set(this.s.jobs, job.name, stored);
-      this.feed.queue({ resourceVersion: rv, resource: 'containerjobs', kind: prev ? 'MODIFIED' : 'ADDED', name: job.name });
+      const written = { labels: clone(stored.labels), load: lazy(() => clone(stored)) };
+      this.feed.queue({ resourceVersion: rv, resource: 'containerjobs', kind: prev ? 'MODIFIED' : 'ADDED', name: job.name, written });
       return clone(stored);
     });
   }
@@ -111,7 +112,8 @@ export class MemoryStore implements Store {
       const rv = ++this.s.rv;
       const stored: StoredJob = { ...prev, status: clone(status) ?? {}, resourceVersion: rv };
       this.set(this.s.jobs, name, stored);
-      this.feed.queue({ resourceVersion: rv, resource: 'containerjobs', kind: 'MODIFIED', name });
+      const written = { labels: clone(stored.labels), load: lazy(() => clone(stored)) };
+      this.feed.queue({ resourceVersion: rv, resource: 'containerjobs', kind: 'MODIFIED', name, written });
       return clone(stored);
     });
   }

@@ -156,7 +156,7 @@ export class SqliteStore implements Store {
           deletion_timestamp = excluded.deletion_timestamp, finalizers = excluded.finalizers,
           labels = excluded.labels, annotations = excluded.annotations, spec = excluded.spec,
           source = excluded.source, status = excluded.status`),
-      putStatus: db.prepare('UPDATE jobs SET status = ?, resource_version = ? WHERE name = ?'),
+      putStatus: db.prepare('UPDATE jobs SET status = ?, resource_version = ? WHERE name = ? RETURNING *'),
       deleteJob: db.prepare('DELETE FROM jobs WHERE name = ? RETURNING *'),
       getSched: db.prepare('SELECT state FROM scheduler_state WHERE job = ?'),
       putSched: db.prepare(
@@ -239,21 +239,36 @@ export class SqliteStore implements Store {
       const prev = prevRow ? rowToJob(prevRow) : undefined;
       checkExpected(job.name, prev, expectedResourceVersion, (m) => new StoreConflictError(m));
       const stored = nextJob(job, prev, ++this.rv, new Date(this.now()).toISOString());
-      this.q.putJob.run({
+      const row = {
         name: stored.name,
         uid: stored.uid,
-        rv: stored.resourceVersion,
+        resource_version: stored.resourceVersion,
         generation: stored.generation,
-        created: stored.creationTimestamp,
-        deleted: stored.deletionTimestamp ?? null,
+        creation_timestamp: stored.creationTimestamp,
+        deletion_timestamp: stored.deletionTimestamp ?? null,
         finalizers: JSON.stringify(stored.finalizers),
         labels: JSON.stringify(stored.labels),
         annotations: JSON.stringify(stored.annotations),
         spec: JSON.stringify(stored.spec),
         source: JSON.stringify(stored.source),
         status: JSON.stringify(stored.status),
+      };
+      this.q.putJob.run({
+        name: row.name,
+        uid: row.uid,
+        rv: row.resource_version,
+        generation: row.generation,
+        created: row.creation_timestamp,
+        deleted: row.deletion_timestamp,
+        finalizers: row.finalizers,
+        labels: row.labels,
+        annotations: row.annotations,
+        spec: row.spec,
+        source: row.source,
+        status: row.status,
       });
-      this.feed.queue({ resourceVersion: this.rv, resource: 'containerjobs', kind: prev ? 'MODIFIED' : 'ADDED', name: job.name });
+      const written = { labels: { ...stored.labels }, load: lazy(() => rowToJob(row)) };
+      this.feed.queue({ resourceVersion: this.rv, resource: 'containerjobs', kind: prev ? 'MODIFIED' : 'ADDED', name: job.name, written });
       return stored;
     });
   }
@@ -264,10 +279,11 @@ export class SqliteStore implements Store {
 
   writeJobStatus(name: string, status: JobStatus): boolean {
     return this.write(() => {
-      const res = this.q.putStatus.run(JSON.stringify(status ?? {}), this.rv + 1, name);
-      if (Number(res.changes) === 0) return false;
+      const row = this.q.putStatus.get(JSON.stringify(status ?? {}), this.rv + 1, name) as Row | undefined;
+      if (!row) return false;
       this.rv++;
-      this.feed.queue({ resourceVersion: this.rv, resource: 'containerjobs', kind: 'MODIFIED', name });
+      const written = { labels: JSON.parse(row.labels as string) as Record<string, string>, load: lazy(() => rowToJob(row)) };
+      this.feed.queue({ resourceVersion: this.rv, resource: 'containerjobs', kind: 'MODIFIED', name, written });
       return true;
     });
   }

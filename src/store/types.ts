@@ -61,6 +61,16 @@ export interface StoredEvent {
 }
 
 export type ChangeKind = 'ADDED' | 'MODIFIED' | 'DELETED';
+export interface WrittenJob {
+  labels: Record<string, string>;
+  load: Lazy<StoredJob>;
+}
+export interface WrittenRun {
+  job: string;
+  resourceVersion: number;
+  load: Lazy<RunRecord>;
+}
+
 export interface Change {
   resourceVersion: number;
   resource: 'containerjobs' | 'containerjobruns';
@@ -73,10 +83,10 @@ export interface Change {
    */
   last?: Lazy<StoredJob> | Lazy<RunRecord>;
   /**
-   * ADDED/MODIFIED of a run, when the store had the written record at hand: what `peekRun` would
-   * return right after the write (saves the watch hub a read per change).
+   * ADDED/MODIFIED, when the store had the written object at hand: what `peekJob` / `peekRun`
+   * would return right after the write (saves the watch hub a read per change).
    */
-  written?: { job: string; resourceVersion: number; load: Lazy<RunRecord> };
+  written?: WrittenJob | WrittenRun;
 }
 
 /** A value read now and decoded on its first call (then kept): cheap to hold, cheap when never looked at. */

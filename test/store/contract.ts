@@ -4,7 +4,7 @@
  */
 import type { RunRecord, SchedulerState } from '../../src/api/runs';
 import { StoreConflictError } from '../../src/store/types';
-import type { Change, JobInput, Store } from '../../src/store/types';
+import type { Change, JobInput, Store, WrittenJob, WrittenRun } from '../../src/store/types';
 
 export function jobInput(name: string, image = 'busybox:1', extra: Partial<JobInput> = {}): JobInput {
   return {
@@ -236,12 +236,21 @@ export function storeContract(label: string, make: () => { store: Store; cleanup
       // a run write carries what was written: what peekRun would read right after it
       store.putRun({ ...runRecord('a', 1), phase: 'Succeeded' });
       store.putRun({ ...runRecord('a', 1), phase: 'Failed' });
-      const w = seen[0]!.written!;
+      const w = seen[0]!.written as WrittenRun;
       expect(w.job).toBe('a');
       expect(w.resourceVersion).toBe(seen[0]!.resourceVersion);
       expect(w.load().phase).toBe('Succeeded');
-      expect(seen[1]!.written!.load()).toEqual(store.getRun('a-1'));
-      expect(seen[1]!.written!.resourceVersion).toBe(store.getRunResourceVersion('a-1'));
+      expect((seen[1]!.written as WrittenRun).load()).toEqual(store.getRun('a-1'));
+      expect((seen[1]!.written as WrittenRun).resourceVersion).toBe(store.getRunResourceVersion('a-1'));
+      // so does a job write and a status write: what peekJob would read right after it
+      store.putJob(jobInput('a', 'img:2', { labels: { team: 'web' } }));
+      const afterPut = store.getJob('a')!;
+      store.writeJobStatus('a', { observedGeneration: 7 });
+      expect((seen[2]!.written as WrittenJob).labels).toEqual({ team: 'web' });
+      expect((seen[2]!.written as WrittenJob).load()).toEqual(afterPut);
+      expect((seen[3]!.written as WrittenJob).labels).toEqual({ team: 'web' });
+      expect((seen[3]!.written as WrittenJob).load()).toEqual(store.getJob('a'));
+      expect((seen[3]!.written as WrittenJob).load().status).toEqual({ observedGeneration: 7 });
       seen.length = 0;
       const before = store.getJob('a')!;
       const run = store.getRun('a-1')!;

@@ -10,7 +10,7 @@
  */
 import type { RunRecord } from '../../api/runs';
 import { lazy } from '../../store/common';
-import type { Change, Lazy, Store, StoredJob } from '../../store/types';
+import type { Change, Lazy, Store, StoredJob, WrittenJob, WrittenRun } from '../../store/types';
 
 export type Resource = 'containerjobs' | 'containerjobruns';
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -99,13 +99,13 @@ export class WatchHub {
         object = runSnapshotOf(change.last as Lazy<RunRecord>, change.resourceVersion);
       }
     } else if (change.resource === 'containerjobs') {
-      const peeked = this.store.peekJob(change.name);
+      const peeked = (change.written as WrittenJob | undefined) ?? this.store.peekJob(change.name);
       if (!peeked) return; // deleted again before we looked; its DELETED change follows
       object = jobSnapshot(peeked.load);
       view = { resource: 'containerjobs', name: change.name, labels: peeked.labels };
       this.lastKnown.set(key, view);
     } else {
-      const peeked = change.written ?? this.store.peekRun(change.name);
+      const peeked = (change.written as WrittenRun | undefined) ?? this.store.peekRun(change.name);
       if (!peeked) return;
       object = runSnapshotOf(peeked.load, peeked.resourceVersion);
       view = { resource: 'containerjobruns', id: change.name, job: peeked.job };
