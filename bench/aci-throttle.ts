@@ -8,7 +8,7 @@
  * `scaleLimits(AZURE_RATE_LIMITS, timeFactor)` on the real clock. One emulated hour then takes
  * 3600/timeFactor real seconds. All rates below are in emulated time.
  *
- *   npx node dist/bench/aci-throttle.js [creates] [timeFactor]
+ *   npx node dist/bench/aci-throttle.js [creates=500] [timeFactor=…]
  */
 import { AciContainerGroups } from '../src/aci/adapter';
 import { createCredential } from '../src/aci/credentials';
@@ -16,6 +16,7 @@ import { AZURE_RATE_LIMITS, scaleLimits } from '../src/aci/rate-limit';
 import { mapSecretResolver } from '../src/aci/secrets';
 import { TAG_JOB, TAG_MANAGED_BY, TAG_RUN, TAG_SCHEDULED_TIME, TAG_SPEC_HASH } from '../src/api/names';
 import { startEmulator } from '../src/emulator';
+import { main, progress } from './lib/common';
 
 export interface ThrottleBenchOptions {
   creates?: number;
@@ -128,14 +129,11 @@ export async function run(opts: ThrottleBenchOptions = {}): Promise<Record<strin
 }
 
 if (require.main === module) {
-  const [creates, factor] = process.argv.slice(2).map(Number);
-  run({ creates: Number.isFinite(creates) ? creates : undefined, timeFactor: Number.isFinite(factor) ? factor : undefined }).then(
-    (r) => {
-      process.exitCode = r.throttled429 === 0 && r.createdInEmulator === r.creates ? 0 : 1;
-    },
-    (e) => {
-      console.error(e);
-      process.exitCode = 1;
-    },
+  main((o) =>
+    run({
+      creates: typeof o.creates === 'number' ? o.creates : undefined,
+      timeFactor: typeof o.timeFactor === 'number' ? o.timeFactor : undefined,
+      log: progress, // stdout carries the result only
+    }),
   );
 }

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PersistentValidationCache, validatorFingerprint, validatorFingerprintInputs, type PersistentCacheOptions } from '../../src/manifest/persistent-cache';
 import { validateForWatcher } from '../../src/manifest/validate-pool';
+import { jobYaml } from '../fixtures/job-yaml';
 
 const ROOT = path.join(__dirname, '../..');
 
@@ -43,22 +44,7 @@ function warnings(): { log: { warn(obj: object, msg?: string): void }; seen: str
 }
 
 function job(name: string, extra = ''): string {
-  return [
-    'apiVersion: acictl.dev/v1',
-    'kind: ContainerJob',
-    'metadata:',
-    `  name: ${name}`,
-    'spec:',
-    extra || "  schedule: '0 3 * * *'",
-    '  template:',
-    '    resourceGroup: rg',
-    '    location: eastus',
-    '    containers:',
-    '      - name: main',
-    '        image: registry.example.com/app:1',
-    '        resources: { requests: { cpu: 1, memoryInGB: 1.5 } }',
-    '',
-  ].join('\n');
+  return jobYaml(name, { specLines: extra });
 }
 
 /** Files of every kind: valid, warnings, several documents, errors, syntax errors, JSON, binary, and the fixture corpora. */

@@ -7,26 +7,12 @@ import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ValidatorPool, validateForWatcher } from '../../src/manifest/validate-pool';
+import { jobYaml } from '../fixtures/job-yaml';
 
 const WORKER = path.join(__dirname, '../../dist/src/manifest/validate-worker.js');
 
 function job(i: number): string {
-  return [
-    'apiVersion: acictl.dev/v1',
-    'kind: ContainerJob',
-    'metadata:',
-    `  name: job-${i}`,
-    'spec:',
-    "  schedule: '0 3 * * *'",
-    '  template:',
-    '    resourceGroup: rg',
-    '    location: eastus',
-    '    containers:',
-    '      - name: main',
-    `        image: registry.example.com/app:${i}`,
-    '        resources: { requests: { cpu: 1, memoryInGB: 1.5 } }',
-    '',
-  ].join('\n');
+  return jobYaml(`job-${i}`, { image: `registry.example.com/app:${i}` });
 }
 
 /** A mix: valid jobs, schema errors, YAML errors, multi-document files, binary content. */
