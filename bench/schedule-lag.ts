@@ -5,7 +5,8 @@
  *
  * A. Throttling off, on both sides: the emulator does not throttle and the controller's client-side
  *    ARM/ACI budget is lifted, so the figure is the controller's own dispatch (timers, work queue,
- *    planner, store, one PUT per run). p50 / p99 / max and the time until the last create.
+ *    planner, store, one PUT per run). p50 / p99 / max and the time until the last create, of the
+ *    median of `repeats` bursts (each burst's figures are printed too).
  * B. The Azure throttling preset: the emulator throttles like ARM + ACI (100 creates per 5 min,
  *    300 per hour, ARM token buckets) and the controller keeps its Azure budget. 1,000 creates take
  *    more than three hours at those rates, so time is compressed by `timeFactor` on both sides
@@ -16,7 +17,7 @@
  * The controller's budget is set through its `arm.limits` option. (`setDefaultBudget` below, which
  * changes the shared AZURE_RATE_LIMITS values, is kept for benches that still use it.)
  *
- *   npx node dist/bench/schedule-lag.js [jobs=1000] [timeFactor=600] [parts=AB] [concurrency=8]
+ *   npx node dist/bench/schedule-lag.js [jobs=1000] [timeFactor=600] [parts=AB] [concurrency=8] [repeats=3]
  */
 import { join } from 'node:path';
 import { AZURE_RATE_LIMITS, scaleLimits, type RateLimits } from '../src/aci/rate-limit';
@@ -108,19 +109,35 @@ async function lagRun(o: { concurrency?: number; jobs: number; throttling: 'off'
   }
 }
 
-export async function run(opts: { jobs?: number; timeFactor?: number; parts?: string; concurrency?: number } = {}): Promise<BenchResult> {
+export async function run(opts: { jobs?: number; timeFactor?: number; parts?: string; concurrency?: number; repeats?: number } = {}): Promise<BenchResult> {
   const jobs = opts.jobs ?? 1000;
   const factor = opts.timeFactor ?? 600;
   const parts = String(opts.parts ?? 'AB');
   const out: BenchResult = { jobs };
   if (parts.includes('A')) {
-    const a = await lagRun({ concurrency: opts.concurrency, jobs, throttling: 'off', budget: NO_BUDGET, timeFactor: 1, timeoutMs: 60_000, emulatorProcess: true });
+    // The burst is repeated (a fresh emulator, controller and 1,000 jobs each time, in this same
+    // process) and the run with the median p99 is reported, every run's figures next to it: on
+    // this shared 2-core machine one burst's p99 varied from 0.8 to 1.2 s with the same code. The
+    // first burst also pays for compiling the launch path (JIT): it is reported on its own.
+    const repeats = Math.max(1, opts.repeats ?? 3);
+    const runs: { p50: number; p99: number; max: number; a: LagOutcome }[] = [];
+    for (let i = 0; i < repeats; i++) {
+      const a = await lagRun({ concurrency: opts.concurrency, jobs, throttling: 'off', budget: NO_BUDGET, timeFactor: 1, timeoutMs: 60_000, emulatorProcess: true });
+      runs.push({ p50: round(percentile(a.lagsMs, 50)), p99: round(percentile(a.lagsMs, 99)), max: round(Math.max(...a.lagsMs)), a });
+      progress(`schedule-lag (off) burst ${i + 1}/${repeats}: p50 ${runs[i]!.p50} ms, p99 ${runs[i]!.p99} ms, max ${runs[i]!.max} ms`);
+    }
+    const median = [...runs].sort((x, y) => x.p99 - y.p99)[Math.floor((runs.length - 1) / 2)]!;
+    const a = median.a;
     Object.assign(out, {
       offEmulator: 'child process',
+      offBursts: repeats,
       offCreated: a.created,
-      offLagP50Ms: round(percentile(a.lagsMs, 50)),
-      offLagP99Ms: round(percentile(a.lagsMs, 99)),
-      offLagMaxMs: round(Math.max(...a.lagsMs)),
+      offLagP50Ms: median.p50,
+      offLagP99Ms: median.p99,
+      offLagMaxMs: median.max,
+      offLagP99MsEveryBurst: runs.map((r) => r.p99).join(', '),
+      offLagP99MsFirstBurst: runs[0]!.p99,
+      offLagP50MsEveryBurst: runs.map((r) => r.p50).join(', '),
       offDrainSeconds: round(a.drainMs / 1000, 2),
       offReadyMsBeforeSlot: a.readyBeforeSlotMs,
       offControllerCpuMsPerCreate: a.cpuMsPerCreate,
