@@ -24,7 +24,7 @@ import type {
   Volume as ArmVolume,
 } from '@azure/arm-containerinstance';
 import type { GroupState, ObservedContainer, ObservedGroup } from '../api/observed';
-import type { Container, EnvironmentVariable, GpuResource, GroupTemplate, InitContainer, SecretRef, Volume } from '../api/types';
+import type { Container, EnvironmentVariable, GpuResource, GroupTemplate, InitContainer, Volume } from '../api/types';
 import { isObservedSecret, normalizeLocation, OBSERVED_SECRET } from './canonical';
 import type { SecretResolver } from './secrets';
 import type { DesiredGroup } from './types';

@@ -13,7 +13,6 @@ import { manualRunId, TAG_ATTEMPT, TAG_JOB, TAG_RUN, TAG_SPEC_HASH } from '../ap
 import type { ResolvedJob } from '../api/types';
 import type { ObservedGroup } from '../api/observed';
 import { newSchedulerState, type SchedulerState } from '../api/runs';
-import { resolveJob } from '../api/defaults';
 import { validateObject } from '../manifest/validate';
 import { SqliteStore } from '../store/sqlite';
 import type { Store, StoredJob } from '../store/types';

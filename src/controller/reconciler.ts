@@ -509,7 +509,7 @@ export class Reconciler {
   }
 
   private *launch(ctx: Ctx, a: Extract<Action, { type: 'launchAttempt' }>): Step<void> {
-    const { store, groups, observed, clock } = this.d;
+    const { store, groups, clock } = this.d;
     if (!ctx.job) return;
     const run = store.getRun(a.runId);
     if (!run) return;
@@ -630,7 +630,7 @@ export class Reconciler {
     a: Extract<Action, { type: 'launchAttempt' }>,
     desired: DesiredGroup,
   ): Step<{ group: ObservedGroup } | null> {
-    const { groups, observed } = this.d;
+    const { groups } = this.d;
     const job = ctx.job!;
     const g = yield* this.io(() => groups.get(desired.ref, { signal: ctx.signal }));
     if (this.ours(g, ctx.name)) {
@@ -702,7 +702,7 @@ export class Reconciler {
   }
 
   private *observe(ctx: Ctx, a: Extract<Action, { type: 'observe' }>): Step<void> {
-    const { groups, observed, clock } = this.d;
+    const { groups, clock } = this.d;
     const run = this.d.store.getRun(a.runId);
     const att = run?.attempts.find((x) => x.attempt === a.attempt);
     if (!run || !att || att.phase !== 'Running') return;
@@ -871,7 +871,7 @@ export class Reconciler {
   }
 
   private *deleteGroup(ctx: Ctx, a: Extract<Action, { type: 'deleteGroup' }>): Step<void> {
-    const { store, groups, observed } = this.d;
+    const { store, groups } = this.d;
     if (a.runId !== undefined && a.attempt !== undefined) {
       const att = store.getRun(a.runId)?.attempts.find((x) => x.attempt === a.attempt);
       // Invariant 7: never delete a group whose attempt's logs are not archived yet.
