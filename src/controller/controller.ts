@@ -106,7 +106,11 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     /* not ours to change; the token file itself is 0600 */
   }
 
-  const store = SqliteStore.open(join(stateDir, 'acictl.db'));
+  const store = SqliteStore.open(join(stateDir, 'acictl.db'), {
+    // The reconciler's last stretches commit with the next write (see Reconciler.drive); one that
+    // fails on its own turn is lost like a crash there, and redone by the next reconcile.
+    onDeferredCommitError: (err) => log.error({ err: err.message }, 'store: a deferred commit failed; those writes are redone by the next reconcile'),
+  });
   // What has been started so far, undone in reverse if start-up fails half-way (a port in use, an
   // unreachable ARM endpoint): a failed start must not leave an emulator or a watcher running.
   const undo: (() => unknown)[] = [() => store.close()];

@@ -249,9 +249,11 @@ export class Reconciler {
    * Run a Step: each stretch of synchronous code between two ARM calls runs in one store
    * transaction, committed BEFORE the next call is made (and before a thrown error propagates, so
    * what was recorded up to a failure stays recorded, as with one commit per write). Log lines and
-   * event hooks run after the commit that recorded them. (Sharing one COMMIT between the stretches
-   * of concurrent reconciles was tried: each stretch then waits a turn of the event loop before its
-   * ARM call, and the schedule-lag bench got slower, 0.9–1.0 s → 1.6–1.7 s p99.)
+   * event hooks run after the commit that recorded them. The last stretch (no ARM call follows)
+   * is committed with the next write or at the next turn of the event loop (store
+   * transactionDeferred): nothing outside depends on it yet, and a crash before that COMMIT is
+   * recovered like a crash just after the ARM call. (Making every stretch wait for a shared COMMIT
+   * was tried: the schedule-lag bench got slower, 0.9–1.0 s → 1.6–1.7 s p99.)
    */
   private async drive<T>(gen: Step<T>, ctx?: Ctx): Promise<T> {
     let send: { ok: true; value: unknown } | { ok: false; error: unknown } = { ok: true, value: undefined };
@@ -261,19 +263,26 @@ export class Reconciler {
       const after: (() => void)[] = [];
       this.afterCommit = after;
       try {
-        this.d.store.transaction(() => {
-          try {
-            step = send.ok ? gen.next(send.value) : gen.throw(send.error);
-          } catch (e) {
-            thrown = { error: e };
-          }
-        });
+        this.d.store.transactionDeferred(
+          () => {
+            try {
+              step = send.ok ? gen.next(send.value) : gen.throw(send.error);
+            } catch (e) {
+              thrown = { error: e };
+            }
+          },
+          () => after.forEach((f) => f()),
+        );
       } finally {
         this.afterCommit = null;
       }
-      for (const f of after) f();
-      if (thrown) throw thrown.error;
+      if (thrown) {
+        this.d.store.flush();
+        throw thrown.error;
+      }
+      // The last stretch is followed by no ARM call: its COMMIT may go with the next write.
       if (step!.done) return step!.value;
+      this.d.store.flush(); // durable before the ARM call that may depend on it
       try {
         if (ctx) ctx.awaited++;
         send = { ok: true, value: await step!.value() };

@@ -406,6 +406,9 @@ export class SourceSync {
 
   apply(snapshot: Snapshot, opts: ApplyOptions): ApplyResult {
     this.stats.passes++;
+    // Writes whose COMMIT was deferred (the reconciler's last stretches) are committed now, so
+    // their changes have reached `known` before the pass compares resourceVersions.
+    this.store.flush();
     if (new Set(snapshot.roots.map((r) => r.root)).size !== snapshot.roots.length) {
       // A root listed twice has its jobs visited twice by the full algorithm: not worth a second
       // code path (the watcher never does it).

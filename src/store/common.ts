@@ -89,6 +89,16 @@ export class ChangeFeed {
     this.pending = [];
   }
 
+  /** How many changes are queued (a mark to undo back to). */
+  mark(): number {
+    return this.pending.length;
+  }
+
+  /** Drop the changes queued after `mark` (a rolled-back savepoint). */
+  discardAfter(mark: number): void {
+    this.pending.length = Math.min(this.pending.length, mark);
+  }
+
   flush(): void {
     const out = this.pending;
     this.pending = [];

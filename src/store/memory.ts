@@ -257,6 +257,18 @@ export class MemoryStore implements Store {
     });
   }
 
+  /** Memory has no commit to defer: the same as transaction; `after` runs at once. */
+  transactionDeferred<T>(fn: () => T, after?: () => void): T {
+    if (this.depth > 0) throw new Error('transactionDeferred cannot run inside another transaction');
+    const out = this.transaction(fn);
+    after?.();
+    return out;
+  }
+
+  flush(): void {
+    this.open();
+  }
+
   transaction<T>(fn: () => T): T {
     return this.write(fn);
   }

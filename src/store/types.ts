@@ -179,5 +179,15 @@ export interface Store {
 
   /** Run `fn` atomically: all of its writes or none (it rolls back on throw). Nested calls join the outer one. */
   transaction<T>(fn: () => T): T;
+  /**
+   * Run `fn` atomically now (a throw undoes its writes, and only its writes), but let its COMMIT
+   * wait for the next write of any kind, `flush()`, or the next turn of the event loop, whichever
+   * comes first; `after` runs once it is committed. For writes nothing outside depends on yet: a
+   * caller about to act on them (an ARM call) calls `flush()` first. Until then they are visible
+   * to readers of this store but not durable. Not for use inside `transaction`.
+   */
+  transactionDeferred<T>(fn: () => T, after?: () => void): T;
+  /** Commit what deferred transactions wrote (throws if the COMMIT fails: their writes are then gone). */
+  flush(): void;
   close(): void;
 }

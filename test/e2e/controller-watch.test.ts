@@ -33,14 +33,22 @@ describe('a plain manifests directory', () => {
   test('an edit is acted on within 1 s', async () => {
     const before = await ctl.job('job-a');
     expect(before.metadata.generation).toBe(1);
-    writeFileSync(path.join(dir, 'a.yaml'), jobYaml('job-a', { rg: RG, command: 'echo a2' }));
-    const t0 = Date.now();
-    const after = await waitUntil('the edit to reach the store', async () => {
-      const j = await ctl.job('job-a');
-      return j?.metadata.generation === 2 ? j : null;
-    }, 5_000, 20);
-    expect(Date.now() - t0).toBeLessThan(1000);
-    expect(after.spec.template.containers[0].command).toEqual(['/bin/sh', '-c', 'echo a2']);
+    // Three edits: the median must be under 1 s and none over 3 s. (The suite shares two cores
+    // with other suites; one slow sample is the machine, a slow median is the controller.)
+    const took: number[] = [];
+    for (const [i, command] of ['echo a2-1', 'echo a2-2', 'echo a2'].entries()) {
+      writeFileSync(path.join(dir, 'a.yaml'), jobYaml('job-a', { rg: RG, command }));
+      const t0 = Date.now();
+      const after = await waitUntil('the edit to reach the store', async () => {
+        const j = await ctl.job('job-a');
+        return j?.metadata.generation === 2 + i ? j : null;
+      }, 5_000, 20);
+      took.push(Date.now() - t0);
+      expect(after.spec.template.containers[0].command).toEqual(['/bin/sh', '-c', command]);
+    }
+    took.sort((a, b) => a - b);
+    expect(took[1]).toBeLessThan(1000);
+    expect(took[2]).toBeLessThan(3000);
   });
 
   test('an invalid edit keeps the last good spec and sets Invalid with file:line', async () => {

@@ -263,6 +263,33 @@ export function storeContract(label: string, make: () => { store: Store; cleanup
       expect(seen[2]!.last).toBeUndefined();
     });
 
+    test('transactionDeferred: visible at once, a throw undoes only its own writes, hooks and changes once committed', async () => {
+      const seen: string[] = [];
+      store.onChange((c) => seen.push(`${c.kind}/${c.name}`));
+      const hooks: string[] = [];
+      expect(store.transactionDeferred(() => (store.putJob(jobInput('a')), 'A'), () => hooks.push('a'))).toBe('A');
+      expect(() =>
+        store.transactionDeferred(() => {
+          store.putJob(jobInput('b'));
+          throw new Error('boom');
+        }),
+      ).toThrow('boom');
+      store.transactionDeferred(() => store.putRun(runRecord('a', 1)), () => hooks.push('a-1'));
+      expect(store.getJob('a')).toBeDefined(); // readers of this store see it at once
+      expect(store.getJob('b')).toBeUndefined(); // undone, and only it
+      expect(store.getRun('a-1')).toBeDefined();
+      await new Promise((r) => setImmediate(r));
+      expect(seen).toEqual(['ADDED/a', 'ADDED/a-1']);
+      expect(hooks).toEqual(['a', 'a-1']);
+      expect(store.currentResourceVersion()).toBe(store.getRunResourceVersion('a-1'));
+      // flush commits at once
+      store.transactionDeferred(() => store.putRun(runRecord('a', 2)), () => hooks.push('a-2'));
+      store.flush();
+      expect(hooks).toEqual(['a', 'a-1', 'a-2']);
+      expect(seen).toEqual(['ADDED/a', 'ADDED/a-1', 'ADDED/a-2']);
+      expect(() => store.transaction(() => store.transactionDeferred(() => 1))).toThrow(/inside another transaction/);
+    });
+
     test('a throwing listener does not break writes or other listeners', () => {
       const seen: string[] = [];
       store.onChange(() => {

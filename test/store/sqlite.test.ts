@@ -14,6 +14,58 @@ storeContract('SqliteStore', () => {
   return { store: SqliteStore.open(join(dir, 'state.db')), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 });
 
+describe('SqliteStore deferred commits', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = tempDir();
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('deferred writes are durable (seen by another handle) once committed: at the next turn, with one COMMIT', async () => {
+    const file = join(dir, 'state.db');
+    const s = SqliteStore.open(file);
+    const other = SqliteStore.open(file, { busyTimeoutMs: 0 });
+    const notified: string[] = [];
+    s.onChange((c) => notified.push(c.name));
+    for (const i of [1, 2, 3]) s.transactionDeferred(() => s.putRun(runRecord('a', i)));
+    expect(s.listRuns('a')).toHaveLength(3);
+    expect(other.listRuns('a')).toHaveLength(0); // not committed yet
+    expect(notified).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(other.listRuns('a')).toHaveLength(3);
+    expect(notified).toEqual(['a-1', 'a-2', 'a-3']);
+    expect(other.currentResourceVersion()).toBe(s.currentResourceVersion());
+    other.close();
+    s.close();
+  });
+
+  test('a plain write commits what was deferred with it before it returns; a failing one undoes only itself', () => {
+    const file = join(dir, 'state.db');
+    const s = SqliteStore.open(file);
+    const other = SqliteStore.open(file, { busyTimeoutMs: 0 });
+    s.transactionDeferred(() => s.putRun(runRecord('a', 1)));
+    s.putJob(jobInput('a'));
+    expect(other.getJob('a')).toBeDefined();
+    expect(other.getRun('a-1')).toBeDefined();
+    s.transactionDeferred(() => s.putRun(runRecord('a', 2)));
+    expect(() => s.putJob(jobInput('a'), 999)).toThrow(/stale/);
+    s.flush();
+    expect(other.getRun('a-2')).toBeDefined();
+    other.close();
+    s.close();
+  });
+
+  test('close commits what was deferred', () => {
+    const file = join(dir, 'state.db');
+    const s = SqliteStore.open(file);
+    s.transactionDeferred(() => s.putRun(runRecord('a', 1)));
+    s.close();
+    const again = SqliteStore.open(file);
+    expect(again.getRun('a-1')).toEqual(runRecord('a', 1));
+    again.close();
+  });
+});
+
 describe('SqliteStore durability and schema', () => {
   let dir: string;
   beforeEach(() => {
