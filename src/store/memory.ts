@@ -84,12 +84,9 @@ export class MemoryStore implements Store {
     return j ? { labels: clone(j.labels), load: lazy(() => clone(j)) } : undefined;
   }
 
-  peekJobs(): { name: string; labels: Record<string, string>; load: Lazy<StoredJob> }[] {
+  listJobLabels(): { name: string; labels: Record<string, string> }[] {
     this.open();
-    return [...this.s.jobs.keys()].sort().map((name) => {
-      const j = this.s.jobs.get(name)!;
-      return { name, labels: clone(j.labels), load: lazy(() => clone(j)) };
-    });
+    return [...this.s.jobs.keys()].sort().map((name) => ({ name, labels: clone(this.s.jobs.get(name)!.labels) }));
   }
 
   putJob(job: JobInput, expectedResourceVersion?: number): StoredJob {
@@ -170,11 +167,9 @@ export class MemoryStore implements Store {
     return r ? { job: r.run.job, resourceVersion: r.rv, load: lazy(() => clone(r.run)) } : undefined;
   }
 
-  peekRuns(): { id: string; job: string; resourceVersion: number; load: Lazy<RunRecord> }[] {
+  listRunJobs(): { id: string; job: string }[] {
     this.open();
-    return [...this.s.runs.values()]
-      .sort((a, b) => compareRuns(a.run, b.run))
-      .map((r) => ({ id: r.run.id, job: r.run.job, resourceVersion: r.rv, load: lazy(() => clone(r.run)) }));
+    return [...this.s.runs.values()].sort((a, b) => compareRuns(a.run, b.run)).map((r) => ({ id: r.run.id, job: r.run.job }));
   }
 
   putRun(run: RunRecord): void {

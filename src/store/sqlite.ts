@@ -152,12 +152,13 @@ export class SqliteStore implements Store {
       setRv: db.prepare(`UPDATE meta SET value = ? WHERE key = 'resourceVersion'`),
       listJobs: db.prepare('SELECT * FROM jobs ORDER BY name'),
       listJobNames: db.prepare('SELECT name FROM jobs ORDER BY name'),
+      listJobLabels: db.prepare('SELECT name, labels FROM jobs ORDER BY name'),
       getJob: db.prepare('SELECT * FROM jobs WHERE name = ?'),
       getJobRv: db.prepare('SELECT resource_version FROM jobs WHERE name = ?'),
       putJob: db.prepare(`
         INSERT INTO jobs (name, uid, resource_version, generation, creation_timestamp, deletion_timestamp,
                           finalizers, labels, annotations, spec, source, status)
-        VALUES ($name, $uid, $rv, $generation, $created, $deleted, $finalizers, $labels, $annotations, $spec, $source, $status)
+        VALUES ($name, $uid, $resource_version, $generation, $creation_timestamp, $deletion_timestamp, $finalizers, $labels, $annotations, $spec, $source, $status)
         ON CONFLICT (name) DO UPDATE SET uid = excluded.uid, resource_version = excluded.resource_version,
           generation = excluded.generation, creation_timestamp = excluded.creation_timestamp,
           deletion_timestamp = excluded.deletion_timestamp, finalizers = excluded.finalizers,
@@ -170,7 +171,7 @@ export class SqliteStore implements Store {
         'INSERT INTO scheduler_state (job, state) VALUES (?, ?) ON CONFLICT (job) DO UPDATE SET state = excluded.state',
       ),
       listRuns: db.prepare('SELECT record FROM runs ORDER BY job, scheduled_time, id'),
-      peekRuns: db.prepare('SELECT id, job, resource_version, record FROM runs ORDER BY job, scheduled_time, id'),
+      listRunJobs: db.prepare('SELECT id, job FROM runs ORDER BY job, scheduled_time, id'),
       listRunsOf: db.prepare('SELECT record FROM runs WHERE job = ? ORDER BY scheduled_time, id'),
       getRun: db.prepare('SELECT job, record, resource_version FROM runs WHERE id = ?'),
       hasRun: db.prepare('SELECT 1 AS x FROM runs WHERE id = ?'),
@@ -231,13 +232,9 @@ export class SqliteStore implements Store {
     return row ? { labels: JSON.parse(row.labels as string) as Record<string, string>, load: lazy(() => rowToJob(row)) } : undefined;
   }
 
-  peekJobs(): { name: string; labels: Record<string, string>; load: Lazy<StoredJob> }[] {
+  listJobLabels(): { name: string; labels: Record<string, string> }[] {
     this.open();
-    return (this.q.listJobs.all() as Row[]).map((row) => ({
-      name: row.name as string,
-      labels: JSON.parse(row.labels as string) as Record<string, string>,
-      load: lazy(() => rowToJob(row)),
-    }));
+    return (this.q.listJobLabels.all() as Row[]).map((row) => ({ name: row.name as string, labels: JSON.parse(row.labels as string) as Record<string, string> }));
   }
 
   putJob(job: JobInput, expectedResourceVersion?: number): StoredJob {
@@ -260,20 +257,7 @@ export class SqliteStore implements Store {
         source: JSON.stringify(stored.source),
         status: JSON.stringify(stored.status),
       };
-      this.q.putJob.run({
-        name: row.name,
-        uid: row.uid,
-        rv: row.resource_version,
-        generation: row.generation,
-        created: row.creation_timestamp,
-        deleted: row.deletion_timestamp,
-        finalizers: row.finalizers,
-        labels: row.labels,
-        annotations: row.annotations,
-        spec: row.spec,
-        source: row.source,
-        status: row.status,
-      });
+      this.q.putJob.run(row);
       const written = { labels: { ...stored.labels }, load: lazy(() => rowToJob(row)) };
       this.feed.queue({ resourceVersion: this.rv, resource: 'containerjobs', kind: prev ? 'MODIFIED' : 'ADDED', name: job.name, written });
       return stored;
@@ -341,14 +325,9 @@ export class SqliteStore implements Store {
     return row ? { job: row.job as string, resourceVersion: Number(row.resource_version), load: lazy(() => JSON.parse(row.record as string) as RunRecord) } : undefined;
   }
 
-  peekRuns(): { id: string; job: string; resourceVersion: number; load: Lazy<RunRecord> }[] {
+  listRunJobs(): { id: string; job: string }[] {
     this.open();
-    return (this.q.peekRuns.all() as Row[]).map((row) => ({
-      id: row.id as string,
-      job: row.job as string,
-      resourceVersion: Number(row.resource_version),
-      load: lazy(() => JSON.parse(row.record as string) as RunRecord),
-    }));
+    return (this.q.listRunJobs.all() as Row[]).map((row) => ({ id: row.id as string, job: row.job as string }));
   }
 
   putRun(run: RunRecord): void {

@@ -130,12 +130,12 @@ export interface Store {
   /** Remove the object for good (after finalizers are cleared). Runs, logs and events are left to their own deletes. */
   deleteJob(name: string): void;
   /**
-   * getJob / listJobs for holders of many objects that rarely look inside them (the API's watch
-   * hub): the stored form is read now, decoded on first use. Compact, and no JSON decoding for an
-   * object nobody reads.
+   * getJob for holders of many objects that rarely look inside them (the API's watch hub): the
+   * stored form is read now, decoded on first use — no JSON decoding for an object nobody reads.
    */
   peekJob(name: string): { labels: Record<string, string>; load: Lazy<StoredJob> } | undefined;
-  peekJobs(): { name: string; labels: Record<string, string>; load: Lazy<StoredJob> }[];
+  /** Every job's name and labels, sorted by name (what a label selector looks at). */
+  listJobLabels(): { name: string; labels: Record<string, string> }[];
 
   // scheduler state ---------------------------------------------------------------------------
   getSchedulerState(job: string): SchedulerState | undefined;
@@ -152,7 +152,8 @@ export interface Store {
   deleteRun(id: string): void;
   /** getRun and getRunResourceVersion in one read, decoding deferred (see peekJob). */
   peekRun(id: string): { job: string; resourceVersion: number; load: Lazy<RunRecord> } | undefined;
-  peekRuns(): { id: string; job: string; resourceVersion: number; load: Lazy<RunRecord> }[];
+  /** Every run's id and job (what a run selector looks at), without reading the records. */
+  listRunJobs(): { id: string; job: string }[];
 
   // logs (archived per attempt and container) --------------------------------------------------
   putLog(runId: string, attempt: number, container: string, content: string): void;

@@ -228,8 +228,8 @@ export function storeContract(label: string, make: () => { store: Store; cleanup
       const visited: string[] = [];
       store.forEachJob((j) => visited.push(`${j.name}:${j.labels.team}`));
       expect(visited).toEqual(['a:ops', 'b:data']);
-      expect(store.peekJobs().map((j) => [j.name, j.labels, j.load().name])).toEqual([['a', { team: 'ops' }, 'a'], ['b', { team: 'data' }, 'b']]);
-      expect(store.peekRuns().map((r) => [r.id, r.job, r.resourceVersion, r.load().phase])).toEqual([['a-1', 'a', store.getRunResourceVersion('a-1'), 'Running']]);
+      expect(store.listJobLabels()).toEqual([{ name: 'a', labels: { team: 'ops' } }, { name: 'b', labels: { team: 'data' } }]);
+      expect(store.listRunJobs()).toEqual([{ id: 'a-1', job: 'a' }]);
 
       const seen: Change[] = [];
       store.onChange((c) => seen.push(c));

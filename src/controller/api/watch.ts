@@ -66,8 +66,8 @@ export class WatchHub {
 
   constructor(private readonly store: Store, private readonly capacity = 2000) {
     this.horizon = store.currentResourceVersion();
-    for (const j of store.peekJobs()) this.lastKnown.set(`containerjobs/${j.name}`, { resource: 'containerjobs', name: j.name, labels: j.labels });
-    for (const r of store.peekRuns()) this.lastKnown.set(`containerjobruns/${r.id}`, { resource: 'containerjobruns', id: r.id, job: r.job });
+    for (const j of store.listJobLabels()) this.lastKnown.set(`containerjobs/${j.name}`, { resource: 'containerjobs', name: j.name, labels: j.labels });
+    for (const r of store.listRunJobs()) this.lastKnown.set(`containerjobruns/${r.id}`, { resource: 'containerjobruns', id: r.id, job: r.job });
     this.unsubscribe = store.onChange((c) => this.onChange(c));
   }
 
