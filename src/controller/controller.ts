@@ -31,10 +31,10 @@ import { ObservedCache } from './observed-cache';
 import { Reconciler } from './reconciler';
 import { ControllerMetrics } from './metrics';
 import { LogHub } from './log-hub';
-import { startApiServer } from './api/server';
-import { writeKubeconfig } from './api/kubeconfig';
-import { loadOrCreateToken } from './api/token';
-import { loadOrCreateTls } from './api/tls';
+import { startApiServer } from '../apiserver/server';
+import { writeKubeconfig } from '../apiserver/kubeconfig';
+import { loadOrCreateToken } from '../apiserver/token';
+import { loadOrCreateTls } from '../apiserver/tls';
 
 export interface ControllerOptions {
   manifests: string[];

@@ -27,7 +27,7 @@
 import { StoreConflictError } from '../store/types';
 import type { Change, Condition, JobStatus, Store, StoredJob } from '../store/types';
 import { deepEqual } from '../store/common';
-import { FINALIZER_CLEANUP } from './api/objects';
+import { FINALIZER_CLEANUP } from '../apiserver/objects';
 import type { RootSnapshot, Snapshot, SnapshotJob } from './watcher';
 
 export { FINALIZER_CLEANUP };

@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startApiServer, type ApiServer, type ApiServerDeps } from '../../src/controller/api/server';
-import { writeKubeconfig } from '../../src/controller/api/kubeconfig';
-import { createTlsMaterial, type TlsMaterial } from '../../src/controller/api/tls';
+import { startApiServer, type ApiServer, type ApiServerDeps } from '../../src/apiserver/server';
+import { writeKubeconfig } from '../../src/apiserver/kubeconfig';
+import { createTlsMaterial, type TlsMaterial } from '../../src/apiserver/tls';
 import { MemoryStore } from '../../src/store/memory';
 import { validateObject } from '../../src/manifest/validate';
 

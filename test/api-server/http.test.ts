@@ -5,7 +5,7 @@
  */
 import { request } from 'node:http';
 import type { RunRecord } from '../../src/api/runs';
-import { FINALIZER_CLEANUP } from '../../src/controller/api/objects';
+import { FINALIZER_CLEANUP } from '../../src/apiserver/objects';
 import { TOKEN, jobObject, startHarness, type Harness } from './harness';
 
 let h: Harness;

@@ -7,9 +7,9 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { FINALIZER_CLEANUP } from '../../src/controller/api/objects';
-import { writeKubeconfig } from '../../src/controller/api/kubeconfig';
-import { removeFinalizer } from '../../src/controller/api/finalizers';
+import { FINALIZER_CLEANUP } from '../../src/apiserver/objects';
+import { writeKubeconfig } from '../../src/apiserver/kubeconfig';
+import { removeFinalizer } from '../../src/apiserver/finalizers';
 import { KUBECTL, jobYaml, startHarness, type Harness } from './harness';
 
 let h: Harness;

@@ -153,7 +153,7 @@ export interface TestServer {
 }
 
 export function serverAvailable(): boolean {
-  return existsSync(path.join(ROOT, 'src/controller/api/server.ts'));
+  return existsSync(path.join(ROOT, 'src/apiserver/server.ts'));
 }
 
 export function run(job: string, id: string, slot: number | null, phase: RunRecord['phase'], attempts: Partial<RunRecord['attempts'][number]>[] = []): RunRecord {
@@ -176,7 +176,7 @@ export function run(job: string, id: string, slot: number | null, phase: RunReco
 
 export async function startTestServer(clockNow: () => number = () => Date.now()): Promise<TestServer> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { startApiServer } = require('../../src/controller/api/server') as ServerModule;
+  const { startApiServer } = require('../../src/apiserver/server') as ServerModule;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { validateObject } = require('../../src/manifest/validate') as ValidateModule;
   const store = new MemoryStore();

@@ -3,9 +3,9 @@
  * object, and the checks of an incoming object's envelope and metadata.
  */
 import { createHash } from 'node:crypto';
-import { API_GROUP, API_VERSION, KIND } from '../../api/types';
-import type { RunRecord } from '../../api/runs';
-import type { StoredJob } from '../../store/types';
+import { API_GROUP, API_VERSION, KIND } from '../api/types';
+import type { RunRecord } from '../api/runs';
+import type { StoredJob } from '../store/types';
 import { errors, type StatusCause } from './status';
 import { isPlainObject } from './http';
 
@@ -13,7 +13,7 @@ export const RUN_KIND = 'ContainerJobRun';
 export const JOBS = 'containerjobs';
 export const RUNS = 'containerjobruns';
 /** API-created jobs carry this finalizer; the reconciler removes it after deleting the job's groups. */
-export { FINALIZER_CLEANUP } from '../../api/names';
+export { FINALIZER_CLEANUP } from '../api/names';
 /** The label every run object carries: the job it belongs to (so `-l acictl.dev/job=NAME` works). */
 export const RUN_JOB_LABEL = 'acictl.dev/job';
 export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';

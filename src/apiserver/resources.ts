@@ -5,10 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { once } from 'node:events';
-import { KIND } from '../../api/types';
-import type { RunRecord } from '../../api/runs';
-import type { ContainerJob } from '../../api/types';
-import { StoreConflictError, type JobInput, type JobStatus, type Store, type StoredJob } from '../../store/types';
+import { KIND } from '../api/types';
+import type { RunRecord } from '../api/runs';
+import type { ContainerJob } from '../api/types';
+import { StoreConflictError, type JobInput, type JobStatus, type Store, type StoredJob } from '../store/types';
 import { isPlainObject, parseJson, readBody, wantsTable } from './http';
 import {
   FINALIZER_CLEANUP, JOBS, RUN_JOB_LABEL, RUN_KIND, RUNS, jobToObject, k8sTime, readIncomingJob, runToObject,

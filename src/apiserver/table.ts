@@ -1,6 +1,6 @@
 /** `as=Table` responses (meta.k8s.io/v1 Table) with CronJob-like printer columns for `kubectl get`. */
-import type { RunRecord } from '../../api/runs';
-import type { StoredJob } from '../../store/types';
+import type { RunRecord } from '../api/runs';
+import type { StoredJob } from '../store/types';
 
 export interface ColumnDefinition {
   name: string;

@@ -8,9 +8,9 @@
  * at it (`store.peekJob`): a change costs one keyed read, and the last known state of 10,000 jobs
  * is their rows, not 10,000 decoded object trees.
  */
-import type { RunRecord } from '../../api/runs';
-import { lazy } from '../../store/common';
-import type { Change, Lazy, Store, StoredJob, WrittenJob, WrittenRun } from '../../store/types';
+import type { RunRecord } from '../api/runs';
+import { lazy } from '../store/common';
+import type { Change, Lazy, Store, StoredJob, WrittenJob, WrittenRun } from '../store/types';
 
 export type Resource = 'containerjobs' | 'containerjobruns';
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';

@@ -4,7 +4,7 @@
  * prints our descriptions, and client tooling finds the kinds by `x-kubernetes-group-version-kind`.
  */
 import { createHash } from 'node:crypto';
-import { API_GROUP, KIND } from '../../api/types';
+import { API_GROUP, KIND } from '../api/types';
 import { RUN_KIND } from './objects';
 import type { JobSchema, Structural } from './schema';
 

@@ -1,5 +1,5 @@
 /** Deletion with a finalizer, from the reconciler's side (the API sets deletionTimestamp, the reconciler finishes). */
-import type { Store } from '../../store/types';
+import type { Store } from '../store/types';
 import { FINALIZER_CLEANUP } from './objects';
 
 /**

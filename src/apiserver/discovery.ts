@@ -1,5 +1,5 @@
 /** Legacy Kubernetes discovery documents and /version. */
-import { API_GROUP, KIND } from '../../api/types';
+import { API_GROUP, KIND } from '../api/types';
 import { JOBS, RUN_KIND, RUNS } from './objects';
 
 export const GROUP_VERSION = `${API_GROUP}/v1`;

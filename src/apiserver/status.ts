@@ -2,7 +2,7 @@
  * Kubernetes `Status` objects: every API error is one, so kubectl prints reasons and field causes.
  * Messages never contain request bodies (they could hold anything a client sent).
  */
-import { API_GROUP } from '../../api/types';
+import { API_GROUP } from '../api/types';
 
 export interface StatusCause {
   type?: string;

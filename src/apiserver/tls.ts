@@ -5,7 +5,7 @@
 import { X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateLoopbackCert } from '../../util/loopback-cert';
+import { generateLoopbackCert } from '../util/loopback-cert';
 
 export interface TlsMaterial {
   /** PEM certificate (self-signed: it is also the CA a client trusts). */
