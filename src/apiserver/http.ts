@@ -1,5 +1,6 @@
 /** Small HTTP helpers: bounded body reading, JSON parsing without echoing the body, responses. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { exceedsNesting, nestingMessage } from '../api/depth';
 import { ApiError, errors } from './status';
 
 /** Requests larger than this are answered 413 (Kubernetes allows 3 MiB per object). */
@@ -43,12 +44,17 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
 /** Parse a JSON body; the error names the position only (never the content, which may be secret). */
 export function parseJson(body: Buffer): unknown {
   if (body.length === 0) throw errors.badRequest('the request body is empty');
+  let value: unknown;
   try {
-    return JSON.parse(body.toString('utf8'));
+    value = JSON.parse(body.toString('utf8'));
   } catch (err) {
+    if (err instanceof RangeError) throw errors.badRequest(`the request body is ${nestingMessage()}`);
     const m = /position (\d+)/.exec((err as Error).message);
     throw errors.badRequest(`the request body is not valid JSON${m ? ` (at byte ${m[1]})` : ''}`);
   }
+  // before anything recursive (validation, structuredClone, patching) can overflow the stack on it
+  if (exceedsNesting(value)) throw errors.badRequest(`the request body is ${nestingMessage()}`);
+  return value;
 }
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {

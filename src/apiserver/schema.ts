@@ -36,7 +36,12 @@ function resolvePointer(root: Json, ref: string): Json | undefined {
   if (!ref.startsWith('#')) return undefined;
   let cur: unknown = root;
   for (const raw of ref.slice(1).split('/').filter((p) => p !== '')) {
-    const key = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+    let key: string;
+    try {
+      key = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+    } catch {
+      return undefined; // a malformed $ref resolves to nothing, like a missing one
+    }
     if (!isObj(cur)) return undefined;
     cur = cur[key];
   }

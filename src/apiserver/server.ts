@@ -87,6 +87,15 @@ function warningHeader(text: string): string {
   return `299 - "${clean.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
+/** One path segment, percent-decoded; malformed encoding is the client's error (400), not ours. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw errors.badRequest('the request path has malformed percent-encoding');
+  }
+}
+
 class ApiHandler {
   private readonly resources: Resources;
   private readonly tokenDigest: Buffer;
@@ -222,7 +231,7 @@ class ApiHandler {
     }
     const prefix = '/apis/acictl.dev/v1/';
     if (!path.startsWith(prefix)) throw errors.pathNotFound(path);
-    const parts = path.slice(prefix.length).split('/').map(decodeURIComponent);
+    const parts = path.slice(prefix.length).split('/').map(decodeSegment);
     const [resource, name, sub, ...rest] = parts;
     if (rest.length > 0) throw errors.pathNotFound(path);
     const res = this.resources;

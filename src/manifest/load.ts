@@ -8,12 +8,16 @@
  * - binary junk: NUL bytes or invalid UTF-8 are reported, not parsed;
  * - document count: estimated from the `---` markers before parsing, then checked exactly;
  * - alias expansion ("billion laughs"): yaml's `maxAliasCount` stops the expansion early;
- * - duplicate keys: errors (`uniqueKeys`), pointing at the second occurrence.
+ * - duplicate keys: errors (`uniqueKeys`), pointing at the second occurrence;
+ * - nesting: a document nested deeper than MAX_NESTING_DEPTH (api/depth.ts) is refused, pointing at
+ *   the first node past the limit, before anything recursive walks it (the parser's own stack
+ *   overflow on deeper input is reported as the same limit).
  * An empty file (or one with only comments / empty documents) is an error: a manifest file that
  * defines nothing is almost always a truncated write, and treating it as "no jobs" would let the
  * controller prune every job it defined (DESIGN §7.3). Empty documents between others are skipped.
  */
 import { Document, LineCounter, Node, Pair, isAlias, isMap, isPair, isScalar, isSeq, parseAllDocuments, visit } from 'yaml';
+import { MAX_NESTING_DEPTH, exceedsNesting, nestingMessage } from '../api/depth';
 import { Diagnostic, fromPointer } from './diagnostic';
 
 export interface LoadLimits {
@@ -229,6 +233,23 @@ function firstAlias(doc: Document.Parsed, lc: LineCounter): Position | undefined
   return at;
 }
 
+/** The first collection node nested deeper than `limit` (walked iteratively), if any. */
+function tooDeep(doc: Document.Parsed, limit: number): Node | undefined {
+  const stack: [unknown, number][] = [[doc.contents, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (isMap(node) || isSeq(node)) {
+      if (depth > limit) return node;
+      for (const it of node.items) {
+        if (isPair(it)) {
+          stack.push([it.key, depth + 1], [it.value, depth + 1]);
+        } else stack.push([it, depth + 1]);
+      }
+    }
+  }
+  return undefined;
+}
+
 export interface LoadOptions {
   limits?: Partial<LoadLimits>;
   format?: SourceFormat;
@@ -277,6 +298,13 @@ export function loadText(text: string, file: string, opts: LoadOptions = {}): Lo
       if (empty) documentCount++;
       // After the first syntax error the parser's further errors are mostly consequences of it.
       const first = doc.errors.reduce((a, b) => (b.pos[0] < a.pos[0] ? b : a));
+      // the parser recurses per level: input deep enough to overflow it is past our limit anyway
+      const overflow = doc.errors.find((e) => /call stack/i.test(e.message));
+      if (overflow) {
+        const p = lc.linePos(overflow.pos[0]);
+        diagnostics.push({ file, line: p.line, column: p.col, pointer: '', message: `document is ${nestingMessage()}`, severity: 'error', document: index });
+        return;
+      }
       const described = yamlError(first.code, first.message, doc, first.pos[0], text);
       const p = lc.linePos(described.offset);
       diagnostics.push({ file, line: p.line, column: p.col, pointer: '', message: described.message, severity: 'error', document: index });
@@ -285,6 +313,12 @@ export function loadText(text: string, file: string, opts: LoadOptions = {}): Lo
     if (empty) return;
     const locate = makeLocator(doc, lc);
     const start = locate('');
+    const deep = tooDeep(doc, MAX_NESTING_DEPTH);
+    if (deep) {
+      const p = deep.range ? lc.linePos(deep.range[0]) : { line: start.line, col: start.column };
+      diagnostics.push({ file, line: p.line, column: p.col, pointer: '', message: `document is ${nestingMessage()}`, severity: 'error', document: index });
+      return;
+    }
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: limits.maxAliasCount });
@@ -292,6 +326,11 @@ export function loadText(text: string, file: string, opts: LoadOptions = {}): Lo
       const at = firstAlias(doc, lc) ?? start;
       const why = err instanceof ReferenceError && /alias/i.test(err.message) ? `too many alias expansions (more than ${limits.maxAliasCount}): refusing a possible "billion laughs" document` : `cannot read document: ${(err as Error).message}`;
       diagnostics.push({ file, line: at.line, column: at.column, pointer: '', message: why, severity: 'error', document: index });
+      return;
+    }
+    if (exceedsNesting(value)) {
+      // deep through aliases: each part was shallow enough, the expansion is not
+      diagnostics.push({ file, line: start.line, column: start.column, pointer: '', message: `document is ${nestingMessage()}`, severity: 'error', document: index });
       return;
     }
     documents.push({ index, value, start, locate });

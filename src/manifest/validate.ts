@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { ContainerJob, ResolvedJob } from '../api/types';
 import { resolveJob } from '../api/defaults';
+import { exceedsNesting, nestingMessage } from '../api/depth';
 import { compareDiagnostics, Diagnostic, formatDiagnostic } from './diagnostic';
 import { DEFAULT_LIMITS, LoadLimits, SourceFormat, decodeBytes, formatOf, loadText, tooLarge } from './load';
 import { checkSchema, Issue } from './schema';
@@ -350,6 +351,7 @@ export function validateObject(obj: unknown, opts: { strict?: boolean } = {}): O
   const strict = opts.strict ?? true;
   const bad = notAManifest(obj);
   if (bad) return { ok: false, errors: [{ pointer: '', message: bad }], warnings: [] };
+  if (exceedsNesting(obj)) return { ok: false, errors: [{ pointer: '', message: `the manifest is ${nestingMessage()}` }], warnings: [] };
   let value: unknown = structuredClone(obj);
   let issues = checkDocument(value);
   const warnings: ObjectProblem[] = [];
