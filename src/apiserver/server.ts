@@ -7,6 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Clock } from '../api/clock';
 import { systemClock } from '../api/clock';
 import type { Store } from '../store/types';
@@ -14,6 +15,7 @@ import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } fro
 import { sendError, sendJson } from './http';
 import { openApiV2, openApiV3, openApiV3Index } from './openapi';
 import { Resources, type Reply, type Request, type ValidateOutcome } from './resources';
+import { isLoopbackHost } from './listen-policy';
 import { loadJobSchema, type JobSchema } from './schema';
 import { ApiError, errors } from './status';
 import type { TlsMaterial } from './tls';
@@ -108,7 +110,7 @@ class ApiHandler {
   private readonly log: ApiLogger;
   private readonly clock: Clock;
 
-  constructor(private readonly deps: ApiServerDeps, schema: JobSchema) {
+  constructor(private readonly deps: ApiServerDeps, schema: JobSchema, private readonly exposed: boolean) {
     if (!deps.token) throw new Error('the API needs a token');
     this.tokenDigest = digest(deps.token);
     this.log = deps.logger ?? silent;
@@ -149,6 +151,10 @@ class ApiHandler {
       const url = new URL(req.url ?? '/', 'http://localhost');
       path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
       if (await this.open(method, path, res)) return;
+      if (this.exposed && !(req.socket as TLSSocket).encrypted) {
+        req.resume();
+        throw new ApiError(403, 'Forbidden', 'this API listens on a non-loopback address: requests that need the bearer token are served over HTTPS only (same port), never over plain HTTP');
+      }
       if (!this.authorized(req)) {
         req.resume();
         throw errors.unauthorized();
@@ -294,11 +300,25 @@ class ApiHandler {
   }
 }
 
-/** Start the API server on `listen` (port 0 picks a free port). */
-export async function startApiServer(deps: ApiServerDeps, listen: { host: string; port: number }): Promise<ApiServer> {
+export interface ApiListen {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /**
+   * Whether the address is reachable from other machines: then requests that need the token are
+   * refused over plain HTTP (403) and served over HTTPS only. Default: `!isLoopbackHost(host)`.
+   * Tests set it to bind 127.0.0.1 while behaving as a public listener.
+   */
+  exposed?: boolean;
+}
+
+/** Start the API server on `listen`. */
+export async function startApiServer(deps: ApiServerDeps, listen: ApiListen): Promise<ApiServer> {
   const schema = loadJobSchema(deps.schemaFile);
   if (!schema.file) (deps.logger ?? silent).warn({ file: deps.schemaFile }, 'ContainerJob schema not found; OpenAPI describes spec loosely');
-  const handler = new ApiHandler(deps, schema);
+  const exposed = listen.exposed ?? !isLoopbackHost(listen.host);
+  if (exposed && !deps.tls) throw new Error(`the API on non-loopback address ${listen.host} needs TLS (the bearer token must not cross a network in clear text)`);
+  const handler = new ApiHandler(deps, schema, exposed);
   const sockets = new Set<Socket>();
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     void handler.handle(req, res);
@@ -332,6 +352,7 @@ export async function startApiServer(deps: ApiServerDeps, listen: { host: string
       resolve();
     });
   });
+  if (exposed) (deps.logger ?? silent).warn({ host: listen.host }, 'the API listens on a non-loopback address: requests with the token are served over HTTPS only');
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' || addr.address.includes(':') ? `[${addr.address}]` : addr.address;
   let closed: Promise<void> | undefined;

@@ -2,7 +2,11 @@
  * Hostile requests found from outside (issue 20): input nested far deeper than any manifest, and
  * broken percent-encoding in the path, are 400 Status errors naming the problem — never a 500.
  */
+import { request as httpsRequest } from 'node:https';
 import { MAX_NESTING_DEPTH } from '../../src/api/depth';
+import { isLoopbackHost } from '../../src/apiserver/listen-policy';
+import { startApiServer, type ApiServerDeps } from '../../src/apiserver/server';
+import { MemoryStore } from '../../src/store/memory';
 import { jobObject, startHarness, type Harness } from './harness';
 
 let h: Harness;
@@ -24,6 +28,20 @@ function deepJob(name: string, depth: number, open = '{"a":', close = '}'): stri
 }
 
 const json = { 'Content-Type': 'application/json' };
+
+function minimalDeps(): ApiServerDeps {
+  return {
+    store: new MemoryStore(),
+    validate: () => ({ ok: false, errors: [], warnings: [] }) as never,
+    enqueue() {},
+    trigger: () => ({ run: 'r' }),
+    setSuspended() {},
+    logs: async function* () {},
+    metrics: async () => ({ contentType: 'text/plain', body: '' }),
+    ready: () => true,
+    token: 't',
+  };
+}
 
 test.each([
   ['objects, 50,000 levels', 50_000, '{"a":', '}'],
@@ -74,4 +92,66 @@ test('well-formed percent-encoding still decodes', async () => {
   const r = await h.http('GET', `${JOBS}/%65ncoded`);
   expect(r.status).toBe(200);
   expect(r.json.metadata.name).toBe('encoded');
+});
+
+describe('bearer tokens over plain HTTP on a non-loopback listener', () => {
+  // Tests bind 127.0.0.1 only: the listener is declared exposed (ApiListen.exposed), which is what a
+  // non-loopback --listen host turns on through isLoopbackHost (its table is below).
+  let pub: Harness;
+  beforeAll(async () => {
+    pub = await startHarness({}, { exposed: true });
+  });
+  afterAll(async () => {
+    await pub?.close();
+  });
+
+  function https(path: string, token: string): Promise<{ status: number; json: any }> {
+    const u = new URL(path, pub.server.httpsUrl);
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(u, { ca: pub.server.ca, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+        let t = '';
+        res.on('data', (c) => (t += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(t) }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  test('plain HTTP with the right token is refused (403, says HTTPS); HTTPS with it works', async () => {
+    for (const path of [JOBS, '/api', '/version', `${JOBS}/x/trigger`]) {
+      const r = await pub.http(path.endsWith('trigger') ? 'POST' : 'GET', path);
+      expect(r.status).toBe(403);
+      expect(r.json).toMatchObject({ kind: 'Status', reason: 'Forbidden' });
+      expect(r.json.message).toMatch(/HTTPS only/);
+    }
+    expect(pub.triggered).toEqual([]);
+    expect((await https(JOBS, 'test-token-0123456789abcdef')).status).toBe(200);
+    expect((await https(JOBS, 'wrong')).status).toBe(401);
+  });
+
+  test('the open endpoints still answer over plain HTTP; kubectl (HTTPS) works', async () => {
+    expect((await pub.http('GET', '/healthz', { token: null })).status).toBe(200);
+    expect((await pub.http('GET', '/metrics', { token: null })).status).toBe(200);
+    const k = await pub.kubectl(['get', 'cj']);
+    expect(k.stderr).not.toMatch(/Forbidden/);
+    expect(k.code).toBe(0);
+  });
+
+  test('a loopback listener (the default) still takes the token over plain HTTP', async () => {
+    expect((await h.http('GET', JOBS)).status).toBe(200);
+  });
+
+  test.each([
+    ['127.0.0.1', true], ['127.1.2.3', true], ['localhost', true], ['::1', true], ['[::1]', true],
+    ['0:0:0:0:0:0:0:1', true], ['::ffff:127.0.0.1', true],
+    ['0.0.0.0', false], ['::', false], ['10.0.0.5', false], ['192.168.1.10', false], ['fe80::1', false],
+    ['example.com', false], ['128.0.0.1', false], ['::ffff:10.0.0.1', false],
+  ])('isLoopbackHost(%s) is %s', (host, loop) => {
+    expect(isLoopbackHost(host)).toBe(loop);
+  });
+
+  test('a non-loopback listener without TLS is refused at start', async () => {
+    await expect(startApiServer({ ...minimalDeps(), tls: undefined }, { host: '127.0.0.1', port: 0, exposed: true })).rejects.toThrow(/needs TLS/);
+  });
 });

@@ -39,7 +39,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(extra: Partial<ApiServerDeps> = {}): Promise<Harness> {
+export async function startHarness(extra: Partial<ApiServerDeps> = {}, listen: { exposed?: boolean } = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'acictl-api-'));
   const store = new MemoryStore();
   const enqueued: string[] = [];
@@ -64,7 +64,7 @@ export async function startHarness(extra: Partial<ApiServerDeps> = {}): Promise<
       tls: await testTls(),
       ...extra,
     },
-    { host: '127.0.0.1', port: 0 },
+    { host: '127.0.0.1', port: 0, ...listen },
   );
   const kubeconfig = join(dir, 'kubeconfig');
   writeKubeconfig(kubeconfig, server.httpsUrl!, TOKEN, server.ca);
