@@ -4,7 +4,9 @@
  * HTTP requests per operation (each counts against the ARM budget and passes the rate limiter):
  *   listOwned       1 read per page (listByResourceGroup, every nextLink followed)
  *   get             1 read
- *   createOrUpdate  ifNoneMatch: 1 write (the PUT, with `If-None-Match: *`);
+ *   createOrUpdate  ifNoneMatch: 1 read (GET by name: is it there already?) + 1 write (the PUT, with
+ *                   `If-None-Match: *` until ARM refuses it), and 1 read more before a re-send that may
+ *                   follow a PUT that got through (create-guard.ts; `lookBeforeCreate`);
  *                   otherwise 1 read (ownership check: never update a group we do not own) + 1 write
  *   start           1 read (ownership) + 1 write (POST …/start; returns on 202, does not wait for the LRO)
  *   stop            1 read (ownership) + 1 write (POST …/stop, synchronous)
@@ -30,6 +32,7 @@ import type { Clock } from '../api/clock';
 import { systemClock } from '../api/clock';
 import { TAG_MANAGED_BY } from '../api/names';
 import type { GroupRef, ObservedGroup } from '../api/observed';
+import { guardedCreate, type PreconditionKnowledge } from './create-guard';
 import { fromArmGroup, fromWire, toArmGroup, toWire } from './mapping';
 import { backoffDelay, DEFAULT_RETRY, RateLimiter, realSleep, type CallClass, type RateLimits, type RetryPolicy, type Sleep } from './rate-limit';
 import type { SecretResolver } from './secrets';
@@ -69,7 +72,27 @@ export interface AciContainerGroupsOptions {
   clock?: Clock;
   sleep?: Sleep;
   random?: () => number;
+  /**
+   * The create guard (create-guard.ts), on by default. `false` re-sends a failed create PUT without
+   * looking first and trusts `If-None-Match` alone — unsafe; only for the test that shows the guard is needed.
+   */
+  createGuard?: boolean;
+  /**
+   * `always` (default): every create GETs the name first, so a group already there (ours from an
+   * earlier PUT, or somebody else's) is never PUT over even when ARM ignores `If-None-Match`.
+   * `when-unsure`: only Reuse names, re-sends after a PUT that may have gone through, and every
+   * create once ARM has been seen to ignore the header (one read less per run; a foreign group
+   * holding a fresh run's name would then be updated once before the controller notices).
+   */
+  lookBeforeCreate?: 'always' | 'when-unsure';
 }
+
+const CREATE_GUARD_MESSAGES = {
+  adopted: 'create: the earlier PUT had gone through (tags match); adopted instead of sending it again',
+  taken: 'create: the name is held by another group; not sent',
+  'header-refused': 'ARM refused If-None-Match; creates go without it, each after a GET by name',
+  'header-ignored': 'ARM answered a create PUT as an update: If-None-Match is not honoured; every create now GETs first',
+} as const;
 
 const PROVIDER = 'providers/Microsoft.ContainerInstance/containerGroups';
 const QUOTA_CODES = /quota|limitexceeded|ContainerGroupQuotaReached|RegionalQuota|StandardCores/i;
@@ -126,6 +149,8 @@ export class AciContainerGroups implements ContainerGroups {
   private readonly sleep: Sleep;
   private readonly retry: RetryPolicy;
   private readonly timeoutMs: number;
+  /** What creates have shown about If-None-Match (create-guard.ts). */
+  readonly precondition: PreconditionKnowledge = { headerRefused: false, headerIgnored: false };
 
   constructor(opts: AciContainerGroupsOptions) {
     this.opts = opts;
@@ -192,7 +217,7 @@ export class AciContainerGroups implements ContainerGroups {
     return fromArmGroup(g);
   }
 
-  async createOrUpdate(desired: DesiredGroup, opts?: CallOptions & { ifNoneMatch?: boolean }): Promise<ObservedGroup> {
+  async createOrUpdate(desired: DesiredGroup, opts?: CallOptions & { ifNoneMatch?: boolean; mayExist?: boolean }): Promise<ObservedGroup> {
     const ref = desired.ref;
     const seen: string[] = [];
     const recording: SecretResolver = {
@@ -205,11 +230,40 @@ export class AciContainerGroups implements ContainerGroups {
     // Secrets first: a missing one fails the call before any request is made.
     const body = toArmGroup(desired, recording);
     if (!opts?.ifNoneMatch) await this.requireOwned(ref, 'update', opts, true);
-    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-    if (opts?.ifNoneMatch) headers['If-None-Match'] = '*';
     const json = JSON.stringify(toWire(body));
-    const res = await this.call('createOrUpdate', 'create', ref.subscriptionId, ref.name, opts, seen, (signal) => this.raw(ref, 'PUT', '', signal, headers, json));
-    return fromArmGroup(fromWire(res));
+    const put = (withHeader: boolean, maxRetries?: number) => {
+      const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+      if (withHeader) headers['If-None-Match'] = '*';
+      return this.call('createOrUpdate', 'create', ref.subscriptionId, ref.name, opts, seen, (signal) => this.raw(ref, 'PUT', '', signal, headers, json), maxRetries);
+    };
+    if (!opts?.ifNoneMatch) return fromArmGroup(fromWire((await put(false)).body));
+    if (this.opts.createGuard === false) return fromArmGroup(fromWire((await put(true)).body));
+    // A create: the guard (create-guard.ts) looks before any re-send that may follow a PUT that got through.
+    return guardedCreate(desired.tags, {
+      put: async (withHeader) => {
+        const r = await put(withHeader, 0);
+        return { status: r.status, group: fromArmGroup(fromWire(r.body)) };
+      },
+      get: async () => {
+        try {
+          return await this.get(ref, opts);
+        } catch (e) {
+          if (e instanceof AciError && e.kind === 'NotFound' && e.code !== 'ResourceGroupNotFound') return null;
+          throw e;
+        }
+      },
+      backoff: async (n, e) => {
+        const delay = e.kind === 'Throttled' ? 0 : backoffDelay(n, this.retry, this.opts.random);
+        this.opts.logger?.warn?.({ op: 'createOrUpdate', group: ref.name, kind: e.kind, code: e.code, attempt: n, delayMs: delay }, 'ARM call failed; retrying');
+        if (delay > 0) await this.sleep(delay, opts?.signal);
+      },
+      maxRetries: this.retry.maxRetries,
+      knowledge: this.precondition,
+      onEvent: (what, detail) => {
+        const level = what === 'adopted' || what === 'taken' ? 'info' : 'warn';
+        this.opts.logger?.[level]?.({ group: ref.name, ...detail }, CREATE_GUARD_MESSAGES[what]);
+      },
+    }, { mayExist: opts.mayExist || this.opts.lookBeforeCreate !== 'when-unsure' });
   }
 
   async start(ref: GroupRef, opts?: CallOptions): Promise<void> {
@@ -274,7 +328,7 @@ export class AciContainerGroups implements ContainerGroups {
   }
 
   /** One raw ARM request through the SDK client's pipeline. Resolves with the JSON body (if any) on 2xx. */
-  private async raw(ref: GroupRef, method: 'PUT' | 'POST' | 'DELETE', suffix: string, signal: AbortSignal, headers: Record<string, string> = {}, body?: string): Promise<unknown> {
+  private async raw(ref: GroupRef, method: 'PUT' | 'POST' | 'DELETE', suffix: string, signal: AbortSignal, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; body: unknown }> {
     const client = this.client(ref.subscriptionId);
     const url =
       `${this.endpoint}/subscriptions/${encodeURIComponent(ref.subscriptionId)}/resourceGroups/${encodeURIComponent(ref.resourceGroup)}/` +
@@ -291,7 +345,7 @@ export class AciContainerGroups implements ContainerGroups {
         parsed = undefined;
       }
     }
-    if (res.status >= 200 && res.status < 300) return parsed;
+    if (res.status >= 200 && res.status < 300) return { status: res.status, body: parsed };
     const err = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
     throw errorFromStatus(res.status, err?.code, err?.message ?? `HTTP ${res.status}`, retryAfterMs(res.headers, this.clock.now()));
   }
@@ -326,7 +380,7 @@ export class AciContainerGroups implements ContainerGroups {
    * One operation: budget, timeout, error mapping, retries. `fn` performs one attempt with the
    * given signal (aborted at the timeout or when the caller aborts).
    */
-  private async call<T>(op: string, cls: CallClass, sub: string, name: string, opts: CallOptions | undefined, secrets: string[], fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  private async call<T>(op: string, cls: CallClass, sub: string, name: string, opts: CallOptions | undefined, secrets: string[], fn: (signal: AbortSignal) => Promise<T>, maxRetries = this.retry.maxRetries): Promise<T> {
     const outer = opts?.signal;
     const limiter = this.limiter(sub);
     for (let attempt = 0; ; attempt++) {
@@ -353,7 +407,7 @@ export class AciContainerGroups implements ContainerGroups {
         const err = this.toAciError(timedOut ? new TimeoutError('timeout') : e, op, name, secrets);
         this.opts.onCall?.(op, err.kind, this.clock.now() - started);
         if (err.kind === 'Throttled') limiter.pause(cls, err.retryAfterMs ?? backoffDelay(attempt + 1, this.retry, this.opts.random));
-        if (!err.retryable || attempt >= this.retry.maxRetries) throw err;
+        if (!err.retryable || attempt >= maxRetries) throw err;
         const delay = err.kind === 'Throttled' ? 0 : backoffDelay(attempt + 1, this.retry, this.opts.random);
         this.opts.logger?.warn?.({ op, group: name, kind: err.kind, code: err.code, attempt: attempt + 1, delayMs: delay }, 'ARM call failed; retrying');
         if (delay > 0) await this.sleep(delay, outer);

@@ -25,6 +25,17 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+export interface CreateOptions {
+  /**
+   * A create: never update an existing group. Sent with `If-None-Match: *`, and guarded so that it
+   * holds even when ARM ignores or refuses that header (create-guard.ts): a group found under the
+   * name that carries this create's tags is adopted, any other answers Conflict.
+   */
+  ifNoneMatch?: boolean;
+  /** With `ifNoneMatch`: the name may already be taken (a Reuse group), so look (GET) before the first PUT too. */
+  mayExist?: boolean;
+}
+
 export interface DeleteOptions extends CallOptions {
   observedTags?: Record<string, string>;
 }
@@ -39,7 +50,7 @@ export interface ContainerGroups {
    * caller observes with `get`). With `ifNoneMatch` the call fails with Conflict when the group
    * already exists, so a repeated create never restarts a run.
    */
-  createOrUpdate(desired: DesiredGroup, opts?: CallOptions & { ifNoneMatch?: boolean }): Promise<ObservedGroup>;
+  createOrUpdate(desired: DesiredGroup, opts?: CallOptions & CreateOptions): Promise<ObservedGroup>;
   /** Start (re-run) a finished or stopped group we own. */
   start(ref: GroupRef, opts?: CallOptions): Promise<void>;
   /** Stop a group we own; refuses (Forbidden) a group without our tags. */

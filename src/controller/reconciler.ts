@@ -3,10 +3,11 @@
  * record in the store → status once. Level-triggered: `reconcile(name)` re-reads everything it
  * needs; it is called by the workqueue with a job name and answers when it wants to run again.
  *
- * Crash safety: an attempt is recorded (phase Creating) BEFORE its PUT; PUTs that create use
- * ifNoneMatch, so a repeat after a crash answers Conflict instead of restarting a run, and a
- * Conflict on a group that carries this run's tags is adopted. A recovering launch first GETs the
- * group to see whether the earlier call got through.
+ * Crash safety: an attempt is recorded (phase Creating) BEFORE its PUT. A recovering launch first
+ * GETs the group to see whether the earlier call got through (its tags say which run and attempt it
+ * holds). PUTs that create use ifNoneMatch, which the adapter guards so that it does not depend on
+ * ARM honouring the header (aci/create-guard.ts: a GET before any re-send); a Conflict on a group
+ * that carries this run's tags is adopted.
  *
  * Errors: retryable AciErrors (Throttled / Transient) are thrown so the workqueue backs off; the
  * terminal ones are recorded on the attempt (or as events) and absorbed.
@@ -573,7 +574,7 @@ export class Reconciler {
         g = yield* this.update(ctx, desired);
       } else {
         try {
-          g = yield* this.io(() => groups.createOrUpdate(desired, { ...opts, ifNoneMatch: true }));
+          g = yield* this.io(() => groups.createOrUpdate(desired, { ...opts, ifNoneMatch: true, mayExist: ref.name === reuseGroupName(ctx.name) }));
         } catch (e) {
           if (!isAciError(e, 'Conflict')) throw e;
           const resolved = yield* this.resolveConflict(ctx, run, a, desired);

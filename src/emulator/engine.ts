@@ -18,10 +18,12 @@ import {
   immutableChange,
   invalidUpdate,
   renderGroup,
+  renderListItem,
   stripSecrets,
   validateGroupPut,
 } from './model';
 import type { RunHandle, Runtime } from './runtime';
+import { DEFAULT_BEHAVIOUR, type EmulatorBehaviour } from './behaviour';
 
 export type StartReason = 'create' | 'update' | 'start' | 'restart';
 
@@ -54,6 +56,8 @@ export interface EngineOptions {
   stateDir?: string;
   workDir: string;
   logger?: { info(o: object, msg?: string): void; warn(o: object, msg?: string): void };
+  /** The switches of behaviour.ts (default: DEFAULT_BEHAVIOUR). */
+  behaviour?: EmulatorBehaviour;
 }
 
 export interface OperationRecord {
@@ -112,6 +116,8 @@ interface Entry {
   restarting: Set<string>;
   logs: Map<string, LogBuffer>;
   activeOp?: OperationRecord;
+  /** Epoch ms from which list responses show the group (behaviour.listDelayMs after its creation). */
+  listedFrom?: number;
 }
 
 function key(rg: string, name: string): string {
@@ -126,7 +132,10 @@ export class Engine {
   private saveTimer?: NodeJS.Timeout;
   private closed = false;
 
+  readonly behaviour: EmulatorBehaviour;
+
   constructor(private readonly opts: EngineOptions) {
+    this.behaviour = opts.behaviour ?? DEFAULT_BEHAVIOUR;
     if (opts.stateDir) this.load();
   }
 
@@ -237,6 +246,7 @@ export class Engine {
         timers: new Set(),
         restarting: new Set(),
         logs: new Map(),
+        listedFrom: this.opts.clock.now() + this.behaviour.listDelayMs,
       };
       this.groups.set(key(rg, name), e);
       this.creations.push({ name, resourceGroup: rg, time, tags: { ...next.tags } });
@@ -274,13 +284,14 @@ export class Engine {
   /** A page of groups (by resource group, or the whole subscription), ordered by resource group then name. */
   list(rg: string | undefined, after: string | undefined, pageSize: number): { value: Json[]; next?: string } {
     if (rg !== undefined) this.requireRg(rg);
+    const now = this.opts.clock.now();
     const all = [...this.groups.entries()]
-      .filter(([k]) => rg === undefined || k.startsWith(`${rg.toLowerCase()}/`))
+      .filter(([k, e]) => (rg === undefined || k.startsWith(`${rg.toLowerCase()}/`)) && (e.listedFrom === undefined || e.listedFrom <= now))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const start = after === undefined ? 0 : all.findIndex(([k]) => k > after);
     const page = start < 0 ? [] : all.slice(start, start + pageSize);
     const more = start >= 0 && start + pageSize < all.length;
-    return { value: page.map(([, e]) => renderGroup(e.rec, false)), next: more ? page[page.length - 1][0] : undefined };
+    return { value: page.map(([, e]) => renderListItem(e.rec, this.behaviour.listInstanceViews)), next: more ? page[page.length - 1][0] : undefined };
   }
 
   /** DELETE: 202 with an operation, or 204 when the group does not exist. */

@@ -17,11 +17,13 @@ import { TokenIssuer } from './identity';
 import { ProcessRuntime, SimulateRuntime } from './runtime';
 import { ArmServer, EmulatorStats } from './server';
 import { AZURE_THROTTLING, ThrottlingConfig, Throttler } from './throttling';
+import { resolveBehaviour, type EmulatorBehaviour } from './behaviour';
 
 export type { EmulatorStats } from './server';
 export type { ThrottlingConfig, BucketConfig, WindowLimit } from './throttling';
 export { AZURE_THROTTLING } from './throttling';
 export { parseFaultSpec } from './faults';
+export { DEFAULT_BEHAVIOUR, PESSIMISTIC_BEHAVIOUR, parseIfNoneMatchMode, type EmulatorBehaviour, type IfNoneMatchMode } from './behaviour';
 
 export const DEFAULT_SUBSCRIPTION_ID = '00000000-0000-4000-a000-0000000ac1c7';
 
@@ -49,6 +51,8 @@ export interface EmulatorOptions {
   failingImages?: string[];
   /** First restart-policy back-off (doubles per restart, capped at 10 s). Default 100 ms. */
   restartBackoffMs?: number;
+  /** Unverified ACI behaviours (behaviour.ts): If-None-Match honour|ignore|reject, list instance views, list delay. */
+  behaviour?: Partial<EmulatorBehaviour>;
 }
 
 export interface RunningEmulator {
@@ -95,6 +99,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const pageSize = opts.pageSize ?? 100;
   if (!Number.isInteger(pageSize) || pageSize < 1) throw new Error(`invalid page size ${pageSize}`);
   const faults = new FaultInjector(parseFaultSpec(opts.faults));
+  const behaviour = resolveBehaviour(opts.behaviour);
   const throttlingCfg = opts.throttling === 'azure' ? AZURE_THROTTLING : opts.throttling === 'off' || opts.throttling === undefined ? undefined : opts.throttling;
 
   const cert = await loadOrCreateCert(opts.stateDir, clock.now());
@@ -124,6 +129,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     stateDir: opts.stateDir,
     workDir,
     logger: opts.logger,
+    behaviour,
   });
 
   let endpoint = '';

@@ -302,3 +302,13 @@ export function renderGroup(rec: GroupRecord, withInstanceView: boolean): Json {
     properties: props,
   };
 }
+
+/**
+ * A list item: no instance views, or (behaviour.listInstanceViews) each container's instance view
+ * and no group-level one, as in the 2023-05-01 List example.
+ */
+export function renderListItem(rec: GroupRecord, containerViews: boolean): Json {
+  const g = renderGroup(rec, containerViews);
+  delete g.properties.instanceView;
+  return g;
+}

@@ -11,6 +11,7 @@ import type { Engine, OperationRecord } from './engine';
 import type { FaultInjector, FaultKind } from './faults';
 import { openIdConfiguration, scopeToResource, TokenIssuer } from './identity';
 import type { RequestCategory, Throttler } from './throttling';
+import { ifNoneMatchPrecondition } from './precondition';
 
 export interface EmulatorStats {
   requests: Record<string, number>;
@@ -330,8 +331,7 @@ export class ArmServer {
         return { status: 200, body };
       }
       case 'put': {
-        const ifNoneMatch = String(req.headers['if-none-match'] ?? '').trim() === '*';
-        const r = e.put(rg, name, this.parseJson(text), ifNoneMatch);
+        const r = e.put(rg, name, this.parseJson(text), ifNoneMatchPrecondition(req.headers['if-none-match'], e.behaviour.ifNoneMatch));
         return { status: r.status, body: r.body, headers: { 'azure-asyncoperation': this.opUrl(r.op) } };
       }
       case 'patch':

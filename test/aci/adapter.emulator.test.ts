@@ -134,16 +134,23 @@ describe('secrets never leave the PUT', () => {
 });
 
 describe('operations', () => {
-  test('createOrUpdate with ifNoneMatch is one request; Conflict when the group exists', async () => {
+  test('createOrUpdate with ifNoneMatch is GET (is the name free?) + PUT; the same create again is adopted; another run under the name is Conflict, no PUT', async () => {
     const from = log.length;
+    const gets = emu.stats().requests.get ?? 0;
     const g = await aci.createOrUpdate(desiredGroup(ref('op-1'), minimalTemplate(), 'ctl-a'), { ifNoneMatch: true });
     expect(g.name).toBe('op-1');
     expect(g.tags[TAG_MANAGED_BY]).toBe('ctl-a');
+    // The 404 GET surfaces as an error inside the pipeline, before the spy logs it: count it at the emulator.
+    expect(emu.stats().requests.get).toBe(gets + 1);
     expect(log.slice(from).map((x) => `${x.method} ${x.status}`)).toEqual(['PUT 201']);
     const again = log.length;
-    const err = await rejected(aci.createOrUpdate(desiredGroup(ref('op-1'), minimalTemplate(), 'ctl-a'), { ifNoneMatch: true }));
+    const same = await aci.createOrUpdate(desiredGroup(ref('op-1'), minimalTemplate(), 'ctl-a'), { ifNoneMatch: true });
+    expect(same.name).toBe('op-1');
+    expect(log.slice(again).map((x) => `${x.method} ${x.status}`)).toEqual(['GET 200']);
+    const third = log.length;
+    const err = await rejected(aci.createOrUpdate(desiredGroup(ref('op-1'), minimalTemplate(), 'ctl-a', { 'acictl.dev/run': 'another-run' }), { ifNoneMatch: true }));
     expect(err.kind).toBe('Conflict');
-    expect(log.slice(again).map((x) => x.method)).toEqual(['PUT']);
+    expect(log.slice(third).map((x) => x.method)).toEqual(['GET']);
   });
 
   test('an in-place update is GET (ownership) + PUT', async () => {

@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliContext, CliError, EXIT } from '../context';
-import { startEmulator } from '../../emulator';
+import { parseIfNoneMatchMode, startEmulator, type IfNoneMatchMode } from '../../emulator';
 
 interface EmulatorFlags {
   listen: string;
@@ -17,6 +17,9 @@ interface EmulatorFlags {
   lroDelay?: string;
   simulateMs?: string;
   simulateExitCode?: string;
+  ifNoneMatch: string;
+  listInstanceViews?: boolean;
+  listDelay?: string;
 }
 
 /** "127.0.0.1:8443", "localhost:0", "[::1]:8443", or just a port. */
@@ -53,10 +56,19 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--lro-delay <ms>', 'how long PUT/start/restart/delete operations stay in flight', '200')
     .option('--simulate-ms <ms>', 'simulate runtime: run duration', '1000')
     .option('--simulate-exit-code <code>', 'simulate runtime: exit code', '0')
+    .option('--if-none-match <mode>', 'PUT with If-None-Match: * on an existing group: honour (412), ignore (updates and restarts it) or reject (400 for any PUT carrying it)', 'honour')
+    .option('--list-instance-views', 'list responses carry each container\'s instance view (as the 2023-05-01 List example)')
+    .option('--list-delay <ms>', 'a created group appears in list responses only after this delay (GET sees it at once)', '0')
     .action(async (flags: EmulatorFlags) => {
       const { host, port } = parseListen(flags.listen);
       if (flags.runtime !== 'process' && flags.runtime !== 'simulate') throw new CliError(`invalid --runtime '${flags.runtime}' (process or simulate)`, EXIT.USAGE);
       if (flags.throttling !== 'off' && flags.throttling !== 'azure') throw new CliError(`invalid --throttling '${flags.throttling}' (off or azure)`, EXIT.USAGE);
+      let ifNoneMatch: IfNoneMatchMode;
+      try {
+        ifNoneMatch = parseIfNoneMatchMode(flags.ifNoneMatch);
+      } catch (e) {
+        throw new CliError(`invalid --if-none-match '${flags.ifNoneMatch}' (honour, ignore or reject)`, EXIT.USAGE);
+      }
       const log = (level: string) => (o: object, msg?: string) => ctx.stderr(`${JSON.stringify({ level, time: new Date().toISOString(), msg, ...o })}\n`);
       let emu;
       try {
@@ -71,6 +83,7 @@ export function register(program: Command, ctx: CliContext): void {
           lroDelayMs: intFlag(flags.lroDelay, '--lro-delay', 0),
           simulate: { durationMs: intFlag(flags.simulateMs, '--simulate-ms', 0), exitCode: intFlag(flags.simulateExitCode, '--simulate-exit-code', 0) },
           logger: { info: log('info'), warn: log('warn') },
+          behaviour: { ifNoneMatch, listInstanceViews: Boolean(flags.listInstanceViews), listDelayMs: intFlag(flags.listDelay, '--list-delay', 0) ?? 0 },
         });
       } catch (err) {
         if (err instanceof CliError) throw err;

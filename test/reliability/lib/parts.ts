@@ -3,23 +3,23 @@
  * the long (`npm run test:reliability`) versions run the same assertions.
  */
 import { fmt, writeFigures } from './figures';
-import { runCrashTorture, runFaultTorture, type CrashResult, type FaultResult } from './torture';
+import { describeReading, runCrashTorture, runFaultTorture, type AciReading, type CrashResult, type FaultResult } from './torture';
 
 const verbose = process.env.ACICTL_RELIABILITY_VERBOSE === '1';
 const log = (s: string) => {
   if (verbose) process.stderr.write(`${s}\n`);
 };
 
-export function crashSuite(o: { label: string; file: string; kills: number; seed: number; maxUpMs: number; timeoutMs: number }): void {
-  describe(`Invariant 1: exactly once per slot — crash torture (${o.label}: ${o.kills} SIGKILLs, seed ${o.seed})`, () => {
+export function crashSuite(o: { label: string; file: string; kills: number; seed: number; maxUpMs: number; timeoutMs: number; reading?: AciReading }): void {
+  describe(`Invariant 1: exactly once per slot — crash torture (${o.label}: ${o.kills} SIGKILLs, seed ${o.seed}; ${describeReading(o.reading)})`, () => {
     let r: CrashResult;
 
     beforeAll(async () => {
-      r = await runCrashTorture({ kills: o.kills, seed: o.seed, maxUpMs: o.maxUpMs, log });
+      r = await runCrashTorture({ kills: o.kills, seed: o.seed, maxUpMs: o.maxUpMs, reading: o.reading, log });
       const a = r.analysis;
       const ok = a.duplicates.length === 0 && a.reExecutions.length === 0 && a.lost.length === 0 && a.restartsWithoutRun.length === 0 && r.finished.problems.length === 0 && r.ownership.problems.length === 0;
       writeFigures(o.file, {
-        part: `crash (${o.label})`,
+        part: `crash (${o.label}${o.reading ? `; ${describeReading(o.reading)}` : ''})`,
         summary:
           `${r.kills} kills (${r.killsBeforeReady} during start-up), ${fmt(a.due)} slots due, ${fmt(a.run)} run, ${fmt(a.required)} required, ` +
           `${a.allowedMissed} allowed missed (downtime), ${a.duplicates.length + a.reExecutions.length} duplicates, ${a.lost.length} lost, ` +
@@ -59,16 +59,16 @@ export function crashSuite(o: { label: string; file: string; kills: number; seed
   });
 }
 
-export function faultSuite(o: { label: string; file: string; durationMs: number; seed: number; periods: [number, number]; timeoutMs: number; maxRequestsPerRun: number }): void {
-  describe(`Invariant 9: one throttled call does not stop the others — fault torture (${o.label}: ${Math.round(o.durationMs / 1000)} s, schedules every ${o.periods.join(' s and ')} s, seed ${o.seed})`, () => {
+export function faultSuite(o: { label: string; file: string; durationMs: number; seed: number; periods: [number, number]; timeoutMs: number; maxRequestsPerRun: number; reading?: AciReading; faults?: string }): void {
+  describe(`Invariant 9: one throttled call does not stop the others — fault torture (${o.label}: ${Math.round(o.durationMs / 1000)} s, schedules every ${o.periods.join(' s and ')} s, seed ${o.seed}; ${describeReading(o.reading)})`, () => {
     let r: FaultResult;
 
     beforeAll(async () => {
-      r = await runFaultTorture({ durationMs: o.durationMs, seed: o.seed, periods: o.periods, log });
+      r = await runFaultTorture({ durationMs: o.durationMs, seed: o.seed, periods: o.periods, reading: o.reading, faults: o.faults, log });
       const dup = r.analysis.duplicates.length + r.analysis.reExecutions.length;
       const ok = !r.controllerExitedEarly && dup === 0 && r.lostStrict.length === 0 && r.finished.problems.length === 0 && r.ownership.problems.length === 0 && r.requestsPerRun <= o.maxRequestsPerRun;
       writeFigures(o.file, {
-        part: `faults (${o.label})`,
+        part: `faults (${o.label}${o.reading ? `; ${describeReading(o.reading)}` : ''})`,
         summary:
           `${fmt(r.requests)} requests, ${fmt(r.injected)} injected faults (${Object.entries(r.injectedByKind).map(([k, v]) => `${k}: ${v}`).join(', ')}), ` +
           `${r.runs} runs, ${r.requestsPerRun.toFixed(1)} requests/run, peak ${r.peakRequestsPerSecond.toFixed(1)} req/s, ${dup} duplicates, ` +

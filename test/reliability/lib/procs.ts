@@ -104,11 +104,12 @@ export class EmulatorProcess implements EmulatorTarget {
 }
 
 /** `acictl emulator --state-dir DIR [--faults SPEC]` as a child process; resolves once it printed its environment. */
-export async function startEmulatorProcess(opts: { stateDir?: string; faults?: string; lroDelayMs?: number } = {}): Promise<EmulatorProcess> {
+export async function startEmulatorProcess(opts: { stateDir?: string; faults?: string; lroDelayMs?: number; args?: string[] } = {}): Promise<EmulatorProcess> {
   ensureBuilt();
   const stateDir = opts.stateDir ?? tmp('acictl-rel-emu-');
   const args = [BIN, 'emulator', '--listen', '127.0.0.1:0', '--state-dir', stateDir, '--lro-delay', String(opts.lroDelayMs ?? 50)];
   if (opts.faults) args.push('--faults', opts.faults);
+  if (opts.args) args.push(...opts.args);
   const child = spawn(NODE, args, { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
   const emu = new EmulatorProcess(child, stateDir);
   const env = await waitUntil(

@@ -119,11 +119,39 @@ export interface CrashResult {
   requests: number;
 }
 
-export async function runCrashTorture(o: { kills: number; seed: number; maxUpMs: number; log?: (s: string) => void }): Promise<CrashResult> {
+/**
+ * The emulator's unverified-behaviour switches for a torture part (`acictl emulator` flags):
+ * `pessimistic` = If-None-Match ignored (a repeated create PUT updates and restarts the group) and
+ * creates visible in list only after `listDelayMs` (default 2 s).
+ */
+export interface AciReading {
+  ifNoneMatch?: 'honour' | 'ignore' | 'reject';
+  listDelayMs?: number;
+  listInstanceViews?: boolean;
+}
+
+export const PESSIMISTIC: AciReading = { ifNoneMatch: 'ignore', listDelayMs: 2000 };
+
+export function readingArgs(r: AciReading | undefined): string[] {
+  if (!r) return [];
+  const a: string[] = [];
+  if (r.ifNoneMatch) a.push('--if-none-match', r.ifNoneMatch);
+  if (r.listDelayMs) a.push('--list-delay', String(r.listDelayMs));
+  if (r.listInstanceViews) a.push('--list-instance-views');
+  return a;
+}
+
+export function describeReading(r: AciReading | undefined): string {
+  const header = { honour: 'honoured', ignore: 'ignored', reject: 'rejected' }[r?.ifNoneMatch ?? 'honour'];
+  const list = r?.listDelayMs ? `creates listed after ${r.listDelayMs} ms` : 'creates listed at once';
+  return `If-None-Match ${header}, ${list}${r?.listInstanceViews ? ', list instance views' : ''}`;
+}
+
+export async function runCrashTorture(o: { kills: number; seed: number; maxUpMs: number; reading?: AciReading; log?: (s: string) => void }): Promise<CrashResult> {
   const t0 = Date.now();
   const log = o.log ?? (() => undefined);
   const rg = 'crash-torture';
-  const emu = await startEmulatorProcess({ lroDelayMs: 50 });
+  const emu = await startEmulatorProcess({ lroDelayMs: 50, args: readingArgs(o.reading) });
   const manifests = tmp('acictl-rel-crash-m-');
   const stateDir = tmp('acictl-rel-crash-s-');
   const jobs: TortureJob[] = [
@@ -213,12 +241,12 @@ export interface FaultResult {
  * 100 creates per 5 minutes: the controller enforces that window client-side and would (rightly)
  * wait minutes for it — a 1 s schedule only fits a run shorter than about a minute.
  */
-export async function runFaultTorture(o: { durationMs: number; seed: number; periods?: [number, number]; faults?: string; log?: (s: string) => void }): Promise<FaultResult> {
+export async function runFaultTorture(o: { durationMs: number; seed: number; periods?: [number, number]; faults?: string; reading?: AciReading; log?: (s: string) => void }): Promise<FaultResult> {
   const [p1, p2] = o.periods ?? [1, 2];
   const log = o.log ?? (() => undefined);
   const rg = 'fault-torture';
   const spec = o.faults ?? `429=0.1,500=0.025,503=0.025,reset=0.02,latency=0-100ms,seed=${o.seed}`;
-  const emu: EmulatorProcess = await startEmulatorProcess({ faults: spec, lroDelayMs: 50 });
+  const emu: EmulatorProcess = await startEmulatorProcess({ faults: spec, lroDelayMs: 50, args: readingArgs(o.reading) });
   const manifests = tmp('acictl-rel-fault-m-');
   const stateDir = tmp('acictl-rel-fault-s-');
   const jobs: TortureJob[] = [
