@@ -11,7 +11,7 @@ test('bin/acictl.js passes the flags on its first line; npm start passes them to
   const first = readFileSync(path.join(ROOT, 'bin/acictl.js'), 'utf8').split('\n')[0];
   expect(first).toBe(`#!/usr/bin/env -S node ${V8_FLAGS.join(' ')}`);
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  expect(pkg.scripts.start).toMatch(new RegExp(`^node ${V8_FLAGS.join(' ')} bin/acictl\\.js controller `));
+  expect(pkg.scripts.start).toMatch(new RegExp(`^exec node ${V8_FLAGS.join(' ')} bin/acictl\\.js controller `));
 });
 
 test('executed through its shebang, the launcher runs node with the flags', () => {
