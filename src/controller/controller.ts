@@ -128,6 +128,8 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   let credentialKind = opts.arm.credential ?? 'default';
   if (opts.emulator) {
     emulator = await startEmulator({
+      // only the tokens its identity endpoint gave this controller start commands (issue 20)
+      auth: 'issued',
       ...opts.emulator,
       stateDir: opts.emulator.stateDir ?? join(stateDir, 'emulator'),
       // The embedded emulator's own chatter is debug level: the controller reports what matters.

@@ -3,9 +3,12 @@
  * (GET IDENTITY_ENDPOINT?api-version=2019-08-01&resource=… with header X-IDENTITY-HEADER) on a plain
  * http loopback server, and an OIDC discovery document + client-credentials token endpoint (served
  * by the HTTPS server) for ClientSecretCredential with `authorityHost`.
- * Tokens are JWT-shaped and HMAC-signed with a per-process key; the ARM API accepts any bearer token.
+ * Tokens are JWT-shaped and HMAC-signed with a per-process key. With `auth: 'issued'` the ARM API
+ * accepts only tokens `verify` recognises (signed by this process, this issuer, not expired);
+ * with `auth: 'any'` (the default of a standalone emulator, for fixed-token test clients) any
+ * bearer token.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EMULATOR_TENANT_ID } from './model';
 
 const TOKEN_LIFETIME_S = 24 * 3600;
@@ -26,6 +29,26 @@ export class TokenIssuer {
     const body = b64url(JSON.stringify({ aud: resource, iss: this.issuer, iat, nbf: iat, exp, sub: subject, oid: subject, tid: EMULATOR_TENANT_ID }));
     const sig = createHmac('sha256', this.key).update(`${head}.${body}`).digest('base64url');
     return { token: `${head}.${body}.${sig}`, expiresOn: exp };
+  }
+
+  /** Whether `token` is one this issuer signed and it has not expired (`expired` when only that fails). */
+  verify(token: string): 'ok' | 'invalid' | 'expired' {
+    const parts = token.split('.');
+    if (parts.length !== 3) return 'invalid';
+    const [head, body, sig] = parts as [string, string, string];
+    const want = createHmac('sha256', this.key).update(`${head}.${body}`).digest();
+    const got = Buffer.from(sig, 'base64url');
+    if (got.length !== want.length || !timingSafeEqual(got, want)) return 'invalid';
+    let claims: { iss?: unknown; exp?: unknown; nbf?: unknown };
+    try {
+      claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as typeof claims;
+    } catch {
+      return 'invalid';
+    }
+    if (claims.iss !== this.issuer || typeof claims.exp !== 'number') return 'invalid';
+    const now = Math.floor(this.nowMs() / 1000);
+    if (typeof claims.nbf === 'number' && claims.nbf > now + 300) return 'invalid';
+    return claims.exp > now ? 'ok' : 'expired';
   }
 }
 

@@ -53,6 +53,12 @@ export interface EmulatorOptions {
   restartBackoffMs?: number;
   /** Unverified ACI behaviours (behaviour.ts): If-None-Match honour|ignore|reject, list instance views, list delay. */
   behaviour?: Partial<EmulatorBehaviour>;
+  /**
+   * Which bearer tokens the ARM API accepts: 'issued' — only tokens this emulator's identity
+   * endpoint issued (the controller's embedded emulator), and the client-credentials grant is
+   * refused; 'any' (default) — any bearer token, for test clients with a fixed token.
+   */
+  auth?: 'issued' | 'any';
 }
 
 export interface RunningEmulator {
@@ -142,6 +148,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     subscriptionId,
     pageSize,
     tokens: new TokenIssuer('https://sts.emulator.acictl.dev/', () => clock.now()),
+    auth: opts.auth ?? 'any',
     identityHeader,
     endpoint: () => endpoint,
     logger: opts.logger,

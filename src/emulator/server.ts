@@ -60,6 +60,8 @@ export interface ArmServerDeps {
   subscriptionId: string;
   pageSize: number;
   tokens: TokenIssuer;
+  /** 'issued': only tokens `tokens` issued (and no client-credentials grant); 'any': any bearer token. */
+  auth: 'issued' | 'any';
   identityHeader: string;
   /** The public base URL (https://127.0.0.1:PORT), known once the server listens. */
   endpoint(): string;
@@ -248,9 +250,18 @@ export class ArmServer {
 
   /** Authentication, api-version, subscription and throttling checks, then the operation. */
   private guarded(req: IncomingMessage, url: URL, op: string, category: RequestCategory, args: string[], text: string): Reply {
-    const auth = req.headers.authorization ?? '';
-    if (!/^Bearer\s+\S+/i.test(auth)) {
+    const auth = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    if (!auth) {
       return { status: 401, body: { error: { code: 'AuthenticationFailed', message: "Authentication failed. The 'Authorization' header is missing or is not a bearer token." } } };
+    }
+    if (this.d.auth === 'issued') {
+      const verdict = this.d.tokens.verify(auth[1]!);
+      if (verdict === 'expired') {
+        return { status: 401, headers: { 'www-authenticate': 'Bearer error="invalid_token"' }, body: { error: { code: 'ExpiredAuthenticationToken', message: 'The access token expiry UTC time is earlier than current UTC time.' } } };
+      }
+      if (verdict !== 'ok') {
+        return { status: 401, headers: { 'www-authenticate': 'Bearer error="invalid_token"' }, body: { error: { code: 'InvalidAuthenticationToken', message: 'The access token is invalid: this emulator accepts only tokens its identity endpoint issued.' } } };
+      }
     }
     const apiVersion = url.searchParams.get('api-version');
     if (!apiVersion) {
@@ -374,6 +385,10 @@ export class ArmServer {
   private async clientCredentialsToken(req: IncomingMessage): Promise<Reply> {
     bump(this.counters.requests, 'token');
     const form = new URLSearchParams(await readBody(req));
+    if (this.d.auth === 'issued') {
+      // no client is registered: tokens come from the managed-identity endpoint (its header is the secret)
+      return { status: 401, body: { error: 'invalid_client', error_description: 'AADSTS7000215: this emulator issues tokens only through its managed-identity endpoint.' } };
+    }
     if (form.get('grant_type') !== 'client_credentials' || !form.get('client_id') || !(form.get('client_secret') || form.get('client_assertion'))) {
       return { status: 400, body: { error: 'invalid_request', error_description: 'AADSTS900144: client_credentials grant with client_id and a client secret or assertion is required.' } };
     }

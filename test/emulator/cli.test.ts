@@ -84,8 +84,38 @@ test('acictl emulator prints export lines; another process lists with the SDK fr
 });
 
 test('acictl emulator rejects bad flags with exit code 2', () => {
-  for (const args of [['--listen', '0.0.0.0:0'], ['--runtime', 'docker'], ['--faults', '429=7'], ['--throttling', 'maybe']]) {
+  for (const args of [['--listen', '0.0.0.0:0'], ['--runtime', 'docker'], ['--faults', '429=7'], ['--throttling', 'maybe'], ['--auth', 'maybe']]) {
     const r = spawnSync(NODE, ['bin/acictl.js', 'emulator', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 15_000 });
     expect([args.join(' '), r.status, r.stdout]).toEqual([args.join(' '), 2, '']);
   }
+});
+
+test('acictl emulator --auth issued: a managed-identity client works, a fixed-token client gets 401', async () => {
+  const child: ChildProcess = spawn(NODE, ['bin/acictl.js', 'emulator', '--listen', '127.0.0.1:0', '--auth', 'issued', '--runtime', 'simulate'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  try {
+    const deadline = Date.now() + 15_000;
+    while ((stdout.match(/\n/g) ?? []).length < 5) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`emulator did not start: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const env = parseExports(stdout);
+    const target = { endpoint: env.ACICTL_ARM_ENDPOINT, subscriptionId: env.AZURE_SUBSCRIPTION_ID, ca: require('node:fs').readFileSync(env.ACICTL_ARM_CA, 'utf8') } as RunningEmulator;
+    await expect(clientFor(target, { maxRetries: 0 }).containerGroups.beginCreateOrUpdateAndWait('cli-rg', 'fixed', shGroup('exit 0'), FAST)).rejects.toMatchObject({ statusCode: 401 });
+    const lister = spawnSync(NODE, [join(__dirname, 'fixtures', 'list-client.js')], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(lister.stderr).toBe('');
+    expect(JSON.parse(lister.stdout)).toEqual({ names: [] });
+  } finally {
+    child.kill('SIGTERM');
+  }
+  expect(await exited).toBe(0);
 });

@@ -20,6 +20,7 @@ interface EmulatorFlags {
   ifNoneMatch: string;
   listInstanceViews?: boolean;
   listDelay?: string;
+  auth: string;
 }
 
 /** "127.0.0.1:8443", "localhost:0", "[::1]:8443", or just a port. */
@@ -59,6 +60,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--if-none-match <mode>', 'PUT with If-None-Match: * on an existing group: honour (412), ignore (updates and restarts it) or reject (400 for any PUT carrying it)', 'honour')
     .option('--list-instance-views', 'list responses carry each container\'s instance view (as the 2023-05-01 List example)')
     .option('--list-delay <ms>', 'a created group appears in list responses only after this delay (GET sees it at once)', '0')
+    .option('--auth <mode>', 'ARM bearer tokens accepted: any, or issued (only tokens from its identity endpoint)', 'any')
     .action(async (flags: EmulatorFlags) => {
       const { host, port } = parseListen(flags.listen);
       if (flags.runtime !== 'process' && flags.runtime !== 'simulate') throw new CliError(`invalid --runtime '${flags.runtime}' (process or simulate)`, EXIT.USAGE);
@@ -69,6 +71,7 @@ export function register(program: Command, ctx: CliContext): void {
       } catch (e) {
         throw new CliError(`invalid --if-none-match '${flags.ifNoneMatch}' (honour, ignore or reject)`, EXIT.USAGE);
       }
+      if (flags.auth !== 'any' && flags.auth !== 'issued') throw new CliError(`invalid --auth '${flags.auth}' (any or issued)`, EXIT.USAGE);
       const log = (level: string) => (o: object, msg?: string) => ctx.stderr(`${JSON.stringify({ level, time: new Date().toISOString(), msg, ...o })}\n`);
       let emu;
       try {
@@ -78,6 +81,7 @@ export function register(program: Command, ctx: CliContext): void {
           runtime: flags.runtime,
           faults: flags.faults,
           throttling: flags.throttling,
+          auth: flags.auth,
           stateDir: flags.stateDir ? resolve(ctx.cwd, flags.stateDir) : undefined,
           pageSize: intFlag(flags.pageSize, '--page-size', 1),
           lroDelayMs: intFlag(flags.lroDelay, '--lro-delay', 0),
