@@ -44,6 +44,13 @@ export interface ApiServerDeps {
   metrics(): Promise<{ contentType: string; body: string }>;
   /** For /readyz. */
   ready(): boolean;
+  /** Status of each manifest source (`GET /acictl/v1/sources`). */
+  sources?(): unknown[];
+  /**
+   * Endpoints that authenticate by themselves (`POST /hooks/...`, HMAC-signed): answers and returns
+   * true when the request is one of them.
+   */
+  hooks?(method: string, path: string, req: IncomingMessage, res: ServerResponse): Promise<boolean>;
   token: string;
   clock?: Clock;
   logger?: ApiLogger;
@@ -151,6 +158,8 @@ class ApiHandler {
       const url = new URL(req.url ?? '/', 'http://localhost');
       path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
       if (await this.open(method, path, res)) return;
+      // HMAC-signed hooks authenticate themselves (no bearer token, so plain HTTP is fine for them)
+      if (path.startsWith('/hooks/') && this.deps.hooks && (await this.deps.hooks(method, path, req, res))) return;
       if (this.exposed && !(req.socket as TLSSocket).encrypted) {
         req.resume();
         throw new ApiError(403, 'Forbidden', 'this API listens on a non-loopback address: requests that need the bearer token are served over HTTPS only (same port), never over plain HTTP');
@@ -218,6 +227,9 @@ class ApiHandler {
       case '/apis/acictl.dev/v1':
         only(get, path);
         return { code: 200, body: apiResourceList() };
+      case '/acictl/v1/sources':
+        only(get, path);
+        return { code: 200, body: { kind: 'SourceList', items: this.deps.sources?.() ?? [] } };
       case '/version':
         only(get, path);
         return { code: 200, body: versionInfo(this.deps.version ?? '0.1.0') };

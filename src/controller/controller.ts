@@ -27,6 +27,8 @@ import { WorkQueue } from './workqueue';
 import { ManifestWatcher } from './watcher';
 import { PersistentValidationCache } from '../manifest/persistent-cache';
 import { SourceSync } from './source-sync';
+import { GitSources, type GitSourceSpec } from './git-source';
+import { gitWebhookHandler } from './git-webhook';
 import { ObservedCache } from './observed-cache';
 import { Reconciler } from './reconciler';
 import { ControllerMetrics } from './metrics';
@@ -62,6 +64,12 @@ export interface ControllerOptions {
   env: Record<string, string | undefined>;
   logger: Logger;
   clock?: Clock;
+  /** `--git` sources (src/controller/git-source.ts): each is a manifests root the controller fetches itself. */
+  git?: GitSourceSpec[];
+  /** Apply a ref that moved to a non-descendant commit (force-push) instead of holding it. */
+  gitAllowForcePush?: boolean;
+  /** The `POST /hooks/git` HMAC secret, read per request; undefined = the hook is off. */
+  gitWebhookSecret?: () => string | undefined;
 }
 
 export interface RunningController {
@@ -298,8 +306,25 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   // ---- manifests --------------------------------------------------------------------------------
   let watcher: ManifestWatcher | null = null;
   let validationCache: PersistentValidationCache | null = null;
-  let firstSnapshotDone = opts.manifests.length === 0;
-  if (opts.manifests.length > 0) {
+  // Git sources are fetched (once, awaited) before the watcher starts, and read by it like directories.
+  const git = opts.git && opts.git.length > 0
+    ? new GitSources({
+        stateDir,
+        specs: opts.git,
+        env: opts.env,
+        allowForcePush: opts.gitAllowForcePush,
+        logger: log.child({ component: 'git' }),
+        onCheckout: () => watcher?.trigger('git checkout'),
+      })
+    : null;
+  if (git) {
+    undo.push(() => git.close());
+    git.registerMetrics(metrics.registry);
+    await git.start();
+  }
+  const roots = [...opts.manifests.map((m) => resolve(m)), ...(git?.roots() ?? [])];
+  let firstSnapshotDone = roots.length === 0;
+  if (roots.length > 0) {
     // Kept across passes: a pass then reads and compares only the jobs whose file or stored object
     // changed, not all of them (see SourceSync).
     const sourceSync = new SourceSync(store);
@@ -312,7 +337,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     validationCache = cache;
     undo.push(() => cache.close());
     watcher = new ManifestWatcher({
-      roots: opts.manifests.map((m) => resolve(m)),
+      roots,
       logger: log.child({ component: 'watcher' }),
       cache: validationCache,
       onSnapshot: (snapshot) => {
@@ -329,6 +354,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
         firstSnapshotDone = true;
         // Every pass reports each job whose source is invalid, so the count needs no store scan.
         metrics.invalidJobs.set(new Set(result.invalid).size);
+        if (git) void git.noteApplied(snapshot).catch((err) => log.warn({ err: errorSummary(err) }, 'git: recording the applied revision failed'));
       },
     });
     const w = watcher;
@@ -395,6 +421,11 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
         return metrics.render();
       },
       ready: () => ready,
+      sources: () => [...opts.manifests.map((m) => ({ name: resolve(m), kind: 'directory', root: resolve(m) })), ...(git?.status() ?? [])],
+      hooks: gitWebhookHandler({
+        secret: () => opts.gitWebhookSecret?.(),
+        trigger: () => void git?.triggerAll(),
+      }),
       tls,
     },
     opts.listen,
@@ -426,6 +457,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       stopped = true;
       ready = false;
       if (resyncTimer) clearInterval(resyncTimer);
+      await git?.close();
       await watcher?.close();
       validationCache?.close();
       // Drain in-flight reconciles, but do not wait out a long rate-limit wait: after the grace

@@ -4,6 +4,8 @@ import { Command, Option } from 'commander';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../context';
 import { parseDuration } from '../../api/duration';
+import type { GitSourceSpec } from '../../controller/git-source';
+import { isSshUrl, redactUrl } from '../../controller/git-url';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8642';
 
@@ -22,6 +24,7 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 export function register(program: Command, ctx: CliContext): void {
+  const git = new GitFlags();
   program
     .command('controller')
     .description('run the controller: watch manifests, schedule runs, reconcile ACI container groups')
@@ -32,6 +35,13 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--listen <host:port>', 'HTTP API address', DEFAULT_LISTEN)
     .option('--once', 'reconcile every job once and exit (0 when every job is Ready)')
     .option('--allow-empty', 'let an empty manifests directory prune every job it had')
+    .option('--git <url>', 'follow a Git repository (repeatable; the --git-* flags after it configure it)', (v: string) => git.add(v))
+    .option('--git-ref <ref>', 'branch, tag or commit of the preceding --git (default: the remote HEAD)', (v: string) => git.set('ref', v))
+    .option('--git-path <dir>', 'directory inside the repository of the preceding --git', (v: string) => git.set('path', v))
+    .option('--git-interval <duration>', 'how often the preceding --git is fetched (default 1m)', (v: string) => git.set('interval', v))
+    .option('--git-secret-from <ref>', 'credential of the preceding --git: env:NAME or file:PATH (HTTPS token, or SSH key file)', (v: string) => git.set('secretFrom', v))
+    .option('--git-allow-force-push', 'apply a ref that moved to a commit not descending from the applied one')
+    .option('--git-webhook-secret-from <ref>', 'enable POST /hooks/git, HMAC-signed with this secret: env:NAME or file:PATH')
     .option('--subscription <id>', 'default Azure subscription (env AZURE_SUBSCRIPTION_ID)')
     .option('--arm-endpoint <url>', 'ARM endpoint, e.g. a sovereign cloud or a standalone emulator (env ACICTL_ARM_ENDPOINT)')
     .option('--arm-ca <file>', 'PEM CA to trust for the ARM endpoint (env ACICTL_ARM_CA)')
@@ -87,7 +97,13 @@ Examples:
           throw new CliError(`--arm-ca: cannot read ${caFile}: ${(e as Error).message}`, EXIT.USAGE);
         }
       }
+      const gitSpecs = git.specs(ctx.cwd);
+      const hookFrom = o.gitWebhookSecretFrom as string | undefined;
+      if (hookFrom !== undefined) checkSecretRef('--git-webhook-secret-from', hookFrom);
       const controller = await startController({
+        git: gitSpecs,
+        gitAllowForcePush: Boolean(o.gitAllowForcePush),
+        gitWebhookSecret: hookFrom === undefined ? undefined : () => readSecretRef(hookFrom, ctx.env, ctx.cwd),
         manifests: (o.manifests as string[]).map((m) => resolve(ctx.cwd, m)),
         stateDir: resolve(ctx.cwd, o.stateDir),
         listen,
@@ -121,4 +137,61 @@ Examples:
       await controller.stop();
       logger.flush?.();
     });
+}
+
+/** `env:NAME` or `file:PATH`; a usage error otherwise. */
+function checkSecretRef(flag: string, ref: string): void {
+  if (!/^env:[A-Za-z_][A-Za-z0-9_]*$/.test(ref) && !/^file:.+/.test(ref)) throw new CliError(`${flag}: expected env:NAME or file:PATH`, EXIT.USAGE);
+}
+
+/** The value a secret reference names, read now; undefined when it is not there. */
+function readSecretRef(ref: string, env: Record<string, string | undefined>, cwd: string): string | undefined {
+  if (ref.startsWith('env:')) return env[ref.slice(4)];
+  try {
+    return readFileSync(resolve(cwd, ref.slice(5)), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `--git` flags in command-line order: each `--git-*` flag belongs to the `--git` before it. */
+class GitFlags {
+  private readonly list: { url: string; ref?: string; path?: string; interval?: string; secretFrom?: string }[] = [];
+
+  add(url: string): string[] {
+    this.list.push({ url });
+    return [];
+  }
+
+  set(key: 'ref' | 'path' | 'interval' | 'secretFrom', value: string): string {
+    const last = this.list[this.list.length - 1];
+    const flag = { ref: '--git-ref', path: '--git-path', interval: '--git-interval', secretFrom: '--git-secret-from' }[key];
+    if (!last) throw new CliError(`${flag} must follow a --git URL`, EXIT.USAGE);
+    if (last[key] !== undefined) throw new CliError(`${flag} given twice for --git ${redactUrl(last.url)}`, EXIT.USAGE);
+    last[key] = value;
+    return value;
+  }
+
+  specs(cwd: string): GitSourceSpec[] {
+    return this.list.map((g) => {
+      let intervalMs = 60_000;
+      if (g.interval !== undefined) {
+        try {
+          intervalMs = parseDuration(g.interval);
+        } catch (e) {
+          throw new CliError(`--git-interval: ${(e as Error).message}`, EXIT.USAGE);
+        }
+        if (intervalMs < 1000) throw new CliError('--git-interval: at least 1s', EXIT.USAGE);
+      }
+      let secretFrom = g.secretFrom;
+      if (secretFrom !== undefined) {
+        checkSecretRef('--git-secret-from', secretFrom);
+        if (secretFrom.startsWith('file:')) secretFrom = `file:${resolve(cwd, secretFrom.slice(5))}`;
+        else if (isSshUrl(g.url)) throw new CliError('--git-secret-from: an SSH key must be a file (file:PATH)', EXIT.USAGE);
+      }
+      // a local path is a repository on this machine: made absolute like --manifests
+      const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(g.url) || /^[^/:@]+@[^/:]+:/.test(g.url) ? g.url : resolve(cwd, g.url);
+      return { url, ref: g.ref, path: g.path, intervalMs, secretFrom };
+    });
+  }
 }
