@@ -54,6 +54,33 @@ export interface RunRecord {
   finishedAt?: number;
   /** When phase is Retrying: the earliest instant of the next attempt. */
   nextAttemptAt?: number;
+  /** When the run was last cleared (`acictl clear`): it then runs again as a new attempt. */
+  clearedAt?: number;
+  /** Attempts made before the last clear: the retry budget counts from here. */
+  attemptBase?: number;
+  /** Started by a backfill (`acictl backfill`), with that backfill's id. */
+  backfill?: string;
+}
+
+/**
+ * An accepted `acictl backfill`: the slots to run, oldest first, and how far the planner got.
+ * Slots before `cursor` have been started, cleared (`rerun`) or skipped (already run).
+ */
+export interface BackfillRequest {
+  id: string;
+  from: number;
+  to: number;
+  slots: number[];
+  cursor: number;
+  maxActive: number;
+  rerun: boolean;
+  requestedAt: number;
+}
+
+/** An accepted `acictl clear RUN` or `acictl runs cancel RUN`, not yet acted on. */
+export interface RunRequest {
+  run: string;
+  requestedAt: number;
 }
 
 /** Scheduler bookkeeping per job, kept by the store and passed to the planner. */
@@ -80,6 +107,11 @@ export interface SchedulerState {
    * classified (in place vs recreate) without reading the group back.
    */
   reuseApplied?: { specHash: string; template: GroupTemplate } | null;
+  /** The backfill in progress (at most one per job). */
+  backfill?: BackfillRequest | null;
+  /** Accepted clears (re-run a finished run as a new attempt) and cancels (stop an active run). */
+  pendingClears?: RunRequest[];
+  pendingCancels?: RunRequest[];
 }
 
 /** The scheduler state of a job seen for the first time (or touched by a trigger before that). */

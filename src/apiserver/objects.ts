@@ -101,6 +101,7 @@ export function runToObject(run: RunRecord, resourceVersion: number): RunObject 
   const status: Record<string, unknown> = { phase: run.phase, attempts };
   if (run.finishedAt !== undefined) status.finishedAt = k8sTime(run.finishedAt);
   if (run.nextAttemptAt !== undefined) status.nextAttemptAt = k8sTime(run.nextAttemptAt);
+  if (run.clearedAt !== undefined) status.clearedAt = k8sTime(run.clearedAt);
   return {
     apiVersion: API_VERSION,
     kind: RUN_KIND,
@@ -118,6 +119,7 @@ export function runToObject(run: RunRecord, resourceVersion: number): RunObject 
       ...(run.slot !== null ? { slot: k8sTime(run.slot) } : {}),
       dataIntervalStart: k8sTime(run.dataIntervalStart),
       dataIntervalEnd: k8sTime(run.dataIntervalEnd),
+      ...(run.backfill ? { backfill: run.backfill } : {}),
     },
     status,
   };

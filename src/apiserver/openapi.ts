@@ -85,6 +85,11 @@ function jobStatus(): Structural {
       sourceRevision: str('Revision of the manifests source the spec came from.'),
       suspended: { type: 'boolean', description: 'Effective suspension (spec.suspend or a runtime override).' },
       specHash: str('Hash of the template the controller last applied.'),
+      backfill: {
+        type: 'object',
+        description: 'The backfill in progress (acictl backfill).',
+        properties: { id: str('Backfill id.'), from: time('First instant of the range.'), to: time('Last instant of the range.'), slots: int('Slots in the range.'), handled: int('Slots started, cleared or skipped so far.'), active: int('Runs of the backfill in progress.') },
+      },
       source: {
         type: 'object',
         description: 'Output only: the manifests file of a read-only job.',
@@ -122,6 +127,7 @@ function runSchemas(): { spec: Structural; status: Structural } {
         scheduledTime: time('The slot, or when a manual trigger was accepted.'),
         dataIntervalStart: time('Start of the data interval.'),
         dataIntervalEnd: time('End of the data interval.'),
+        backfill: str('The backfill that started or re-ran the run (acictl backfill).'),
       },
     },
     status: {
@@ -132,6 +138,7 @@ function runSchemas(): { spec: Structural; status: Structural } {
         attempts: { type: 'array', description: 'Attempts, oldest first.', items: attempt },
         finishedAt: time('When the run finished.'),
         nextAttemptAt: time('When Retrying: the earliest next attempt.'),
+        clearedAt: time('When the run was last cleared (acictl clear): it then ran again as a new attempt.'),
       },
     },
   };

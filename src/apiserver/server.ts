@@ -20,6 +20,7 @@ import { loadJobSchema, type JobSchema } from './schema';
 import { ApiError, errors } from './status';
 import type { TlsMaterial } from './tls';
 import { WatchHub } from './watch';
+import { backfill, runVerb, type OperatorApi } from './operator';
 
 /** The pino-compatible subset the API logs through. */
 export interface ApiLogger {
@@ -38,6 +39,8 @@ export interface ApiServerDeps {
   trigger(name: string): { run: string };
   /** Runtime override of spec.suspend; null clears it. */
   setSuspended(name: string, suspended: boolean | null): void;
+  /** backfill / clear / cancel (src/controller/operator.ts); absent: those verbs answer 405. */
+  operator?: OperatorApi;
   /** Archived or live log text of a run (all attempts when `attempt` is undefined). */
   logs(run: string, attempt: number | undefined, follow: boolean, signal: AbortSignal): AsyncIterable<string>;
   /** Prometheus exposition of the controller's registry. */
@@ -276,6 +279,10 @@ class ApiHandler {
         only(get, 'containerjobs/NAME/events (read-only)');
         return res.jobEvents(r, name);
       }
+      if (sub === 'backfill') {
+        only(method === 'POST', 'containerjobs/NAME/backfill');
+        return backfill(this.deps.operator, r, name);
+      }
       if (sub === 'trigger' || sub === 'suspend' || sub === 'resume') {
         only(method === 'POST', `containerjobs/NAME/${sub}`);
         return sub === 'trigger' ? res.trigger(r, name) : res.suspend(r, name, sub === 'suspend');
@@ -290,6 +297,10 @@ class ApiHandler {
       if (sub === undefined) {
         only(get, 'containerjobruns (read-only)');
         return res.getRun(r, name);
+      }
+      if (sub === 'clear' || sub === 'cancel') {
+        only(method === 'POST', `containerjobruns/NAME/${sub}`);
+        return runVerb(this.deps.operator, r, sub, name);
       }
       if (sub === 'log') {
         only(get, 'containerjobruns/NAME/log');

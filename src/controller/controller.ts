@@ -3,6 +3,7 @@
  * emulator), the observed-state cache, the work queue, the reconciler and the HTTP API together.
  * Nothing here decides anything: decisions are the planner's, effects the reconciler's.
  */
+import { operatorVerbs } from './operator';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createSecretKey, randomBytes } from 'node:crypto';
@@ -275,6 +276,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     metrics: {
       runFinished: (_job: string, outcome: string) => metrics.runs.inc({ outcome }),
       missedSlots: (_job: string, count: number) => metrics.missedSlots.inc(count),
+      operatorAction: (_job: string, verb: string) => metrics.operatorActions.inc({ verb }),
       scheduleLag: (_job: string, seconds: number) => metrics.scheduleLag.observe(seconds),
     },
   });
@@ -414,6 +416,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
         });
         queue.add(name);
       },
+      operator: operatorVerbs({ store, clock, enqueue: (name) => queue.add(name) }),
       logs: (run: string, attempt: number | undefined, follow: boolean, signal: AbortSignal) =>
         streamLogs({ store, hub, groups, defaultSubscriptionId, run, attempt, follow, signal }),
       metrics: () => {

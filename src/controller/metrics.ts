@@ -32,6 +32,12 @@ export class ControllerMetrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
     registers: [this.registry],
   });
+  readonly operatorActions = new Counter({
+    name: 'acictl_operator_actions_total',
+    help: 'Operator verbs that took effect: runs cleared, runs cancelled, backfills completed.',
+    labelNames: ['verb'],
+    registers: [this.registry],
+  });
   readonly jobs = new Gauge({ name: 'acictl_jobs', help: 'Desired jobs known to the controller.', registers: [this.registry] });
   readonly invalidJobs = new Gauge({ name: 'acictl_jobs_invalid', help: 'Jobs whose source is currently invalid.', registers: [this.registry] });
 

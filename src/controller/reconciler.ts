@@ -35,6 +35,7 @@ import { compileSchedule } from '../schedule';
 import type { Condition, JobStatus, Store, StoredEvent, StoredJob } from '../store/types';
 import { deepEqual } from '../store/common';
 import type { ObservedCache } from './observed-cache';
+import { applyOperatorAction, isOperatorAction } from './operator';
 
 /** The finalizer that keeps a deleted job until its groups are cleaned up. */
 import { FINALIZER_CLEANUP } from '../api/names';
@@ -62,6 +63,8 @@ export interface ReconcilerMetrics {
   /** Seconds from a slot to the create request of its run. */
   scheduleLag?(job: string, seconds: number): void;
   attemptStarted?(job: string): void;
+  /** An operator verb took effect (a run cleared or cancelled, a backfill completed). */
+  operatorAction?(job: string, verb: 'clear' | 'cancel' | 'backfill'): void;
 }
 
 export interface ReconcilerDeps {
@@ -356,6 +359,10 @@ export class Reconciler {
   // ---- act -----------------------------------------------------------------------------------
 
   private *execute(ctx: Ctx, a: Action): Step<void> {
+    if (isOperatorAction(a)) {
+      const event = (run: string | undefined, type: 'Normal' | 'Warning', reason: string, msg: string): void => this.event(ctx.name, run, type, reason, msg);
+      return applyOperatorAction(ctx.name, a, { store: this.d.store, now: this.d.clock.now(), event, metric: (v) => this.d.metrics?.operatorAction?.(ctx.name, v) });
+    }
     switch (a.type) {
       case 'initState':
         this.d.store.transaction(() => {
@@ -462,12 +469,13 @@ export class Reconciler {
           phase: 'Pending',
           attempts: [],
           createdAt: now,
+          ...(a.backfill ? { backfill: a.backfill } : {}),
         });
         created = true;
       }
       const s = store.getSchedulerState(ctx.name);
       if (s) {
-        if (a.slot !== null) {
+        if (a.slot !== null && !a.backfill) {
           s.anchor = Math.max(s.anchor, a.slot);
           s.lastScheduleTime = Math.max(s.lastScheduleTime ?? a.slot, a.slot);
         }
@@ -476,8 +484,8 @@ export class Reconciler {
       }
     });
     if (created) {
-      this.event(ctx.name, a.runId, 'Normal', 'RunCreated', a.manual ? 'manual run' : `scheduled run for ${isoUtc(a.scheduledTime)}`);
-      if (a.slot !== null) this.d.metrics?.scheduleLag?.(ctx.name, Math.max(0, now - a.slot) / 1000);
+      this.event(ctx.name, a.runId, 'Normal', 'RunCreated', a.manual ? 'manual run' : `${a.backfill ? `backfill ${a.backfill}` : 'scheduled'} run for ${isoUtc(a.scheduledTime)}`);
+      if (a.slot !== null && !a.backfill) this.d.metrics?.scheduleLag?.(ctx.name, Math.max(0, now - a.slot) / 1000);
     }
   }
 
@@ -827,7 +835,7 @@ export class Reconciler {
     this.forgetLogs(ctx, a.ref);
     const g = this.d.observed.get(a.ref);
     if (g) this.d.observed.upsert({ ...g, state: 'Stopped' });
-    this.event(ctx.name, a.runId, 'Normal', a.reason === 'Timeout' ? 'Timeout' : 'Replaced', `stopped ${a.ref.name} (${a.reason})`);
+    this.event(ctx.name, a.runId, 'Normal', a.reason, `stopped ${a.ref.name} (${a.reason})`);
   }
 
   /** Store the attempt's full logs (and emit the lines not emitted yet). */
@@ -1005,6 +1013,13 @@ export class Reconciler {
   }
 }
 
+function backfillStatus(state: SchedulerState | null, runs: RunRecord[]): JobStatus['backfill'] {
+  const bf = state?.backfill;
+  if (!bf) return undefined;
+  const active = runs.filter((r) => r.backfill === bf.id && (r.phase === 'Pending' || r.phase === 'Running' || r.phase === 'Retrying')).length;
+  return { id: bf.id, from: new Date(bf.from).toISOString(), to: new Date(bf.to).toISOString(), slots: bf.slots.length, handled: bf.cursor, active };
+}
+
 export interface StatusInput {
   stored: StoredJob;
   job: ResolvedJob | null;
@@ -1082,6 +1097,7 @@ export function computeStatus(i: StatusInput): JobStatus {
     lastRunResult: lastRun?.phase as JobStatus['lastRunResult'],
     suspended,
     specHash: i.specHash ?? undefined,
+    backfill: backfillStatus(state, runs),
   };
   if (stored.source.kind === 'directory' && stored.source.revision !== undefined) status.sourceRevision = stored.source.revision;
   for (const k of Object.keys(status) as (keyof JobStatus)[]) if (status[k] === undefined) delete status[k];

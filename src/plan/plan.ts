@@ -33,6 +33,7 @@ import type { GroupRef, ObservedGroup } from '../api/observed';
 import type { AttemptRecord, RunRecord } from '../api/runs';
 import type { ResolvedJob } from '../api/types';
 import { assessGroup, type Assessment } from './assess';
+import { planBackfill, planCancels, planClears, type OperatorHost } from './operator';
 import { NON_RETRYABLE_REASONS, pollIntervalMs, retryDelayMs, scheduleKey } from './policy';
 import { runEnv } from './run-env';
 import type { Action, LaunchMode, MissedReason, PlanInput, PlanResult, SlotSchedule } from './types';
@@ -263,12 +264,43 @@ class JobPlanner {
     }
 
     const active = this.runs.filter(isActiveRun);
-    if (this.input.schedule && !suspended) this.planSlots(this.input.schedule, anchor, active);
+    const ops = this.operatorHost();
+    planCancels(ops, st);
+    if (this.input.schedule && !suspended) this.planSlots(this.input.schedule, anchor, active.filter((r) => !this.replaced.has(r.id)));
     this.planManual(this.input.state?.pendingManual ?? []);
+    planClears(ops, st);
+    if (st?.backfill && !suspended && this.input.schedule) planBackfill(ops, st.backfill);
     for (const run of active) if (!this.replaced.has(run.id)) this.progress(run);
     this.planLaunches();
     this.planCleanup();
     return b.result();
+  }
+
+  private readonly cleared = new Set<string>();
+
+  private operatorHost(): OperatorHost {
+    return {
+      job: this.job,
+      runs: this.runs,
+      push: (a) => this.b.push(a),
+      ended: this.replaced,
+      cleared: this.cleared,
+      cancel: (run) => this.cancel(run),
+      startBackfill: (slot, id) => this.startScheduled(this.input.schedule!, slot, id),
+      launchCount: () => this.launches.length,
+      isActive: isActiveRun,
+    };
+  }
+
+  /** acictl runs cancel: end the run like a replace, reason Cancelled, and delete its live group. */
+  private cancel(run: RunRecord): void {
+    const a = lastAttempt(run);
+    this.end(run, 'Cancelled', 'cancelled by an operator');
+    if (a && isLiveAttempt(a)) {
+      const ref = this.obs.refOf(a);
+      this.b.push({ type: 'deleteGroup', ref, runId: run.id, attempt: a.attempt, reason: 'Cancelled' });
+      this.b.deleted.add(groupKey(ref.resourceGroup, ref.name));
+    }
   }
 
   // ---- slots ---------------------------------------------------------------------------------
@@ -338,14 +370,14 @@ class JobPlanner {
     this.b.push({ type: 'recordMissed', slot: slots[slots.length - 1], count: slots.length, reason });
   }
 
-  private startScheduled(schedule: SlotSchedule, slot: number): void {
+  private startScheduled(schedule: SlotSchedule, slot: number, backfill?: string): void {
     const di = schedule.dataInterval(slot);
-    const run = this.newRun(scheduledRunId(this.job.name, slot), slot, false, slot, di.start, di.end);
+    const run = this.newRun(scheduledRunId(this.job.name, slot), slot, false, slot, di.start, di.end, backfill);
     this.launches.push({ run, attempt: 1, recover: false, at: slot });
   }
 
-  private newRun(id: string, slot: number | null, manual: boolean, scheduledTime: number, start: number, end: number): RunRecord {
-    this.b.push({ type: 'startRun', runId: id, slot, manual, scheduledTime, dataIntervalStart: start, dataIntervalEnd: end });
+  private newRun(id: string, slot: number | null, manual: boolean, scheduledTime: number, start: number, end: number, backfill?: string): RunRecord {
+    this.b.push({ type: 'startRun', runId: id, slot, manual, scheduledTime, dataIntervalStart: start, dataIntervalEnd: end, ...(backfill ? { backfill } : {}) });
     return {
       id,
       job: this.job.name,
@@ -361,18 +393,23 @@ class JobPlanner {
   }
 
   private replace(run: RunRecord, by: string): void {
+    this.end(run, 'Replaced', `replaced by run ${by}`);
+  }
+
+  /** Stop the run's live attempt (archiving its logs) and fail the attempt and the run with `reason`. */
+  private end(run: RunRecord, reason: 'Replaced' | 'Cancelled', message: string): void {
     const a = lastAttempt(run);
     if (a && isLiveAttempt(a)) {
       const ref = this.obs.refOf(a);
-      this.b.push({ type: 'stopGroup', runId: run.id, attempt: a.attempt, ref, reason: 'Replaced' });
+      this.b.push({ type: 'stopGroup', runId: run.id, attempt: a.attempt, ref, reason });
       if (!a.logsArchived) {
         this.b.push({ type: 'archiveLogs', runId: run.id, attempt: a.attempt, ref, containers: containersOf(this.obs.byName(a.groupName, a.resourceGroup), this.job) });
         this.b.archived.add(attemptKey(run.id, a.attempt));
       }
-      this.b.push({ type: 'finishAttempt', runId: run.id, attempt: a.attempt, phase: 'Failed', exitCode: null, reason: 'Replaced', message: `replaced by run ${by}` });
+      this.b.push({ type: 'finishAttempt', runId: run.id, attempt: a.attempt, phase: 'Failed', exitCode: null, reason, message });
       this.b.finishedAttempts.add(attemptKey(run.id, a.attempt));
     }
-    this.b.push({ type: 'finishRun', runId: run.id, phase: 'Failed', reason: 'Replaced' });
+    this.b.push({ type: 'finishRun', runId: run.id, phase: 'Failed', reason });
     this.b.finishedRuns.add(run.id);
     this.replaced.add(run.id);
   }
@@ -472,8 +509,8 @@ class JobPlanner {
   private retryOrFinish(run: RunRecord, attempt: number, phase: 'Succeeded' | 'Failed', reason: string | undefined, finishedAt: number): void {
     const { job } = this;
     const retryable = phase === 'Failed' && !NON_RETRYABLE_REASONS.has(reason ?? '');
-    if (retryable && attempt < 1 + job.retries && attempt < MAX_ATTEMPTS) {
-      const at = finishedAt + retryDelayMs(job, attempt);
+    if (retryable && attempt - (run.attemptBase ?? 0) < 1 + job.retries && attempt < MAX_ATTEMPTS) {
+      const at = finishedAt + retryDelayMs(job, attempt - (run.attemptBase ?? 0));
       this.b.push({ type: 'scheduleRetry', runId: run.id, nextAttemptAt: at });
       this.b.wake(at);
     } else {
@@ -578,7 +615,7 @@ class JobPlanner {
   /** Finished runs beyond the history limits (newest kept). */
   private historyToPrune(): Set<string> {
     const finished = this.runs
-      .filter((r) => !isActiveRun(r) && !this.b.finishedRuns.has(r.id))
+      .filter((r) => !isActiveRun(r) && !this.b.finishedRuns.has(r.id) && !this.cleared.has(r.id))
       .sort((a, b) => b.scheduledTime - a.scheduledTime || (a.id < b.id ? 1 : -1));
     const ok = finished.filter((r) => r.phase === 'Succeeded').slice(this.job.successfulRunsHistoryLimit);
     const bad = finished.filter((r) => r.phase === 'Failed').slice(this.job.failedRunsHistoryLimit);

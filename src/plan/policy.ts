@@ -32,4 +32,4 @@ export function scheduleKey(job: Pick<ResolvedJob, 'schedule' | 'timeZone'>): st
 }
 
 /** Failure reasons after which another attempt is pointless. */
-export const NON_RETRYABLE_REASONS = new Set(['Replaced', 'JobDeleted']);
+export const NON_RETRYABLE_REASONS = new Set(['Replaced', 'JobDeleted', 'Cancelled']);

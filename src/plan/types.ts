@@ -57,8 +57,8 @@ export type MissedReason =
   /** concurrencyPolicy Replace: an older due slot superseded by a newer one. */
   | 'Superseded';
 
-export type StopReason = 'Timeout' | 'Replaced';
-export type DeleteReason = 'Cleanup' | 'TTL' | 'History' | 'Orphan' | 'JobDeleted';
+export type StopReason = 'Timeout' | 'Replaced' | 'Cancelled';
+export type DeleteReason = 'Cleanup' | 'TTL' | 'History' | 'Orphan' | 'JobDeleted' | 'Cancelled';
 
 /**
  * How a launch reaches ACI.
@@ -88,7 +88,17 @@ export type Action =
       scheduledTime: number;
       dataIntervalStart: number;
       dataIntervalEnd: number;
+      /** Started by this backfill: the anchor and lastScheduleTime are left alone. */
+      backfill?: string;
     }
+  /** `acictl clear`: the finished run runs again as attempt `attemptBase + 1` (phase Retrying, due now). */
+  | { type: 'clearRun'; runId: string; attemptBase: number; requestedAt: number; backfill?: string }
+  /** Drop an operator request (clear / cancel) once acted on; `note` says why when nothing was done. */
+  | { type: 'consumeRequest'; kind: 'clear' | 'cancel'; runId: string; note?: string }
+  /** The backfill got to `cursor` (slots before it are started, cleared or skipped). */
+  | { type: 'advanceBackfill'; id: string; cursor: number }
+  /** Every slot of the backfill was handled and none of its runs is active any more. */
+  | { type: 'endBackfill'; id: string; slots: number }
   /**
    * Record the attempt (phase Creating) BEFORE the ARM call, then create/update its group.
    * `recover`: the attempt was already recorded (a crash or an error after the record): the

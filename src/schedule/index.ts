@@ -125,3 +125,4 @@ export function nextSlots(expression: string, opts: ScheduleOptions, fromMs: num
 export function formatSlot(ms: number, timeZone: string): string {
   return formatInZone(ms, zoneFor(timeZone));
 }
+export { backfillSlots, MAX_BACKFILL_SLOTS } from './backfill';

@@ -27,6 +27,8 @@ export interface JobStatus {
   sourceRevision?: string;
   suspended?: boolean;
   specHash?: string;
+  /** The backfill in progress: how many of its slots were handled, how many of its runs are active. */
+  backfill?: { id: string; from: string; to: string; slots: number; handled: number; active: number };
 }
 
 /** Where a desired object came from. Directory objects are read-only through the API. */

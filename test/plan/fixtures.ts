@@ -158,7 +158,15 @@ export function render(a: Action): string {
     case 'recordMissed':
       return `missed ${fmt(a.slot)} x${a.count} ${a.reason}`;
     case 'startRun':
-      return `startRun ${a.runId}${a.manual ? ' manual' : ''}`;
+      return `startRun ${a.runId}${a.manual ? ' manual' : ''}${a.backfill ? ` backfill=${a.backfill}` : ''}`;
+    case 'clearRun':
+      return `clear ${a.runId} base=${a.attemptBase}${a.backfill ? ` backfill=${a.backfill}` : ''}`;
+    case 'consumeRequest':
+      return `consume ${a.kind} ${a.runId}${a.note ? ` (${a.note})` : ''}`;
+    case 'advanceBackfill':
+      return `advanceBackfill ${a.id} cursor=${a.cursor}`;
+    case 'endBackfill':
+      return `endBackfill ${a.id}`;
     case 'launchAttempt':
       return `launch ${a.runId}#${a.attempt} ${a.mode} ${a.ref.name}${a.recover ? ' recover' : ''}`;
     case 'observe':

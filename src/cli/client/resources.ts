@@ -62,6 +62,14 @@ export interface RunObject {
   status?: { phase?: string; attempts?: RunAttempt[]; startedAt?: string | number; finishedAt?: string | number };
 }
 
+export interface BackfillResult {
+  job: string;
+  id: string | null;
+  dryRun: boolean;
+  maxActive: number;
+  slots: { slot: string; run: string; action: 'run' | 'rerun' | 'skip'; phase?: string }[];
+}
+
 export interface ListObject<T> {
   kind: string;
   apiVersion?: string;
@@ -129,6 +137,16 @@ export class AcictlApi {
 
   trigger(name: string): Promise<{ run: string }> {
     return this.http.request<{ run: string }>('POST', `${JOBS}/${enc(name)}/trigger`, { body: {} });
+  }
+
+  /** acictl backfill (POST containerjobs/NAME/backfill). */
+  backfill(name: string, body: { from: string; to: string; maxActive?: number; rerun?: boolean; dryRun?: boolean }): Promise<BackfillResult> {
+    return this.http.request<BackfillResult>('POST', `${JOBS}/${enc(name)}/backfill`, { body });
+  }
+
+  /** acictl clear / acictl runs cancel (POST containerjobruns/RUN/clear|cancel). */
+  runVerb(run: string, verb: 'clear' | 'cancel'): Promise<{ run: string; job: string }> {
+    return this.http.request<{ run: string; job: string }>('POST', `${RUNS}/${enc(run)}/${verb}`, { body: {} });
   }
 
   setSuspended(name: string, suspended: boolean): Promise<unknown> {

@@ -116,6 +116,8 @@ export function describeJob(job: JobObject, runs: RunObject[], events: EventItem
   d.field('Last successful', st.lastSuccessfulTime, 2);
   d.field('Last result', st.lastRunResult, 2);
   d.field('Next schedule', st.nextScheduleTime, 2);
+  const bf = st.backfill;
+  if (bf) d.field('Backfill', `${bf.id}: ${bf.from} … ${bf.to}, ${bf.handled}/${bf.slots} slot(s) started or skipped, ${bf.active} active`, 2);
   d.field('Active', st.active?.length ? st.active.map((a) => `${a.run} (attempt ${a.attempt}, group ${a.group})`).join(', ') : undefined, 2);
   d.line('Conditions:');
   if (st.conditions?.length) {

@@ -12,9 +12,10 @@ import { register as emulator } from './emulator';
 import { register as controller } from './controller';
 import { register as next } from './next';
 import { register as validate } from './validate';
+import { register as operator } from './operator';
 
 /** A command module adds its subcommand(s) to the program. */
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 /** Every command of the CLI. Each module lives in this folder and exports `register`. */
-export const COMMANDS: RegisterCommand[] = [apply, diff, get, describe, del, logs, run, suspendResume, emulator, controller, next, validate];
+export const COMMANDS: RegisterCommand[] = [apply, diff, get, describe, del, logs, run, suspendResume, emulator, controller, next, validate, operator];
