@@ -30,6 +30,7 @@ import { PersistentValidationCache } from '../manifest/persistent-cache';
 import { SourceSync } from './source-sync';
 import { GitSources, type GitSourceSpec } from './git-source';
 import { gitWebhookHandler } from './git-webhook';
+import { buildStartupSummary, type StartupSummary, type SummaryFileError } from './startup-summary';
 import { ObservedCache } from './observed-cache';
 import { Reconciler } from './reconciler';
 import { ControllerMetrics } from './metrics';
@@ -83,6 +84,8 @@ export interface RunningController {
   whenIdle(): Promise<void>;
   /** Whether every job is Ready (exit status of --once). */
   allReady(): boolean;
+  /** The start-up summary (startup-summary.ts) of the jobs as they are now. */
+  summary(): Promise<StartupSummary>;
   stop(): Promise<void>;
 }
 
@@ -326,6 +329,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   }
   const roots = [...opts.manifests.map((m) => resolve(m)), ...(git?.roots() ?? [])];
   let firstSnapshotDone = roots.length === 0;
+  let sourceErrors: SummaryFileError[] = [];
   if (roots.length > 0) {
     // Kept across passes: a pass then reads and compares only the jobs whose file or stored object
     // changed, not all of them (see SourceSync).
@@ -350,6 +354,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
           else log.error({ file: d.file, line: d.line, column: d.column, pointer: d.pointer }, `${where}: error: ${d.message}`);
         }
         for (const c of result.conflicts) log.error({ file: c.file, line: c.line, job: c.name }, c.message);
+        sourceErrors = snapshot.roots.flatMap((r) => r.diagnostics).filter((d) => d.severity !== 'warning').map((d) => ({ file: d.file, line: d.line, column: d.column, message: d.message }));
         const names = new Set([...result.changed, ...result.pruned, ...result.invalid]);
         for (const n of result.changed) noteScopeOf(n);
         if (firstSnapshotDone) for (const n of names) queue.add(n);
@@ -448,6 +453,11 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     store,
     emulator,
     whenIdle: () => queue.whenIdle(),
+    summary: async () => {
+      const jobs: StoredJob[] = [];
+      store.forEachJob((j) => void jobs.push(j));
+      return buildStartupSummary({ jobs, sourceErrors, now: clock.now(), apiUrl: api.url, httpsUrl: api.httpsUrl, kubeconfig: join(stateDir, 'kubeconfig') });
+    },
     allReady: () => {
       let all = true;
       store.forEachJob((j) => {

@@ -71,6 +71,7 @@ Examples:
       const { default: pino } = await import('pino');
       const { default: pretty } = await import('pino-pretty');
       const { startController } = await import('../../controller/controller');
+      const { formatSummaryBlock, summaryRecords } = await import('../../controller/startup-summary');
       const prettyLogs = o.logFormat === 'pretty' || (o.logFormat === 'auto' && ctx.isTTY);
       const logger = prettyLogs
         ? pino({ level: ctx.env.ACICTL_LOG_LEVEL ?? 'info' }, pretty({
@@ -132,6 +133,15 @@ Examples:
         ctx.exitCode = ok ? EXIT.OK : EXIT.NEGATIVE;
         return;
       }
+      // Once every source is loaded and each job reconciled once: what runs when, and what to try.
+      void controller
+        .whenIdle()
+        .then(() => controller.summary())
+        .then((s) => {
+          if (prettyLogs) ctx.stdout(formatSummaryBlock(s, { path: (f) => (f.startsWith(`${ctx.cwd}/`) ? f.slice(ctx.cwd.length + 1) : f) }));
+          else for (const r of summaryRecords(s)) logger.info(r.fields, r.msg);
+        })
+        .catch((err: Error) => logger.warn({ err: err.message }, 'start-up summary failed'));
       const signal = await ctx.shutdown;
       logger.info({ signal }, 'stopping: draining in-flight reconciles');
       await controller.stop();
