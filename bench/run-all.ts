@@ -31,6 +31,7 @@ const BENCHES: { name: string; args: string[]; quick: string[] }[] = [
   { name: 'watch-latency', args: [], quick: ['edits=30', 'baseJobs=200'] },
   { name: 'validation', args: [], quick: ['documents=2000'] },
   { name: 'aci-throttle', args: [], quick: ['creates=150'] },
+  { name: 'cli-latency', args: [], quick: ['runs=5', 'npxRuns=1'] },
 ];
 
 const FIGURES: Figure[] = [
@@ -63,6 +64,14 @@ const FIGURES: Figure[] = [
   { bench: 'aci-throttle', key: 'throttled429', label: 'adapter: 500 creates, Azure preset: 429s', target: '0', met: (v) => v === 0 },
   { bench: 'aci-throttle', key: 'maxCreatesIn5Min', label: '… most creates in any 5 min (budget 100)', target: '≤ 100', met: (v) => v <= 100 },
   { bench: 'aci-throttle', key: 'maxCreatesIn1h', label: '… most creates in any hour (budget 300)', target: '≤ 300', met: (v) => v <= 300 },
+  { bench: 'cli-latency', key: 'getJobsMs', label: 'CLI: warm `acictl get jobs` (ms, median)', target: '≤ 300', met: (v) => v <= 300 },
+  { bench: 'cli-latency', key: 'kubectlGetMs', label: '… `kubectl get cj`, same API, same run (ms, median)', target: '—' },
+  { bench: 'cli-latency', key: 'getJobsCpuMs', label: '… CPU time (user + sys) of `acictl get jobs` (ms)', target: '—' },
+  { bench: 'cli-latency', key: 'kubectlGetCpuMs', label: '… CPU time of `kubectl get cj` (ms)', target: '—' },
+  { bench: 'cli-latency', key: 'versionMs', label: '… `acictl --version`: Node + CLI modules, no request (ms)', target: '—' },
+  { bench: 'cli-latency', key: 'nodeStartMs', label: '… `node -e 0` alone (ms)', target: '—' },
+  { bench: 'cli-latency', key: 'npxGetJobsMs', label: '… `npx acictl get jobs` (ms, median)', target: '—' },
+  { bench: 'cli-latency', key: 'getJobsStderrBytes', label: '… bytes on stderr from `acictl get jobs`', target: '0', met: (v) => v === 0 },
 ];
 
 function runBench(name: string, args: string[]): Promise<{ result?: BenchResult; error?: string; seconds: number }> {

@@ -5,7 +5,6 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { ContainerJob } from '../api/types';
-import { formatDiagnostic, stdinReader, validatePaths } from '../manifest/validate';
 import type { CliContext } from './context';
 import { CliError, EXIT } from './context';
 
@@ -64,6 +63,8 @@ export async function readManifests(paths: string[], opts: { recursive: boolean 
     if (p === '-') files.push('-');
     else await expand(path.resolve(ctx.cwd, p), opts.recursive, files);
   }
+  // loaded on use: the client commands that read no manifest start without ajv and the schema
+  const { formatDiagnostic, stdinReader, validatePaths } = await import('../manifest/validate');
   const report = await validatePaths(files, { stdin: stdinReader(ctx.stdin), stdinName: '<stdin>' });
   const errors: string[] = [];
   const warnings: string[] = [];

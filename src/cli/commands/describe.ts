@@ -1,7 +1,7 @@
 /** `acictl describe job NAME`: spec summary, status and conditions, next slots, recent runs, recent events. */
 import { Command } from 'commander';
 import type { EnvironmentVariable, SecretRef } from '../../api/types';
-import { formatSlot, nextSlots } from '../../schedule';
+import type * as Schedule from '../../schedule';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../context';
 import type { GlobalOptions } from '../client/discovery';
@@ -22,6 +22,8 @@ export function upcomingSlots(job: JobObject, now: number, count: number): strin
   if (!spec.schedule) return [];
   const tz = spec.timeZone ?? 'UTC';
   try {
+    // the schedule library (croner) is loaded here: the other commands start without it
+    const { formatSlot, nextSlots } = require('../../schedule') as typeof Schedule;
     const slots = nextSlots(spec.schedule, { timeZone: tz, startTime: toMs(spec.startTime ?? undefined) ?? null, endTime: toMs(spec.endTime ?? undefined) ?? null }, now, count);
     return slots.map((s) => formatSlot(s, tz));
   } catch {

@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliContext, CliError, EXIT } from '../context';
-import { parseIfNoneMatchMode, startEmulator, type IfNoneMatchMode } from '../../emulator';
+import type { IfNoneMatchMode } from '../../emulator';
 
 interface EmulatorFlags {
   listen: string;
@@ -65,6 +65,8 @@ export function register(program: Command, ctx: CliContext): void {
       const { host, port } = parseListen(flags.listen);
       if (flags.runtime !== 'process' && flags.runtime !== 'simulate') throw new CliError(`invalid --runtime '${flags.runtime}' (process or simulate)`, EXIT.USAGE);
       if (flags.throttling !== 'off' && flags.throttling !== 'azure') throw new CliError(`invalid --throttling '${flags.throttling}' (off or azure)`, EXIT.USAGE);
+      // loaded here, not at the top: every other command starts without the emulator's modules
+      const { parseIfNoneMatchMode, startEmulator } = await import('../../emulator');
       let ifNoneMatch: IfNoneMatchMode;
       try {
         ifNoneMatch = parseIfNoneMatchMode(flags.ifNoneMatch);

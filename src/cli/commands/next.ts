@@ -9,8 +9,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../context';
-import { ScheduleError, compileSchedule, formatSlot } from '../../schedule';
-import { formatDiagnostic, stdinReader, validatePaths } from '../../manifest/validate';
+import type * as Schedule from '../../schedule';
 
 const DEFAULT_COUNT = 5;
 const MAX_COUNT = 10_000;
@@ -45,6 +44,7 @@ export function parseCount(text: string): number {
 /** The `JOB SLOT` lines for jobs, `count` slots each, strictly after `from`, and the errors of
  *  jobs whose schedule the library rejects. */
 export function slotLines(jobs: SlotJob[], from: number, count: number): { lines: string[]; errors: string[] } {
+  const { ScheduleError, compileSchedule, formatSlot } = require('../../schedule') as typeof Schedule; // loaded on use (croner)
   const lines: string[] = [];
   const errors: string[] = [];
   for (const job of jobs) {
@@ -98,6 +98,7 @@ export function register(program: Command, ctx: CliContext): void {
       // The CLI is the edge: the wall clock is read here, never in src/schedule.
       const from = opts.from !== undefined ? parseFrom(opts.from) : Date.now();
       const file = opts.file === '-' ? '-' : path.resolve(ctx.cwd, opts.file);
+      const { formatDiagnostic, stdinReader, validatePaths } = await import('../../manifest/validate');
       const report = await validatePaths([file], { stdin: stdinReader(ctx.stdin) });
       for (const d of report.diagnostics) ctx.stderr(`${formatDiagnostic({ ...d, file: shown(d.file, ctx.cwd) })}\n`);
       const jobs: SlotJob[] = report.jobs.map((j) => ({ ...j.resolved, where: `${shown(j.file, ctx.cwd)}:${j.line}:${j.column}` }));

@@ -8,7 +8,6 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { Command } from 'commander';
 import { CliContext, CliError, EXIT } from '../context';
-import { formatDiagnostic, stdinReader, validatePaths } from '../../manifest/validate';
 import type { Diagnostic } from '../../manifest/diagnostic';
 
 interface ValidateFlags {
@@ -35,6 +34,7 @@ export function register(program: Command, ctx: CliContext): void {
 
       // Paths are resolved against the context's working directory but shown as the user typed them.
       const absolute = paths.map((p) => (p === '-' || isAbsolute(p) ? p : join(ctx.cwd, p)));
+      const { formatDiagnostic, stdinReader, validatePaths } = await import('../../manifest/validate');
       const report = await validatePaths(absolute, { stdin: stdinReader(ctx.stdin), stdinName: '<stdin>' });
       const show = (file: string) => {
         if (file === '<stdin>' || !isAbsolute(file)) return file;

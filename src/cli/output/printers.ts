@@ -1,5 +1,5 @@
 /** Table rows and object printers for jobs and runs (`-o wide|yaml|json|name` and the default table). */
-import { stringify as toYamlText } from 'yaml';
+import type * as Yaml from 'yaml';
 import type { JobObject, RunObject } from '../client/resources';
 import { toMs } from '../client/resources';
 import { age, humanDuration, isoSeconds, until } from './time';
@@ -99,7 +99,8 @@ export function runRow(run: RunObject, now: number, wide: boolean): string[] {
 }
 
 export function toYaml(value: unknown): string {
-  return toYamlText(value, { lineWidth: 0 });
+  // `yaml` is loaded on first use: `get` without -o yaml does not pay for it
+  return (require('yaml') as typeof Yaml).stringify(value, { lineWidth: 0 });
 }
 
 export function toJson(value: unknown): string {
