@@ -66,6 +66,16 @@ export interface ApiServerDeps {
    * (told apart by the first byte); kubectl needs HTTPS, as it never sends a token over HTTP.
    */
   tls?: TlsMaterial;
+  /** The web UI (src/ui): answers its own paths first; its session cookie also authenticates API requests. */
+  ui?: UiMount;
+}
+
+/** The hook the web UI mounts on the API port. */
+export interface UiMount {
+  /** Answer a UI path (with its own authentication); false for any other path. */
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean>;
+  /** A request's UI session: 'forbidden' when a state-changing request lacks the session's CSRF proof. */
+  authenticate(req: IncomingMessage): 'session' | 'forbidden' | 'none';
 }
 
 export interface ApiServer {
@@ -167,9 +177,13 @@ class ApiHandler {
         req.resume();
         throw new ApiError(403, 'Forbidden', 'this API listens on a non-loopback address: requests that need the bearer token are served over HTTPS only (same port), never over plain HTTP');
       }
+      if (this.deps.ui && (await this.deps.ui.handle(req, res, url))) return;
       if (!this.authorized(req)) {
-        req.resume();
-        throw errors.unauthorized();
+        const ui = this.deps.ui?.authenticate(req) ?? 'none';
+        if (ui !== 'session') {
+          req.resume();
+          throw ui === 'forbidden' ? errors.forbiddenCsrf() : errors.unauthorized();
+        }
       }
       const reply = await this.route({ method, query: url.searchParams, req, res }, path);
       if (reply) this.send(res, reply);

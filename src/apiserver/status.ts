@@ -62,6 +62,8 @@ function qualified(resource: string): string {
 export const errors = {
   badRequest: (message: string): ApiError => new ApiError(400, 'BadRequest', message),
   unauthorized: (): ApiError => new ApiError(401, 'Unauthorized', 'Unauthorized'),
+  /** A browser session's state-changing request without its CSRF proof (or from another site). */
+  forbiddenCsrf: (): ApiError => new ApiError(403, 'Forbidden', 'forbidden: a request made with the UI session cookie needs its X-CSRF-Token and must come from the UI itself'),
   forbidden: (resource: string, name: string, why: string): ApiError =>
     new ApiError(403, 'Forbidden', `${qualified(resource)} "${name}" is forbidden: ${why}`, { name, group: API_GROUP, kind: resource }),
   notFound: (resource: string, name: string): ApiError =>

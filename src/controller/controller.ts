@@ -39,6 +39,7 @@ import { startApiServer } from '../apiserver/server';
 import { writeKubeconfig } from '../apiserver/kubeconfig';
 import { loadOrCreateToken } from '../apiserver/token';
 import { loadOrCreateTls } from '../apiserver/tls';
+import { WebUi } from '../ui/server';
 
 export interface ControllerOptions {
   manifests: string[];
@@ -72,6 +73,8 @@ export interface ControllerOptions {
   gitAllowForcePush?: boolean;
   /** The `POST /hooks/git` HMAC secret, read per request; undefined = the hook is off. */
   gitWebhookSecret?: () => string | undefined;
+  /** Serve the web UI at / on the API port (default true; `--ui=false`). */
+  ui?: boolean;
 }
 
 export interface RunningController {
@@ -390,6 +393,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   // kubectl sends a bearer token only over TLS, so the API port speaks both HTTPS and HTTP.
   const tls = await loadOrCreateTls(stateDir, clock.now());
   let ready = false;
+  const ui = opts.ui === false || opts.once ? undefined : new WebUi({ store, token, now: () => clock.now() });
   const api = await startApiServer(
     {
       store,
@@ -435,6 +439,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
         trigger: () => void git?.triggerAll(),
       }),
       tls,
+      ...(ui ? { ui } : {}),
     },
     opts.listen,
   );
@@ -444,6 +449,11 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     { url: api.url, httpsUrl: api.httpsUrl, instanceId, stateDir, kubeconfig: join(stateDir, 'kubeconfig'), emulator: emulator?.endpoint, jobs: store.listJobNames().length },
     `controller listening on ${api.url} (KUBECONFIG=${join(stateDir, 'kubeconfig')}); try: npx acictl get jobs`,
   );
+  // a single-use login code, not the API token, so the log never holds the token itself
+  if (ui && api.httpsUrl) {
+    const loginUrl = ui.loginLink(api.httpsUrl);
+    log.info({ loginUrl }, `web UI: open ${loginUrl}`);
+  }
 
   let stopped = false;
   return {

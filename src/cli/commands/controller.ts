@@ -33,6 +33,7 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(new Option('--runtime <runtime>', 'emulator runtime (with --emulator)').choices(['process', 'simulate']).default('process'))
     .option('--state-dir <dir>', 'store, token, kubeconfig and emulator state', ctx.env.ACICTL_STATE_DIR ?? '.acictl')
     .option('--listen <host:port>', 'HTTP API address', DEFAULT_LISTEN)
+    .option('--ui <on>', 'serve the web UI at / on the API port (--ui=false turns it off)', 'true')
     .option('--once', 'reconcile every job once and exit (0 when every job is Ready)')
     .option('--allow-empty', 'let an empty manifests directory prune every job it had')
     .option('--git <url>', 'follow a Git repository (repeatable; the --git-* flags after it configure it)', (v: string) => git.add(v))
@@ -59,6 +60,7 @@ Examples:
     )
     .action(async (o) => {
       const listen = parseListen(o.listen);
+      if (o.ui !== 'true' && o.ui !== 'false') throw new CliError(`--ui: expected true or false, got "${String(o.ui)}"`, EXIT.USAGE);
       const concurrency = Number(o.concurrency);
       if (!Number.isInteger(concurrency) || concurrency < 1) throw new CliError('--concurrency must be a positive integer', EXIT.USAGE);
       let resyncIntervalMs: number;
@@ -85,7 +87,7 @@ Examples:
                 if (log.container) return `[${String(log.run)}${Number(log.attempt) > 1 ? ` attempt ${String(log.attempt)}` : ''}] ${msg}`;
                 return log.job ? `${String(log.job)}: ${msg}` : msg;
               },
-              ignore: 'pid,hostname,component,stream,container,attempt,run,job,reason',
+              ignore: 'pid,hostname,component,stream,container,attempt,run,job,reason,loginUrl',
             }))
         : pino({ level: ctx.env.ACICTL_LOG_LEVEL ?? 'info' });
 
@@ -119,6 +121,7 @@ Examples:
         resyncIntervalMs,
         concurrency,
         env: ctx.env,
+        ui: o.ui === 'true',
         logger,
       }).catch((err: Error & { code?: string }) => {
         if (err.code === 'EADDRINUSE') {
