@@ -73,9 +73,12 @@ maybe('web UI in Chromium', () => {
     return l.loginUrl as string;
   }
 
+  /** A screenshot of the page; into docs/ with ACICTL_SCREENSHOTS=docs (so a plain test run leaves the checkout clean). */
   async function shot(page: Page, name: string): Promise<void> {
-    mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
-    await page.screenshot({ path: path.join(ROOT, 'docs', name), fullPage: false });
+    const dir = process.env.ACICTL_SCREENSHOTS === 'docs' ? path.join(ROOT, 'docs') : path.join(manifests, 'screenshots');
+    mkdirSync(dir, { recursive: true });
+    const png = await page.screenshot({ path: path.join(dir, name), fullPage: false });
+    expect(png.length).toBeGreaterThan(1000);
   }
 
   test('without a session the browser gets the login page and no data; the logged link logs in and drops the token from the address', async () => {
