@@ -35,7 +35,7 @@ import type { GroupRef, ObservedGroup } from '../api/observed';
 import { guardedCreate, type PreconditionKnowledge } from './create-guard';
 import { fromArmGroup, fromWire, toArmGroup, toWire } from './mapping';
 import { backoffDelay, DEFAULT_RETRY, RateLimiter, realSleep, type CallClass, type RateLimits, type RetryPolicy, type Sleep } from './rate-limit';
-import type { SecretResolver } from './secrets';
+import { prefetchSecrets, type SecretResolver, type SecretSource } from './secrets';
 import { AciError, type CallOptions, type ContainerGroups, type DeleteOptions, type DesiredGroup, type Scope } from './types';
 
 export interface AciLogger {
@@ -54,7 +54,8 @@ export interface AciContainerGroupsOptions {
   endpoint?: string;
   /** PEM of a CA to trust (the emulator's self-signed certificate). */
   ca?: string;
-  secrets: SecretResolver;
+  /** Where secret references are read (asynchronously, before any request), or a fixed map. */
+  secrets: SecretSource | SecretResolver;
   /** Client-side budget (defaults: AZURE_RATE_LIMITS). Ignored when `limiter` is given. */
   limits?: RateLimits;
   /** A limiter shared with other adapters of the same subscription. */
@@ -220,9 +221,10 @@ export class AciContainerGroups implements ContainerGroups {
   async createOrUpdate(desired: DesiredGroup, opts?: CallOptions & { ifNoneMatch?: boolean; mayExist?: boolean }): Promise<ObservedGroup> {
     const ref = desired.ref;
     const seen: string[] = [];
+    const values = await prefetchSecrets(desired.template, this.opts.secrets);
     const recording: SecretResolver = {
       resolve: (r) => {
-        const v = this.opts.secrets.resolve(r);
+        const v = values.resolve(r);
         seen.push(v);
         return v;
       },

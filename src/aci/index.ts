@@ -12,7 +12,7 @@ export * from './types';
 export { AciContainerGroups, errorFromStatus, retryAfterMs, scrub, type AciContainerGroupsOptions, type AciLogger } from './adapter';
 export { MemoryContainerGroups, type MemoryCall, type MemoryContainerGroupsOptions, type MemoryOp, type InjectOptions } from './memory';
 export { createCredential, IdentityEndpointCredential, type CreateCredentialOptions, type CredentialKind } from './credentials';
-export { envFileSecretResolver, mapSecretResolver, collectSecretRefs, resolveAll, describeSecretRef, type SecretResolver, type SecretSite } from './secrets';
+export { envFileSecretSource, prefetchSecrets, secretRefKey, mapSecretResolver, collectSecretRefs, resolveAll, describeSecretRef, type SecretResolver, type SecretSource, type SecretSite } from './secrets';
 export { toArmGroup, fromArmGroup, templateFromArm, parseGroupId, OBSERVED_SECRET, isObservedSecret } from './mapping';
 export { specHash, secretDigest, SPEC_HASH_LENGTH } from './hash';
 export { classifyChange, type ChangeKind, type Classification } from './classify';

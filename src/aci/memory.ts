@@ -28,7 +28,7 @@ import { TAG_MANAGED_BY } from '../api/names';
 import type { GroupTemplate } from '../api/types';
 import { classifyChange } from './classify';
 import { normalizeLocation } from './canonical';
-import { mapSecretResolver, resolveAll, type SecretResolver } from './secrets';
+import { mapSecretResolver, prefetchSecrets, resolveAll, type SecretResolver, type SecretSource } from './secrets';
 import { AciError, type CallOptions, type ContainerGroups, type DesiredGroup, type Scope } from './types';
 
 export type MemoryOp = 'listOwned' | 'get' | 'createOrUpdate' | 'start' | 'stop' | 'delete' | 'logs';
@@ -77,7 +77,7 @@ export interface MemoryContainerGroupsOptions {
   instanceId: string;
   clock?: Clock;
   /** Resolves secret references; default: every reference is missing. */
-  secrets?: SecretResolver;
+  secrets?: SecretSource | SecretResolver;
   /** Groups start 'Pending' and turn 'Running' at the next get. */
   startPending?: boolean;
 }
@@ -105,7 +105,7 @@ export class MemoryContainerGroups implements ContainerGroups {
   /** Every call, in order, including failed ones. */
   readonly calls: MemoryCall[] = [];
   private readonly clock: Clock;
-  private readonly secrets: SecretResolver;
+  private readonly secrets: SecretSource | SecretResolver;
   private readonly startPending: boolean;
   private readonly groups = new Map<string, StoredGroup>();
   private injections: Injection[] = [];
@@ -147,10 +147,11 @@ export class MemoryContainerGroups implements ContainerGroups {
 
   async createOrUpdate(desired: DesiredGroup, opts?: CallOptions & { ifNoneMatch?: boolean }): Promise<ObservedGroup> {
     const ref = desired.ref;
+    const values = 'read' in this.secrets ? await prefetchSecrets(desired.template, this.secrets) : this.secrets;
     return this.op('createOrUpdate', ref.name, ref, opts, () => {
       // Resolved first (as the real adapter does, before any request) to prove every reference
       // resolves; the values are dropped here.
-      resolveAll(desired.template, this.secrets);
+      resolveAll(desired.template, values);
       const existing = this.groups.get(key(ref));
       if (existing && opts?.ifNoneMatch) {
         throw new AciError('Conflict', `container group '${ref.name}' already exists`, 'PreconditionFailed', undefined, 412);

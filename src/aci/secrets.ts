@@ -3,10 +3,12 @@
  * call time, never earlier and never stored. A resolver throws AciError 'SecretMissing' naming the
  * environment variable or file that is missing — never a value.
  */
-import * as fs from 'node:fs';
 import type { GroupTemplate, SecretRef } from '../api/types';
 import { AciError } from './types';
+import { SecretAccess } from './secret-access';
+import { readSecretFile, type SecretFileLimits } from './secret-file';
 
+/** A synchronous lookup of already-read values (prefetchSecrets, mapSecretResolver). */
 export interface SecretResolver {
   /** The secret's value. Throws AciError('SecretMissing') when the variable/file is absent or unreadable. */
   resolve(ref: SecretRef): string;
@@ -17,28 +19,68 @@ export function describeSecretRef(ref: SecretRef): string {
   return 'env' in ref ? `environment variable ${ref.env}` : `file ${ref.file}`;
 }
 
+/** An asynchronous secret source (files, Key Vault): what the controller resolves through. */
+export interface SecretSource {
+  /** The secret's value. Rejects with AciError('SecretMissing', code SecretMissing | SecretUnreadable | SecretRefused). */
+  read(ref: SecretRef): Promise<string>;
+}
+
+/** A stable key of a reference (the same source → the same key). */
+export function secretRefKey(ref: SecretRef): string {
+  return 'env' in ref ? `env:${ref.env}` : `file:${ref.file}`;
+}
+
 /**
  * Resolves `{env}` from the given environment (the controller passes its own; cli/ is the only
- * reader of process.env) and `{file}` from the file system. A file's trailing newline is kept
- * as-is: the value is the file's content.
+ * reader of process.env) and `{file}` from the file system — only the sources `access` allows
+ * (secret-access.ts), files through the bounded, non-blocking reader (secret-file.ts). A file's
+ * trailing newline is kept as-is: the value is the file's content.
  */
-export function envFileSecretResolver(
+export function envFileSecretSource(
   env: Record<string, string | undefined>,
-  readFile: (path: string, encoding: 'utf8') => string = (p, e) => fs.readFileSync(p, e),
-): SecretResolver {
+  opts: { access?: SecretAccess; limits?: SecretFileLimits } = {},
+): SecretSource {
+  const access = opts.access ?? new SecretAccess();
   return {
-    resolve(ref: SecretRef): string {
+    async read(ref: SecretRef): Promise<string> {
+      const rule = access.check(ref);
+      if (rule) throw new AciError('SecretMissing', `SecretRefused: ${rule}`, 'SecretRefused');
       if ('env' in ref) {
         const v = env[ref.env];
         if (v === undefined) throw new AciError('SecretMissing', `secret ${describeSecretRef(ref)} is not set`, 'SecretMissing');
         return v;
       }
+      const real = await access.locate(ref.file);
+      return readSecretFile(real, describeSecretRef(ref), opts.limits);
+    },
+  };
+}
+
+/**
+ * Reads every distinct reference of a template once (concurrently) and returns a synchronous
+ * resolver over the values, for the mapping and the digest. A reference that failed throws its
+ * error when it is looked up, so the first one in template order is the one reported.
+ */
+export async function prefetchSecrets(t: GroupTemplate, source: SecretSource | SecretResolver): Promise<SecretResolver> {
+  if (!('read' in source)) return source;
+  const refs = new Map<string, SecretRef>();
+  for (const s of collectSecretRefs(t)) refs.set(secretRefKey(s.ref), s.ref);
+  const got = new Map<string, { value: string } | { error: unknown }>();
+  await Promise.all(
+    [...refs].map(async ([k, ref]) => {
       try {
-        return readFile(ref.file, 'utf8');
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException)?.code ?? 'unreadable';
-        throw new AciError('SecretMissing', `secret ${describeSecretRef(ref)} cannot be read (${code})`, 'SecretMissing');
+        got.set(k, { value: await source.read(ref) });
+      } catch (error) {
+        got.set(k, { error });
       }
+    }),
+  );
+  return {
+    resolve(ref: SecretRef): string {
+      const r = got.get(secretRefKey(ref));
+      if (!r) throw new AciError('SecretMissing', `secret ${describeSecretRef(ref)} was not prefetched`, 'SecretMissing');
+      if ('error' in r) throw r.error;
+      return r.value;
     },
   };
 }
@@ -47,8 +89,7 @@ export function envFileSecretResolver(
 export function mapSecretResolver(values: Record<string, string>): SecretResolver {
   return {
     resolve(ref: SecretRef): string {
-      const key = 'env' in ref ? `env:${ref.env}` : `file:${ref.file}`;
-      const v = values[key];
+      const v = values[secretRefKey(ref)];
       if (v === undefined) throw new AciError('SecretMissing', `secret ${describeSecretRef(ref)} is not set`, 'SecretMissing');
       return v;
     },

@@ -21,7 +21,9 @@ import type { ContainerGroups, Scope } from '../aci/types';
 import { AciContainerGroups } from '../aci/adapter';
 import { createCredential } from '../aci/credentials';
 import type { RateLimits } from '../aci/rate-limit';
-import { envFileSecretResolver, type SecretResolver } from '../aci/secrets';
+import { collectSecretRefs, envFileSecretSource, prefetchSecrets, type SecretSource } from '../aci/secrets';
+import { SecretAccess } from '../aci/secret-access';
+import { admission, SourcePolicies } from './admission';
 import { specHash, secretDigest } from '../aci/hash';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../emulator';
 import { WorkQueue } from './workqueue';
@@ -63,6 +65,13 @@ export interface ControllerOptions {
   /** How often owned groups are listed again (observed-state resync). */
   resyncIntervalMs: number;
   concurrency: number;
+  /**
+   * Which secret sources manifests may name (src/aci/secret-access.ts): allowed variable prefixes
+   * (default ACICTL_SECRET_) and names, and the secret directories. The state dir is never one.
+   */
+  secrets?: { envPrefixes?: string[]; envNames?: string[]; dirs?: string[] };
+  /** Per-source policy file (src/controller/admission.ts): allowed resource groups, locations, … */
+  policyFile?: string;
   /** The controller's environment: secret references and Azure credentials are read from it. */
   env: Record<string, string | undefined>;
   logger: Logger;
@@ -162,7 +171,11 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     throw new Error('no subscription: pass --subscription or set AZURE_SUBSCRIPTION_ID (or use --emulator)');
   }
   const defaultSubscriptionId = subscriptionId;
-  const secrets: SecretResolver = envFileSecretResolver(opts.env);
+  // The state dir holds the API token, the TLS key, the store (with the spec-hash HMAC key) and the
+  // emulator's state: never a secret source, whatever the flags.
+  const secretAccess = new SecretAccess({ ...opts.secrets, secretsDirs: opts.secrets?.dirs, forbiddenPaths: [stateDir], env: opts.env });
+  const secrets: SecretSource = envFileSecretSource(opts.env, { access: secretAccess });
+  const admit = admission(secretAccess, opts.policyFile ? SourcePolicies.load(opts.policyFile) : null);
   const credential = createCredential({ kind: credentialKind, env: armEnv });
   const groups: ContainerGroups = new AciContainerGroups({
     subscriptionId: defaultSubscriptionId,
@@ -181,14 +194,20 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
 
   // ---- spec hash: keyed digest of secret values, so a rotated secret is a change ------------------
   const hashKey = createSecretKey(store.getOrCreateSecret('spec-hash-key')); // a KeyObject made once: HMACs under it are cheap
-  const specHashOf = (job: ResolvedJob): string => {
+  const digestOf = (job: ResolvedJob, values: Parameters<typeof secretDigest>[1]): string => {
     let digest: string;
     try {
-      digest = secretDigest(job.template, secrets, hashKey);
+      digest = secretDigest(job.template, values, hashKey);
     } catch {
       digest = 'unresolved'; // the create will fail with a clear SecretMissing error
     }
     return specHash(job.template, { secretDigest: digest });
+  };
+  // Synchronous for a job without secrets; otherwise its secrets are read asynchronously (bounded,
+  // never blocking the event loop: src/aci/secret-file.ts).
+  const specHashOf = (job: ResolvedJob): string | Promise<string> => {
+    if (collectSecretRefs(job.template).length === 0) return digestOf(job, { resolve: () => '' });
+    return prefetchSecrets(job.template, secrets).then((values) => digestOf(job, values));
   };
 
   // ---- observed state ---------------------------------------------------------------------------
@@ -348,6 +367,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     watcher = new ManifestWatcher({
       roots,
       logger: log.child({ component: 'watcher' }),
+      admit: (job, file) => admit.check(job, { file }),
       cache: validationCache,
       onSnapshot: (snapshot) => {
         const result = sourceSync.apply(snapshot, { allowEmpty: opts.allowEmpty, now: clock.now() });
@@ -400,7 +420,12 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       token,
       clock,
       logger: log.child({ component: 'api' }),
-      validate: (obj: unknown, o: { strict: boolean }) => validateObject(obj, o),
+      validate: (obj: unknown, o: { strict: boolean }) => {
+        const v = validateObject(obj, o);
+        if (!v.ok) return v;
+        const problems = admit.check(v.job, { api: true });
+        return problems.length > 0 ? { ok: false as const, errors: problems } : v;
+      },
       enqueue: (name: string) => {
         noteScopeOf(name);
         queue.add(name);

@@ -74,7 +74,8 @@ export interface ReconcilerDeps {
   clock: Clock;
   instanceId: string;
   defaultSubscriptionId: string;
-  specHashOf(job: ResolvedJob): string;
+  /** Synchronous for a job without secret references (its secrets are read asynchronously otherwise). */
+  specHashOf(job: ResolvedJob): string | Promise<string>;
   logger: ReconcilerLogger;
   /** Each new log line of a running container, exactly once. */
   onLogLine?(f: LogLineFields, line: string): void;
@@ -196,7 +197,13 @@ export class Reconciler {
         this.writeStatus(ctx, invalid);
         return { requeueAfterMs: null };
       }
-      ctx.specHash = spec.specHash ?? this.d.specHashOf(ctx.job);
+      if (spec.specHash) {
+        ctx.specHash = spec.specHash;
+      } else {
+        ctx.specHash = await this.d.specHashOf(ctx.job);
+        // Its secrets were read asynchronously: plan against the job as it is now.
+        if (store.getJob(jobName)?.resourceVersion !== stored.resourceVersion) return this.reconcile(jobName, signal);
+      }
     } else {
       this.specCache.delete(jobName);
     }
@@ -325,7 +332,10 @@ export class Reconciler {
         entry.invalid = { reason: 'InvalidSchedule', message: message(e) };
       }
     }
-    if (entry.job && collectSecretRefs(entry.job.template).length === 0) entry.specHash = this.d.specHashOf(entry.job);
+    if (entry.job && collectSecretRefs(entry.job.template).length === 0) {
+      const h = this.d.specHashOf(entry.job);
+      if (typeof h === 'string') entry.specHash = h;
+    }
     this.specCache.set(stored.name, entry);
     return entry;
   }

@@ -32,6 +32,7 @@ import type { ContainerJob, ResolvedJob } from '../api/types';
 
 import type { Diagnostic } from '../manifest/diagnostic';
 import { ValidatorPool } from '../manifest/validate-pool';
+import { formatOf, loadText } from '../manifest/load';
 
 export type { Diagnostic };
 
@@ -316,6 +317,12 @@ export interface ReaderOptions {
    * the files that really need validating.
    */
   cache?: ValidationResultCache;
+  /**
+   * Operator admission (src/controller/admission.ts), applied to every result, cached or not
+   * (the cache keys on content; the operator's rules are not part of it): a job with problems
+   * becomes an error diagnostic at the offending field's line.
+   */
+  admit?: (job: ContainerJob, file: string) => { pointer: string; message: string }[];
 }
 
 export interface ReadOptions {
@@ -372,6 +379,7 @@ export class ManifestReader {
   private readonly concurrency: number;
   private readonly racyMs: number;
   private readonly cache: ValidationResultCache | undefined;
+  private readonly admit: ReaderOptions['admit'];
   /** root → logical file → state (replaced as a whole after each consistent read of the root). */
   private readonly state = new Map<string, Map<string, FileState>>();
   /** Files read, files validated, and files whose result came from the cache (cumulative; for tests and metrics). */
@@ -384,6 +392,7 @@ export class ManifestReader {
     this.concurrency = Math.max(1, opts.concurrency ?? READ_CONCURRENCY);
     this.racyMs = opts.racyMs ?? RACY_MS;
     this.cache = opts.cache;
+    this.admit = opts.admit;
   }
 
   /** Read every root once (incrementally) and assemble the snapshot. */
@@ -555,6 +564,7 @@ export class ManifestReader {
       // a validator failure is not cached: it may well succeed next time
       if (!failed) this.cache?.set(file, hash, v);
     }
+    if (this.admit) v = admitJobs(v, content, file, this.admit);
     const hasError = v.diagnostics.some((d) => (d.severity ?? 'error') === 'error');
     const entry: SnapshotFile = { file, ok: !hasError, jobNames: v.jobs.map((j) => j.job.metadata.name) };
     if (hasError) entry.suspectNames = suspectNames(content.toString('utf8'));
@@ -566,6 +576,28 @@ export class ManifestReader {
       diagnostics: v.diagnostics.map((d) => ({ ...d, file: d.file || file })),
     };
   }
+}
+
+/** Jobs the operator's admission refuses become error diagnostics located in the file's text. */
+function admitJobs(v: FileValidation, content: Buffer, file: string, admit: NonNullable<ReaderOptions['admit']>): FileValidation {
+  let refused: { job: SnapshotJob; problems: { pointer: string; message: string }[] }[] | null = null;
+  for (const j of v.jobs) {
+    const problems = admit(j.job, j.file || file);
+    if (problems.length > 0) (refused ??= []).push({ job: j, problems });
+  }
+  if (!refused) return v;
+  // Rare: parse again to place each problem at its line (the validation result keeps no positions).
+  const docs = loadText(content.toString('utf8'), file, { format: formatOf(file) }).documents;
+  const diagnostics = [...v.diagnostics];
+  for (const r of refused) {
+    const doc = docs.find((d) => d.start.line === r.job.line && d.start.column === r.job.column);
+    for (const p of r.problems) {
+      const pos = doc ? doc.locate(p.pointer) : { line: r.job.line, column: r.job.column };
+      diagnostics.push({ file: r.job.file || file, line: pos.line, column: pos.column, pointer: p.pointer, message: p.message, severity: 'error', document: doc?.index });
+    }
+  }
+  const out = new Set(refused.map((r) => r.job));
+  return { jobs: v.jobs.filter((j) => !out.has(j)), diagnostics };
 }
 
 /** Read and validate every root once. */
@@ -603,6 +635,8 @@ export interface ManifestWatcherOptions {
   racyMs?: number;
   /** See ReaderOptions.cache (owned by the caller: the watcher does not close it). */
   cache?: ValidationResultCache;
+  /** See ReaderOptions.admit. */
+  admit?: ReaderOptions['admit'];
 }
 
 /** Why a directory is watched: a root's parent (only the root's own entry matters there), or a directory of a root. */
@@ -645,7 +679,7 @@ export class ManifestWatcher {
     this.maxDelayMs = opts.maxDelayMs ?? 1000;
     this.linkCheckMs = opts.linkCheckMs ?? 500;
     this.resyncMs = opts.resyncMs ?? 60_000;
-    this.reader = new ManifestReader({ validate: opts.validate, hooks: opts.hooks, racyMs: opts.racyMs, cache: opts.cache });
+    this.reader = new ManifestReader({ validate: opts.validate, hooks: opts.hooks, racyMs: opts.racyMs, cache: opts.cache, admit: opts.admit });
   }
 
   /** Set up the watches, then read and emit the first snapshot. */

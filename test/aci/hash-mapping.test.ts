@@ -2,7 +2,11 @@ import { createSecretKey } from 'node:crypto';
 import { specHash, secretDigest, SPEC_HASH_LENGTH } from '../../src/aci/hash';
 import { fromArmGroup, fromWire, templateFromArm, toArmGroup, toWire } from '../../src/aci/mapping';
 import { classifyChange } from '../../src/aci/classify';
-import { envFileSecretResolver, mapSecretResolver, collectSecretRefs } from '../../src/aci/secrets';
+import { envFileSecretSource, mapSecretResolver, collectSecretRefs } from '../../src/aci/secrets';
+import { SecretAccess } from '../../src/aci/secret-access';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { AciError } from '../../src/aci/types';
 import { desiredGroup, fullTemplate, SECRET_VALUES } from './fixtures';
 
@@ -73,22 +77,18 @@ function keysDeep(o: unknown): string[] {
 }
 
 describe('secrets', () => {
-  test('envFileSecretResolver reads env and files; a missing one names the source, never a value', () => {
-    const r = envFileSecretResolver({ A: 'alpha' }, (p) => {
-      if (p === '/ok') return 'file-value';
-      throw Object.assign(new Error('nope'), { code: 'ENOENT' });
-    });
-    expect(r.resolve({ env: 'A' })).toBe('alpha');
-    expect(r.resolve({ file: '/ok' })).toBe('file-value');
-    expect(() => r.resolve({ env: 'B' })).toThrow(/environment variable B/);
-    try {
-      r.resolve({ file: '/missing' });
-      throw new Error('no throw');
-    } catch (e) {
-      expect(e).toBeInstanceOf(AciError);
-      expect((e as AciError).kind).toBe('SecretMissing');
-      expect((e as AciError).message).toMatch(/file \/missing.*ENOENT/);
-    }
+  test('envFileSecretSource reads allowed env and files; a missing one names the source, never a value', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'acictl-sec-'));
+    writeFileSync(path.join(dir, 'ok'), 'file-value');
+    const r = envFileSecretSource({ ACICTL_SECRET_A: 'alpha' }, { access: new SecretAccess({ secretsDirs: [dir] }) });
+    await expect(r.read({ env: 'ACICTL_SECRET_A' })).resolves.toBe('alpha');
+    await expect(r.read({ file: 'ok' })).resolves.toBe('file-value');
+    await expect(r.read({ env: 'ACICTL_SECRET_B' })).rejects.toThrow(/environment variable ACICTL_SECRET_B/);
+    const e = await r.read({ file: 'missing' }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(AciError);
+    expect((e as AciError).kind).toBe('SecretMissing');
+    expect((e as AciError).message).toMatch(/file missing.*ENOENT/);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test('collectSecretRefs finds every slot', () => {

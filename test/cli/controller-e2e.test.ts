@@ -40,7 +40,7 @@ beforeAll(async () => {
   write('manifests/dir-job.yaml', jobYaml('dir-job', { labels: { 'acictl.dev/applyset': 'team-a' } }));
   controller = spawnCli(['controller', '--emulator', '--state-dir', stateDir, '--listen', '127.0.0.1:0', '--manifests', path.join(tmp.dir, 'manifests')], {
     cwd: tmp.dir,
-    env: { CTL_DB_PASSWORD: SENTINEL },
+    env: { ACICTL_SECRET_CTL_DB_PASSWORD: SENTINEL },
   });
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -123,9 +123,9 @@ it('get jobs in every format; suspend/resume; directory jobs are read-only', asy
 }, 30_000);
 
 it('diff: 0 on an applied file, 1 after an edit, ≥2 on an invalid file; the secret value never appears', async () => {
-  const env = `        environmentVariables:\n          - {name: DB_PASSWORD, secureValueFrom: {env: CTL_DB_PASSWORD}}\n`;
+  const env = `        environmentVariables:\n          - {name: DB_PASSWORD, secureValueFrom: {env: ACICTL_SECRET_CTL_DB_PASSWORD}}\n`;
   const file = write('api/secret.yaml', jobYaml('secret-job', { extraEnv: env }));
-  const envs = { env: { CTL_DB_PASSWORD: SENTINEL } };
+  const envs = { env: { ACICTL_SECRET_CTL_DB_PASSWORD: SENTINEL } };
   expect((await acictl(['apply', '-f', file], envs)).code).toBe(0);
   let r = await acictl(['diff', '-f', file], envs);
   expect([r.code, r.stdout]).toEqual([0, '']);
@@ -134,7 +134,7 @@ it('diff: 0 on an applied file, 1 after an edit, ≥2 on an invalid file; the se
   expect(r.code).toBe(1);
   expect(r.stdout).toMatch(/^\+\s+image: hello-world:2$/m);
   const all = [r.stdout, r.stderr, (await acictl(['get', 'job', 'secret-job', '-o', 'yaml'])).stdout, (await acictl(['describe', 'job', 'secret-job'])).stdout];
-  expect(all[3]).toContain('DB_PASSWORD=<secret from env CTL_DB_PASSWORD>');
+  expect(all[3]).toContain('DB_PASSWORD=<secret from env ACICTL_SECRET_CTL_DB_PASSWORD>');
   for (const text of all) expect(text).not.toContain(SENTINEL);
   r = await acictl(['diff', '-f', write('api/invalid.yaml', jobYaml('x', { schedule: '61 * * * *' }))]);
   expect(r.code).toBeGreaterThanOrEqual(2);

@@ -71,15 +71,15 @@ beforeAll(async () => {
       command: 'printf %s "$ENV_SECRET_VAR" | sha256sum; printf %s "$FILE_SECRET_VAR" | sha256sum',
       env:
         '        environmentVariables:\n' +
-        '          - {name: ENV_SECRET_VAR, secureValueFrom: {env: SENTINEL_ENV}}\n' +
+        '          - {name: ENV_SECRET_VAR, secureValueFrom: {env: ACICTL_SECRET_SENTINEL_ENV}}\n' +
         `          - {name: FILE_SECRET_VAR, secureValueFrom: {file: ${secretFile}}}\n` +
         '          - {name: PLAIN, value: visible}\n' +
         '    imageRegistryCredentials:\n' +
-        '      - {server: myregistry.azurecr.io, username: puller, passwordFrom: {env: SENTINEL_REG}}\n',
+        '      - {server: myregistry.azurecr.io, username: puller, passwordFrom: {env: ACICTL_SECRET_SENTINEL_REG}}\n',
       extra: '  cleanup: {onSuccess: Delete, onFailure: Keep}\n',
     }),
   );
-  ctl = spawnController(emu, { manifests: [manifest], listen: '0', env: { SENTINEL_ENV: ENV_SECRET, SENTINEL_REG: REG_SECRET } });
+  ctl = spawnController(emu, { manifests: [manifest], listen: '0', env: { ACICTL_SECRET_SENTINEL_ENV: ENV_SECRET, ACICTL_SECRET_SENTINEL_REG: REG_SECRET }, args: ['--secrets-dir', dir] });
   await ctl.ready(30_000);
   await waitUntil('secret-job to be stored', () => ctl.job('secret-job'), 15_000, 100);
   const trig = await ctl.api('POST', `${API}/containerjobs/secret-job/trigger`);
@@ -208,7 +208,7 @@ describe('Invariant 6: secrets stay secret', () => {
 describe('API authentication, binding and limits (DESIGN §5)', () => {
   let c2: ControllerProcess;
   beforeAll(async () => {
-    c2 = spawnController(emu, { manifests: [manifest], listen: '0', stateDir: tmp('acictl-rel-sec2-'), env: { SENTINEL_ENV: ENV_SECRET, SENTINEL_REG: REG_SECRET } });
+    c2 = spawnController(emu, { manifests: [manifest], listen: '0', stateDir: tmp('acictl-rel-sec2-'), env: { ACICTL_SECRET_SENTINEL_ENV: ENV_SECRET, ACICTL_SECRET_SENTINEL_REG: REG_SECRET }, args: ['--secrets-dir', dir] });
     await c2.ready(30_000);
     await waitUntil('secret-job', () => c2.job('secret-job'), 15_000, 100);
   });

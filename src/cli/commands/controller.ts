@@ -48,6 +48,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--arm-ca <file>', 'PEM CA to trust for the ARM endpoint (env ACICTL_ARM_CA)')
     .option('--resync-interval <duration>', 'how often owned container groups are listed again', '5m')
     .option('--concurrency <n>', 'jobs reconciled in parallel', '8')
+    .option('--secret-env-prefix <prefix>', 'environment variables with this prefix may be secret sources (repeatable; default ACICTL_SECRET_)', collect, [] as string[])
+    .option('--secret-env <name>', 'this environment variable may be a secret source (repeatable)', collect, [] as string[])
+    .option('--policy <file>', 'per-source policy (allowed resource groups, locations, registries, subnets, identities, sizes, public IP)')
+    .option('--secrets-dir <dir>', '{file} secret references resolve only inside this directory (repeatable; relative paths: the first)', collect, [] as string[])
     .addOption(new Option('--log-format <format>', 'log format').choices(['auto', 'json', 'pretty']).default('auto'))
     .addHelpText(
       'after',
@@ -120,6 +124,12 @@ Examples:
         },
         resyncIntervalMs,
         concurrency,
+        secrets: {
+          envPrefixes: o.secretEnvPrefix as string[],
+          envNames: o.secretEnv as string[],
+          dirs: (o.secretsDir as string[]).map((d) => resolve(ctx.cwd, d)),
+        },
+        policyFile: o.policy ? resolve(ctx.cwd, o.policy) : undefined,
         env: ctx.env,
         ui: o.ui === 'true',
         logger,
