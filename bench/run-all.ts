@@ -32,6 +32,7 @@ const BENCHES: { name: string; args: string[]; quick: string[] }[] = [
   { name: 'validation', args: [], quick: ['documents=2000'] },
   { name: 'aci-throttle', args: [], quick: ['creates=150'] },
   { name: 'cli-latency', args: [], quick: ['runs=5', 'npxRuns=1'] },
+  { name: 'git-source', args: [], quick: ['jobs=1000', 'pushes=5'] },
 ];
 
 const FIGURES: Figure[] = [
@@ -39,6 +40,11 @@ const FIGURES: Figure[] = [
   { bench: 'scale', key: 'peakRssMb_10000', label: '10,000 jobs: controller peak RSS (MB)', target: '≤ 300', met: (v) => v <= 300 },
   { bench: 'scale', key: 'restartReadySeconds_10000', label: '10,000 jobs: restart → all Ready (s)', target: '—' },
   { bench: 'scale', key: 'restartValidatedFiles_10000', label: '… files parsed again on restart', target: '0 (cache by content)', met: (v) => v === 0 },
+  { bench: 'git-source', key: 'gitFirstSyncSeconds', label: '10,000 jobs from a git repository: first sync → all Ready (s)', target: '—' },
+  { bench: 'git-source', key: 'dirFirstSyncSeconds', label: '… the same as a directory, same in-process setup (s)', target: '—' },
+  { bench: 'git-source', key: 'gitOneFileCommitMs', label: '10,000 jobs in git: one-file commit → applied (ms, webhook)', target: '—' },
+  { bench: 'git-source', key: 'dirOneFileEditMs', label: '… the same as a directory: one-file edit → applied (ms)', target: '—' },
+  { bench: 'git-source', key: 'webhookP99Ms', label: 'git: push → applied with the webhook, p99 of 20 (ms)', target: '≤ 2000', met: (v) => v <= 2000 },
   { bench: 'scale', key: 'readySeconds_1000', label: '1,000 jobs: start → all Ready (s)', target: '—' },
   { bench: 'scale', key: 'peakRssMb_1000', label: '1,000 jobs: controller peak RSS (MB)', target: '—' },
   { bench: 'scale', key: 'readyTimeGrowth', label: 'ready-time growth for ×10 jobs', target: '≤ 10 (linear)', met: (v, r) => v <= Number(r.sizeFactor) },

@@ -265,6 +265,7 @@ export class GitSource {
   private async syncOnce(): Promise<void> {
     this.stats.fetches++;
     this.lastFetchTime = this.now();
+    const t0 = performance.now();
     let fetched: string;
     try {
       fetched = await this.fetch();
@@ -302,6 +303,7 @@ export class GitSource {
     }
     this.persisted.lastAttemptedRevision = fetched;
     await this.save();
+    const t1 = performance.now();
     try {
       await this.checkout(fetched);
     } catch (err) {
@@ -309,7 +311,10 @@ export class GitSource {
       return;
     }
     this.warning = undefined;
-    this.o.logger.info({ source: this.name, revision: fetched }, `git source ${this.name}: switched to ${fetched}`);
+    this.o.logger.info(
+      { source: this.name, revision: fetched, fetchMs: Math.round(t1 - t0), checkoutMs: Math.round(performance.now() - t1) },
+      `git source ${this.name}: switched to ${fetched}`,
+    );
     this.o.onCheckout();
   }
 

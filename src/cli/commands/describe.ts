@@ -7,6 +7,7 @@ import { CliError, EXIT } from '../context';
 import type { GlobalOptions } from '../client/discovery';
 import type { EventItem, JobObject, RunObject } from '../client/resources';
 import { directorySource, toMs } from '../client/resources';
+import { SOURCE_KINDS, describeSourceCommand } from './sources';
 import { JOB_KINDS, action, addGlobalOptions, connect, examples } from '../common';
 import { RUN_HEADERS, isSuspended, runRow, sortRuns } from '../output/printers';
 import { formatTable } from '../output/table';
@@ -152,12 +153,13 @@ export function register(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('describe')
     .description('show a job in detail: spec summary, status, conditions, next slots, recent runs and events')
-    .argument('<resource>', 'job (job, cj)')
+    .argument('<resource>', 'job (job, cj) or source (src)')
     .argument('<name>', 'job name')
-    .addHelpText('after', examples(['acictl describe job nightly-report', 'acictl describe cj azure-tutorial-container']))
+    .addHelpText('after', examples(['acictl describe job nightly-report', 'acictl describe cj azure-tutorial-container', 'acictl describe source jobs-3f2a1c     # a --git source: revisions, last fetch, conditions']))
     .action(
       action(async (resource: string, name: string, opts: GlobalOptions) => {
-        if (!JOB_KINDS.includes(resource.toLowerCase())) throw new CliError(`cannot describe "${resource}": use "describe job NAME"`, EXIT.USAGE);
+        if (SOURCE_KINDS.includes(resource.toLowerCase())) return describeSourceCommand(connect(opts, ctx), ctx, name);
+        if (!JOB_KINDS.includes(resource.toLowerCase())) throw new CliError(`cannot describe "${resource}": use "describe job NAME" or "describe source NAME"`, EXIT.USAGE);
         const api = connect(opts, ctx);
         const job = await api.getJob(name);
         if (!job) throw new CliError(`containerjob "${name}" not found`, EXIT.NEGATIVE);

@@ -5,6 +5,7 @@ import { CliError, EXIT } from '../context';
 import type { GlobalOptions } from '../client/discovery';
 import type { AcictlApi, JobObject, ListObject, RunObject, WatchEvent } from '../client/resources';
 import { LABEL_JOB } from '../client/resources';
+import { SOURCE_KINDS, getSources } from './sources';
 import { JOB_KINDS, RUN_KINDS, action, addGlobalOptions, connect, examples } from '../common';
 import { columnWidths, formatRow, formatTable } from '../output/table';
 import { JOB_HEADERS, JOB_WIDE_HEADERS, OUTPUT_FORMATS, RUN_HEADERS, RUN_WIDE_HEADERS, jobRow, runRow, sortRuns, toJson, toYaml } from '../output/printers';
@@ -104,8 +105,9 @@ async function watchAndPrint<T extends JobObject | RunObject>(
 
 async function get(resource: string, name: string | undefined, opts: GetOptions, ctx: CliContext): Promise<void> {
   const r = resource.toLowerCase();
+  if (SOURCE_KINDS.includes(r)) return getSources(connect(opts, ctx), ctx, name, opts.output ?? 'table');
   const kind: Kind | undefined = JOB_KINDS.includes(r) ? 'job' : RUN_KINDS.includes(r) ? 'run' : undefined;
-  if (!kind) throw new CliError(`unknown resource type "${resource}"; use jobs (job, cj) or runs (run, cjr)`, EXIT.USAGE);
+  if (!kind) throw new CliError(`unknown resource type "${resource}"; use jobs (job, cj), runs (run, cjr) or sources`, EXIT.USAGE);
   const format = opts.output ?? 'table';
   const api = connect(opts, ctx);
 
@@ -153,7 +155,7 @@ export function register(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('get')
     .description('list jobs or runs (aligned tables, or -o wide|yaml|json|name)')
-    .argument('<resource>', 'jobs (job, cj) or runs (run, cjr)')
+    .argument('<resource>', 'jobs (job, cj), runs (run, cjr) or sources (src)')
     .argument('[name]', 'a job name (runs: the job whose runs to list; run: one run)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS))
     .option('-l, --selector <selector>', 'label selector, e.g. team=data,tier!=batch')
@@ -168,6 +170,7 @@ export function register(program: Command, ctx: CliContext): void {
         'acictl get run nightly-report-202611240200 -o json',
         'acictl get runs --watch              # follow run state changes',
         'acictl get jobs -o name              # containerjob/NAME per line, for scripts',
+        'acictl get sources                   # manifest directories and --git sources: applied revision, last fetch',
       ]),
     )
     .action(action(async (resource: string, name: string | undefined, opts: GetOptions) => get(resource, name, opts, ctx)));
