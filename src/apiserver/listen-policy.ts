@@ -16,3 +16,15 @@ export function isLoopbackHost(host: string): boolean {
   if (isIP(h) === 6) return /^(0{0,4}:){7}0{0,3}1$|^::1$/.test(h);
   return false; // a host name other than localhost, 0.0.0.0, ::, or any other address
 }
+
+/**
+ * The URL a client on this machine uses for a server bound to `url`'s host: a wildcard bind
+ * (0.0.0.0, ::) is reached through loopback, which the API's certificate names (it does not name
+ * 0.0.0.0, so a kubeconfig pointing there would fail TLS verification).
+ */
+export function localClientUrl(url: string): string {
+  const u = new URL(url);
+  if (u.hostname === '0.0.0.0') u.hostname = '127.0.0.1';
+  else if (u.hostname === '[::]') u.hostname = '[::1]';
+  return u.toString().replace(/\/$/, '');
+}

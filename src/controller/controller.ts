@@ -39,6 +39,7 @@ import { ControllerMetrics } from './metrics';
 import { LogHub } from './log-hub';
 import { startApiServer } from '../apiserver/server';
 import { writeKubeconfig } from '../apiserver/kubeconfig';
+import { localClientUrl } from '../apiserver/listen-policy';
 import { loadOrCreateToken } from '../apiserver/token';
 import { loadOrCreateTls } from '../apiserver/tls';
 import { WebUi } from '../ui/server';
@@ -468,7 +469,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     },
     opts.listen,
   );
-  writeKubeconfig(join(stateDir, 'kubeconfig'), api.httpsUrl ?? api.url, token, api.ca);
+  writeKubeconfig(join(stateDir, 'kubeconfig'), localClientUrl(api.httpsUrl ?? api.url), token, api.ca);
   ready = true;
   log.info(
     { url: api.url, httpsUrl: api.httpsUrl, instanceId, stateDir, kubeconfig: join(stateDir, 'kubeconfig'), emulator: emulator?.endpoint, jobs: store.listJobNames().length },

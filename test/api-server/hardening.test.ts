@@ -4,7 +4,7 @@
  */
 import { request as httpsRequest } from 'node:https';
 import { MAX_NESTING_DEPTH } from '../../src/api/depth';
-import { isLoopbackHost } from '../../src/apiserver/listen-policy';
+import { isLoopbackHost, localClientUrl } from '../../src/apiserver/listen-policy';
 import { startApiServer, type ApiServerDeps } from '../../src/apiserver/server';
 import { MemoryStore } from '../../src/store/memory';
 import { jobObject, startHarness, type Harness } from './harness';
@@ -149,6 +149,13 @@ describe('bearer tokens over plain HTTP on a non-loopback listener', () => {
     ['example.com', false], ['128.0.0.1', false], ['::ffff:10.0.0.1', false],
   ])('isLoopbackHost(%s) is %s', (host, loop) => {
     expect(isLoopbackHost(host)).toBe(loop);
+  });
+
+  test('the kubeconfig of a wildcard bind points at loopback (which the certificate names)', () => {
+    expect(localClientUrl('https://0.0.0.0:8642')).toBe('https://127.0.0.1:8642');
+    expect(localClientUrl('https://[::]:8642')).toBe('https://[::1]:8642');
+    expect(localClientUrl('https://10.0.0.5:8642')).toBe('https://10.0.0.5:8642');
+    expect(localClientUrl('https://127.0.0.1:8642')).toBe('https://127.0.0.1:8642');
   });
 
   test('a non-loopback listener without TLS is refused at start', async () => {
