@@ -33,6 +33,7 @@ const BENCHES: { name: string; args: string[]; quick: string[] }[] = [
   { name: 'aci-throttle', args: [], quick: ['creates=150'] },
   { name: 'cli-latency', args: [], quick: ['runs=5', 'npxRuns=1'] },
   { name: 'git-source', args: [], quick: ['jobs=1000', 'pushes=5'] },
+  { name: 'ui-render', args: [], quick: ['jobs=1000', 'logLines=1000', 'repeats=2'] },
 ];
 
 const FIGURES: Figure[] = [
@@ -77,6 +78,12 @@ const FIGURES: Figure[] = [
   { bench: 'cli-latency', key: 'versionMs', label: '… `acictl --version`: Node + CLI modules, no request (ms)', target: '—' },
   { bench: 'cli-latency', key: 'nodeStartMs', label: '… `node -e 0` alone (ms)', target: '—' },
   { bench: 'cli-latency', key: 'npxGetJobsMs', label: '… `npx acictl get jobs` (ms, median)', target: '—' },
+  { bench: 'ui-render', key: 'jobsFirstRenderMs', label: 'web UI: jobs page first render, 10,000 jobs (ms, median)', target: '≤ 1000', met: (v) => v <= 1000 },
+  { bench: 'ui-render', key: 'jobsFirstRenderMaxMs', label: '… worst of the loads (ms)', target: '—' },
+  { bench: 'ui-render', key: 'jobsApiMs', label: '… /ui/api/jobs answer alone (ms, median)', target: '—' },
+  { bench: 'ui-render', key: 'jobsApiColdMs', label: '… its first answer after start (reads every job; ms)', target: '—' },
+  { bench: 'ui-render', key: 'runLogRenderMs', label: 'web UI: run page with a 5,000-line log (ms, median)', target: '≤ 1000', met: (v) => v <= 1000 },
+  { bench: 'ui-render', key: 'runLogRenderMaxMs', label: '… worst of the loads (ms)', target: '—' },
   { bench: 'cli-latency', key: 'getJobsStderrBytes', label: '… bytes on stderr from `acictl get jobs`', target: '0', met: (v) => v === 0 },
 ];
 

@@ -76,6 +76,8 @@ export interface UiMount {
   handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean>;
   /** A request's UI session: 'forbidden' when a state-changing request lacks the session's CSRF proof. */
   authenticate(req: IncomingMessage): 'session' | 'forbidden' | 'none';
+  /** Called once when the server closes. */
+  close?(): void;
 }
 
 export interface ApiServer {
@@ -399,6 +401,7 @@ export async function startApiServer(deps: ApiServerDeps, listen: ApiListen): Pr
     close(): Promise<void> {
       closed ??= new Promise<void>((resolve) => {
         handler.hub.close();
+        deps.ui?.close?.();
         for (const res of handler.streams) res.end();
         server.close(() => resolve());
         httpServer.closeIdleConnections();

@@ -12,7 +12,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Store } from '../store/types';
 import { APP_CSP, LOGIN_CSP, appPage, loginPage } from './pages';
 import { Sessions, type Session } from './session';
-import { jobDetail, listJobRows, runDetail, type JobQuery } from './views';
+import { JobRowIndex, jobDetail, listJobRows, runDetail, type JobQuery } from './views';
 
 export interface WebUiOptions {
   store: Store;
@@ -65,12 +65,19 @@ export class WebUi implements UiMount {
   private readonly store: Store;
   private readonly assets: { js: string; css: string };
   private cache = new Map<string, Buffer>();
+  private readonly index: JobRowIndex;
 
   constructor(opts: WebUiOptions) {
     this.store = opts.store;
     this.sessions = new Sessions(opts.token, opts.now ?? Date.now);
+    this.index = new JobRowIndex(opts.store);
     const root = packageRoot();
     this.assets = opts.assets ?? { js: join(root, 'dist/ui-static/app.js'), css: join(root, 'src/ui/app.css') };
+  }
+
+  /** Stop following the store's changes. */
+  close(): void {
+    this.index.close();
   }
 
   /** A single-use login link for `baseUrl` (https://HOST:PORT). */
@@ -181,7 +188,7 @@ export class WebUi implements UiMount {
         limit: Number(q.get('limit') ?? 50) || 50,
         cells: Number(q.get('cells') ?? 10) || 10,
       };
-      this.json(res, 200, await listJobRows(this.store, query));
+      this.json(res, 200, await listJobRows(this.store, query, this.index));
       return;
     }
     const job = /^\/ui\/api\/jobs\/([^/]+)$/.exec(path);
