@@ -117,7 +117,11 @@ export class WebUi implements UiMount {
     }
     try {
       await this.route(req, res, url, method, session);
-    } catch {
+    } catch (err) {
+      if (err instanceof URIError) {
+        this.json(res, 400, { error: 'BadRequest', message: 'malformed percent-encoding in the path' });
+        return true;
+      }
       if (!res.headersSent) this.json(res, 500, { error: 'InternalError', message: 'the UI could not answer; see the controller log' });
       else res.destroy();
     }

@@ -95,6 +95,7 @@ describe('web UI authentication and CSRF', () => {
     const { cookie } = await login();
     const rows = await (await get('/ui/api/jobs', { cookie })).json();
     expect(rows).toMatchObject({ total: 1, matched: 1, items: [{ name: 'alpha', labels: { team: 'data' } }] });
+    expect((await get('/ui/api/jobs/%E0%A4%A', { cookie })).status).toBe(400);
     const list = (await (await get('/apis/acictl.dev/v1/containerjobs', { cookie })).json()) as { items: { metadata: { name: string } }[] };
     expect(list.items.map((i: { metadata: { name: string } }) => i.metadata.name)).toEqual(['alpha']);
   });
