@@ -7,7 +7,7 @@
  * delete. Counted at each emulator from before the start until every run finished and its group
  * was deleted; everything the controller sends counts (its listings too).
  *
- *   npx node dist/bench/arm-calls.js [jobs=100] [runSeconds=60]
+ *   npx node dist/bench/arm-calls.js [jobs=100] [runSeconds=60] [listInstanceViews=0|1|both]
  */
 import { join } from 'node:path';
 import { ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
@@ -49,12 +49,34 @@ function sdkClient(emu: RunningEmulator): ContainerInstanceManagementClient {
   });
 }
 
-export async function run(opts: { jobs?: number; runSeconds?: number; resourceGroups?: number; leadSeconds?: number } = {}): Promise<BenchResult> {
+type Opts = { jobs?: number; runSeconds?: number; resourceGroups?: number; leadSeconds?: number; listInstanceViews?: number | string };
+
+/**
+ * `listInstanceViews`: 0 = list items without instance views (as the 2022-09-01 example), 1 = with
+ * container instance views (as the 2023-05-01 List example; the controller then observes from
+ * lists), `both` (default) = one run of each, the second reported as `…ListViews`.
+ */
+export async function run(opts: Opts = {}): Promise<BenchResult> {
+  const mode = String(opts.listInstanceViews ?? 'both');
+  if (mode !== 'both') return runOne({ ...opts, listInstanceViews: Number(mode) });
+  const without = await runOne({ ...opts, listInstanceViews: 0 });
+  const withViews = await runOne({ ...opts, listInstanceViews: 1 });
+  return {
+    ...without,
+    controllerRequestsPerRunListViews: withViews.controllerRequestsPerRun,
+    ratioListViews: withViews.ratio,
+    controllerRequestsListViews: withViews.controllerRequests,
+    succeededRunsListViews: withViews.succeededRuns,
+  };
+}
+
+async function runOne(opts: Opts): Promise<BenchResult> {
   const jobs = opts.jobs ?? 100;
   const runMs = (opts.runSeconds ?? 60) * 1000;
   const rgs = opts.resourceGroups ?? 4;
+  const views = Number(opts.listInstanceViews ?? 0) === 1;
   const tmp = tempDir('arm-calls');
-  const emuOpts = { runtime: 'simulate' as const, simulate: { durationMs: runMs }, throttling: 'off' as const };
+  const emuOpts = { runtime: 'simulate' as const, simulate: { durationMs: runMs }, throttling: 'off' as const, behaviour: { listInstanceViews: views } };
   const ctlEmu = await startEmulator(emuOpts);
   const seedEmu = await startEmulator(emuOpts);
   try {
@@ -66,7 +88,7 @@ export async function run(opts: { jobs?: number; runSeconds?: number; resourceGr
     const controller = await startBenchController(ctlEmu, { manifests: [manifests], stateDir: join(tmp.path, 'state') });
     try {
       if (Date.now() > slot - 500) throw new Error('the controller was not up before the slot; raise leadSeconds');
-      progress(`arm-calls: ${jobs} runs of ${runMs / 1000} s due at ${new Date(slot).toISOString()}; controller and seed-operator baseline side by side`);
+      progress(`arm-calls: ${jobs} runs of ${runMs / 1000} s due at ${new Date(slot).toISOString()}; list items ${views ? 'with' : 'without'} instance views; controller and seed-operator baseline side by side`);
       const client = sdkClient(seedEmu);
       await sleep(slot - Date.now());
       const seedStart = performance.now();
@@ -87,6 +109,7 @@ export async function run(opts: { jobs?: number; runSeconds?: number; resourceGr
       const ctlPerRun = total(ctl) / jobs;
       const basePerRun = total(base) / jobs;
       return {
+        listInstanceViews: views ? 1 : 0,
         runs: jobs,
         runSeconds: runMs / 1000,
         succeededRuns: runs.filter((r) => r.phase === 'Succeeded').length,

@@ -3,6 +3,7 @@
  *
  * HTTP requests per operation (each counts against the ARM budget and passes the rate limiter):
  *   listOwned       1 read per page (listByResourceGroup, every nextLink followed)
+ *   listObserved    the same, items mapped with their container instance views when present
  *   get             1 read
  *   createOrUpdate  ifNoneMatch: 1 read (GET by name: is it there already?) + 1 write (the PUT, with
  *                   `If-None-Match: *` until ARM refuses it), and 1 read more before a re-send that may
@@ -33,7 +34,7 @@ import { systemClock } from '../api/clock';
 import { TAG_MANAGED_BY } from '../api/names';
 import type { GroupRef, ObservedGroup } from '../api/observed';
 import { guardedCreate, type PreconditionKnowledge } from './create-guard';
-import { fromArmGroup, fromWire, toArmGroup, toWire } from './mapping';
+import { fromArmGroup, fromArmListItem, fromWire, toArmGroup, toWire } from './mapping';
 import { backoffDelay, DEFAULT_RETRY, RateLimiter, realSleep, type CallClass, type RateLimits, type RetryPolicy, type Sleep } from './rate-limit';
 import { prefetchSecrets, type SecretResolver, type SecretSource } from './secrets';
 import { AciError, type CallOptions, type ContainerGroups, type DeleteOptions, type DesiredGroup, type Scope } from './types';
@@ -194,7 +195,22 @@ export class AciContainerGroups implements ContainerGroups {
   // ---- ContainerGroups -------------------------------------------------------------------
 
   async listOwned(scope: Scope, opts?: CallOptions): Promise<ObservedGroup[]> {
-    const groups = await this.call('list', 'read', scope.subscriptionId, scope.resourceGroup, opts, [], async (signal) => {
+    const { items } = await this.listArm(scope, opts);
+    return items.filter((g) => g.tags?.[TAG_MANAGED_BY] === this.instanceId).map((g) => fromArmGroup(g));
+  }
+
+  async listObserved(scope: Scope, opts?: CallOptions): Promise<{ groups: ObservedGroup[]; pages: number; views?: boolean }> {
+    const { items, pages } = await this.listArm(scope, opts);
+    // Only a deployed group says whether the service puts instance views in list items (a pending one may have none yet).
+    const deployed = items.filter((g) => g.provisioningState === 'Succeeded');
+    const views = deployed.length === 0 ? undefined : deployed.some((g) => g.containers?.some((c) => c.instanceView !== undefined));
+    return { groups: items.filter((g) => g.tags?.[TAG_MANAGED_BY] === this.instanceId).map((g) => fromArmListItem(g)), pages, views };
+  }
+
+  private async listArm(scope: Scope, opts?: CallOptions): Promise<{ items: ArmGroup[]; pages: number }> {
+    let pageCount = 0;
+    const items = await this.call('list', 'read', scope.subscriptionId, scope.resourceGroup, opts, [], async (signal) => {
+      pageCount = 0;
       const all: ArmGroup[] = [];
       // One listing; each page is one request and waits for its own read permit.
       const pages = this.client(scope.subscriptionId).containerGroups.listByResourceGroup(scope.resourceGroup, { abortSignal: signal }).byPage();
@@ -203,6 +219,7 @@ export class AciContainerGroups implements ContainerGroups {
         try {
           const r = await pages.next();
           if (r.done) break;
+          pageCount++;
           all.push(...r.value);
         } finally {
           permit?.done();
@@ -210,7 +227,7 @@ export class AciContainerGroups implements ContainerGroups {
       }
       return all;
     });
-    return groups.filter((g) => g.tags?.[TAG_MANAGED_BY] === this.instanceId).map((g) => fromArmGroup(g));
+    return { items, pages: pageCount };
   }
 
   async get(ref: GroupRef, opts?: CallOptions): Promise<ObservedGroup> {

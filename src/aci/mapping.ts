@@ -197,24 +197,48 @@ export function fromArmGroup(g: ArmGroup): ObservedGroup {
   };
   if (g.instanceView) {
     o.state = g.instanceView.state ? stateOf<GroupState>(g.instanceView.state, GROUP_STATES, 'Unknown') : 'Unknown';
-    o.containers = g.containers.map((c) => {
-      const iv = c.instanceView;
-      const cur = iv?.currentState;
-      const oc: ObservedContainer = {
-        name: c.name,
-        state: cur?.state ? stateOf<ObservedContainer['state']>(cur.state, CONTAINER_STATES, 'Unknown') : iv ? 'Waiting' : 'Unknown',
-        restartCount: iv?.restartCount ?? 0,
-      };
-      if (cur?.exitCode !== undefined && cur.exitCode !== null) oc.exitCode = cur.exitCode;
-      const st = iso(cur?.startTime as Date | string | undefined);
-      if (st) oc.startTime = st;
-      const ft = iso(cur?.finishTime as Date | string | undefined);
-      if (ft) oc.finishTime = ft;
-      if (cur?.detailStatus !== undefined) oc.detailStatus = cur.detailStatus;
-      return oc;
-    });
+    o.containers = g.containers.map(containerOf);
     o.events = events(g.instanceView.events);
   }
+  return o;
+}
+
+function containerOf(c: ArmGroup['containers'][number]): ObservedContainer {
+  const iv = c.instanceView;
+  const cur = iv?.currentState;
+  const oc: ObservedContainer = {
+    name: c.name,
+    state: cur?.state ? stateOf<ObservedContainer['state']>(cur.state, CONTAINER_STATES, 'Unknown') : iv ? 'Waiting' : 'Unknown',
+    restartCount: iv?.restartCount ?? 0,
+  };
+  if (cur?.exitCode !== undefined && cur.exitCode !== null) oc.exitCode = cur.exitCode;
+  const st = iso(cur?.startTime as Date | string | undefined);
+  if (st) oc.startTime = st;
+  const ft = iso(cur?.finishTime as Date | string | undefined);
+  if (ft) oc.finishTime = ft;
+  if (cur?.detailStatus !== undefined) oc.detailStatus = cur.detailStatus;
+  return oc;
+}
+
+/**
+ * A list item. When every container carries its instance view (as in the 2023-05-01 List
+ * example), the containers are mapped and the group state is derived from them — conservatively:
+ * `Running` while any container is not terminated or one that failed may be restarted
+ * (OnFailure/Always), otherwise `Succeeded`/`Failed` by exit codes — and `viewFrom` is 'list'.
+ * Otherwise the item is what `fromArmGroup` makes of it (no state, no containers).
+ */
+export function fromArmListItem(g: ArmGroup): ObservedGroup {
+  const o = fromArmGroup(g);
+  if (g.instanceView || !g.containers?.length || !g.containers.every((c) => c.instanceView?.currentState?.state)) return o;
+  o.containers = g.containers.map(containerOf);
+  const cs = o.containers;
+  const policy = g.restartPolicy ?? 'Always';
+  const allDone = cs.every((c) => c.state === 'Terminated');
+  const allZero = cs.every((c) => c.exitCode === 0);
+  if (g.provisioningState === 'Pending' || g.provisioningState === 'Creating' || cs.some((c) => c.state === 'Waiting' || c.state === 'Unknown')) o.state = 'Pending';
+  else if (!allDone || policy === 'Always' || (policy === 'OnFailure' && !allZero)) o.state = 'Running';
+  else o.state = allZero ? 'Succeeded' : 'Failed';
+  o.viewFrom = 'list';
   return o;
 }
 

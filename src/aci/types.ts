@@ -43,6 +43,12 @@ export interface DeleteOptions extends CallOptions {
 export interface ContainerGroups {
   /** Groups in the scope that carry this controller's managed-by tag; never any other group. No instance view. */
   listOwned(scope: Scope, opts?: CallOptions): Promise<ObservedGroup[]>;
+  /**
+   * Optional: our groups in the scope as list items, mapped with `fromArmListItem` (container
+   * instance views when the service puts them in list items), how many pages that took, and
+   * whether deployed items (ours or not) carry container instance views (undefined: none deployed).
+   */
+  listObserved?(scope: Scope, opts?: CallOptions): Promise<{ groups: ObservedGroup[]; pages: number; views?: boolean }>;
   /** One group with its instance view. Throws NotFound. */
   get(ref: GroupRef, opts?: CallOptions): Promise<ObservedGroup>;
   /**

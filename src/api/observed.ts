@@ -27,6 +27,8 @@ export interface ObservedGroup extends GroupRef {
   /** Present only when the group was read with GET (instance view). */
   state?: GroupState;
   containers?: ObservedContainer[];
+  /** 'list': state and containers come from a list item's container instance views (no group events). */
+  viewFrom?: 'list';
   /** Group-level events (e.g. image pull failures, Spot eviction), newest last. */
   events?: { type?: string; name?: string; message?: string; lastTimestamp?: string }[];
 }

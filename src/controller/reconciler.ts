@@ -36,6 +36,7 @@ import type { Condition, JobStatus, Store, StoredEvent, StoredJob } from '../sto
 import { deepEqual } from '../store/common';
 import type { ObservedCache } from './observed-cache';
 import { applyOperatorAction, isOperatorAction } from './operator';
+import { ListObserver } from './list-observer';
 
 /** The finalizer that keeps a deleted job until its groups are cleaned up. */
 import { FINALIZER_CLEANUP } from '../api/names';
@@ -174,8 +175,12 @@ export class Reconciler {
   /** Callbacks to run once the current stretch's transaction committed (null: outside a stretch). */
   private afterCommit: (() => void)[] | null = null;
 
+  /** Observation of running attempts: from list items' instance views when present, else GET. */
+  readonly observer: ListObserver;
+
   constructor(deps: ReconcilerDeps) {
     this.d = deps;
+    this.observer = new ListObserver(deps.groups, deps.clock);
   }
 
   /**
@@ -730,13 +735,13 @@ export class Reconciler {
   }
 
   private *observe(ctx: Ctx, a: Extract<Action, { type: 'observe' }>): Step<void> {
-    const { groups, clock } = this.d;
+    const { clock } = this.d;
     const run = this.d.store.getRun(a.runId);
     const att = run?.attempts.find((x) => x.attempt === a.attempt);
     if (!run || !att || att.phase !== 'Running') return;
     let g: ObservedGroup | undefined;
     try {
-      g = yield* this.io(() => groups.get(a.ref, { signal: ctx.signal }));
+      g = yield* this.io(() => this.observer.observe(a.ref, { signal: ctx.signal }));
     } catch (e) {
       if (!isAciError(e, 'NotFound')) {
         if (isAciError(e) && !e.retryable) {

@@ -231,6 +231,7 @@ export class Engine {
           resourceGroup: rg,
           name,
           location: next.location,
+          locationEcho: next.locationEcho,
           tags: next.tags,
           identity: next.identity,
           zones: next.zones,
@@ -251,7 +252,7 @@ export class Engine {
       this.groups.set(key(rg, name), e);
       this.creations.push({ name, resourceGroup: rg, time, tags: { ...next.tags } });
     } else {
-      Object.assign(e.rec, { tags: next.tags, identity: next.identity, zones: next.zones, properties: next.properties, secretsDropped: false });
+      Object.assign(e.rec, { locationEcho: next.locationEcho, tags: next.tags, identity: next.identity, zones: next.zones, properties: next.properties, secretsDropped: false });
     }
     e.rec.containers = (e.rec.properties.containers as Json[]).map((c) => {
       const old = e!.rec.containers.find((v) => v.name === c.name);
@@ -406,10 +407,20 @@ export class Engine {
     this.schedule(e, d, () => {
       const failing = (rec.properties.containers as Json[]).find((c) => this.opts.failingImages.some((s) => String(c.properties.image).includes(s)));
       if (failing) {
-        const msg = `Failed to pull image '${failing.properties.image}' for container '${failing.name}' of container group '${rec.name}'.`;
+        // Shaped like Microsoft's ContainerGroupsGet_Failed example: provisioningState Failed, the
+        // group's instance view still Pending with a FailedMount event, each container Waiting
+        // after Pulling/Pulled.
+        const msg = `Failed to deploy container group '${rec.name}': container '${failing.name}' (image '${failing.properties.image}') could not be started.`;
+        const time = this.now();
         rec.provisioningState = 'Failed';
-        rec.state = 'Failed';
-        this.groupEvent(e, 'Failed', msg, 'Warning');
+        rec.state = 'Pending';
+        for (const c of rec.properties.containers as Json[]) {
+          const view = rec.containers.find((v) => v.name === c.name)!;
+          this.containerEvent(view, 'Pulling', `pulling image "${c.properties.image}"`, 'Normal');
+          this.containerEvent(view, 'Pulled', `Successfully pulled image "${c.properties.image}"`, 'Normal');
+          view.currentState = { state: 'Waiting', startTime: time, detailStatus: '' };
+        }
+        this.groupEvent(e, 'FailedMount', `Output: mount error(2): Permission denied (emulated deployment failure of image '${failing.properties.image}')`, 'Normal');
         this.finishOp(op, 'Failed', { code: 'ContainerGroupDeploymentFailed', message: msg });
         this.save();
         return;

@@ -37,6 +37,8 @@ export interface ContainerView {
 
 /** One stored container group. `properties` holds what was PUT, secrets included (memory only). */
 export interface GroupRecord {
+  /** The location as echoed (displayLocation of what was PUT); `location` is the normalised key. */
+  locationEcho?: string;
   subscriptionId: string;
   resourceGroup: string;
   name: string;
@@ -66,6 +68,29 @@ export function isValidName(name: string): boolean {
 }
 
 /** "East US" → "eastus", as ARM normalises locations. */
+/**
+ * ARM's wording for a required property absent from the body (the JSON deserializer's message,
+ * wrapped by ARM in InvalidRequestContent).
+ */
+export function missingProperty(name: string, path: string): ArmError {
+  return invalidContent(`The request content was invalid and could not be deserialized: 'Required property '${name}' not found in JSON. Path '${path}'.'.`, `${path}.${name}`);
+}
+
+/** ARM's wording for a value that is not one of an enum's members. */
+export function badEnumValue(value: unknown, type: string, path: string): ArmError {
+  return invalidContent(`The request content was invalid and could not be deserialized: 'Error converting value ${JSON.stringify(value)} to type '${type}'. Path '${path}'.'.`, path);
+}
+
+/**
+ * The location as ARM echoes it: Microsoft's examples send "west us" and answer "WestUs" (each
+ * word capitalised, spaces removed); a name sent without spaces ("eastus") is echoed as sent.
+ */
+export function displayLocation(loc: string): string {
+  const words = loc.trim().split(/\s+/);
+  if (words.length === 1) return words[0];
+  return words.map((w) => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase()).join('');
+}
+
 export function normalizeLocation(loc: string): string {
   return loc.replace(/\s+/g, '').toLowerCase();
 }
@@ -94,7 +119,7 @@ function groupMemory(properties: Json): number {
  * Validates a PUT body and returns the normalised resource (defaults filled in). Throws ArmError with
  * the ARM code of the first problem found.
  */
-export function validateGroupPut(name: string, body: Json): { location: string; tags: Record<string, string>; identity?: Json; zones?: string[]; properties: Json } {
+export function validateGroupPut(name: string, body: Json): { location: string; locationEcho: string; tags: Record<string, string>; identity?: Json; zones?: string[]; properties: Json } {
   if (!isValidName(name)) {
     throw badRequest('ContainerGroupNameInvalid', `The container group name '${name}' is invalid. A container group name must contain no more than 63 characters and must match the regex '[a-z0-9]([-a-z0-9]*[a-z0-9])?' (e.g. 'my-name'), without consecutive hyphens.`);
   }
@@ -114,13 +139,10 @@ export function validateGroupPut(name: string, body: Json): { location: string; 
   const p = body.properties;
   if (!isObject(p)) throw invalidContent("The property 'properties' is required.", 'properties');
   const osType = p.osType;
-  if (osType !== 'Linux' && osType !== 'Windows') {
-    throw invalidContent(`The value '${String(osType)}' of property 'osType' is invalid; it must be 'Linux' or 'Windows'.`, 'properties.osType');
-  }
+  if (osType === undefined || osType === null) throw missingProperty('osType', 'properties');
+  if (osType !== 'Linux' && osType !== 'Windows') throw badEnumValue(osType, 'OperatingSystemTypes', 'properties.osType');
   const restartPolicy = p.restartPolicy ?? 'Always';
-  if (!['Always', 'OnFailure', 'Never'].includes(restartPolicy)) {
-    throw invalidContent(`The value '${String(restartPolicy)}' of property 'restartPolicy' is invalid; it must be 'Always', 'OnFailure' or 'Never'.`, 'properties.restartPolicy');
-  }
+  if (!['Always', 'OnFailure', 'Never'].includes(restartPolicy)) throw badEnumValue(restartPolicy, 'ContainerGroupRestartPolicy', 'properties.restartPolicy');
   const sku = p.sku ?? 'Standard';
   if (!['Standard', 'Dedicated', 'Confidential'].includes(sku)) throw invalidContent(`The sku '${String(sku)}' is invalid.`, 'properties.sku');
   if (!Array.isArray(p.containers) || p.containers.length === 0) {
@@ -170,6 +192,7 @@ export function validateGroupPut(name: string, body: Json): { location: string; 
   const properties = { ...p, osType, restartPolicy, sku, initContainers: p.initContainers ?? [] };
   return {
     location: normalizeLocation(body.location),
+    locationEcho: displayLocation(body.location),
     tags,
     ...(body.identity !== undefined ? { identity: body.identity } : {}),
     ...(Array.isArray(body.zones) ? { zones: body.zones } : {}),
@@ -295,7 +318,7 @@ export function renderGroup(rec: GroupRecord, withInstanceView: boolean): Json {
     id: groupId(rec.subscriptionId, rec.resourceGroup, rec.name),
     name: rec.name,
     type: GROUP_TYPE,
-    location: rec.location,
+    location: rec.locationEcho ?? rec.location,
     tags: { ...rec.tags },
     ...(identity ? { identity } : {}),
     ...(rec.zones ? { zones: rec.zones } : {}),

@@ -30,7 +30,12 @@ interface Reply {
   headers?: Record<string, string>;
 }
 
-export const MIN_API_VERSION = '2023-05-01';
+/**
+ * The stable api-versions served: Microsoft's examples use 2021-10-01, 2022-09-01 and 2023-05-01
+ * (the version @azure/arm-containerinstance 9.x sends); 2025-09-01 is the newest stable one.
+ */
+export const SUPPORTED_API_VERSIONS = ['2021-10-01', '2022-09-01', '2023-05-01', '2025-09-01'] as const;
+export const MIN_API_VERSION = SUPPORTED_API_VERSIONS[0];
 const OPERATION_API_VERSION = '2018-06-01';
 const MAX_BODY = 4 * 1024 * 1024;
 const PROVIDER = 'providers/Microsoft\\.ContainerInstance';
@@ -267,8 +272,16 @@ export class ArmServer {
     if (!apiVersion) {
       return { status: 400, body: { error: { code: 'MissingApiVersionParameter', message: "The api-version query parameter (?api-version=) is required for all requests." } } };
     }
-    if (op !== 'operationStatus' && apiVersion.slice(0, 10) < MIN_API_VERSION) {
-      return { status: 400, body: { error: { code: 'NoRegisteredProviderFound', message: `No registered resource provider found for API version '${apiVersion}' and type 'containerGroups'. The supported api-versions start at '${MIN_API_VERSION}'.` } } };
+    if (op !== 'operationStatus' && !(SUPPORTED_API_VERSIONS as readonly string[]).includes(apiVersion)) {
+      return {
+        status: 400,
+        body: {
+          error: {
+            code: 'NoRegisteredProviderFound',
+            message: `No registered resource provider found for API version '${apiVersion}' and type 'containerGroups'. The supported api-versions are '${SUPPORTED_API_VERSIONS.join(', ')}'.`,
+          },
+        },
+      };
     }
     if (args[0].toLowerCase() !== this.d.subscriptionId.toLowerCase()) {
       return { status: 404, body: { error: { code: 'SubscriptionNotFound', message: `The subscription '${args[0]}' could not be found.` } } };

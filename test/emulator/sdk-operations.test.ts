@@ -244,7 +244,8 @@ test('ARM error codes: not found, resource group, names, env vars, images, quota
   expect([e7.statusCode, e7.code]).toEqual([400, 'ContainerGroupQuotaReached']);
   // A different region is not affected.
   await client.containerGroups.beginCreateOrUpdate('quota-rg', 'q-west', shGroup('exit 0', { location: 'West Europe' }), FAST);
-  expect((await client.containerGroups.get('quota-rg', 'q-west')).location).toBe('westeurope');
+  // Echoed as Microsoft's examples echo a spaced name ("west us" → "WestUs").
+  expect((await client.containerGroups.get('quota-rg', 'q-west')).location).toBe('WestEurope');
 });
 
 test('raw HTTP: api-version is required, a bearer token is required', async () => {
