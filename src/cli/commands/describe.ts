@@ -11,7 +11,7 @@ import { SOURCE_KINDS, describeSourceCommand } from './sources';
 import { JOB_KINDS, action, addGlobalOptions, connect, examples } from '../common';
 import { RUN_HEADERS, isSuspended, runRow, sortRuns } from '../output/printers';
 import { formatTable } from '../output/table';
-import { age, isoSeconds } from '../output/time';
+import { readableDuration, readableTime } from '../output/time';
 
 const RECENT_RUNS = 5;
 const RECENT_EVENTS = 10;
@@ -26,12 +26,13 @@ export function upcomingSlots(job: JobObject, now: number, count: number): strin
     // the schedule library (croner) is loaded here: the other commands start without it
     const { formatSlot, nextSlots } = require('../../schedule') as typeof Schedule;
     const slots = nextSlots(spec.schedule, { timeZone: tz, startTime: toMs(spec.startTime ?? undefined) ?? null, endTime: toMs(spec.endTime ?? undefined) ?? null }, now, count);
-    return slots.map((s) => formatSlot(s, tz));
+    // the readable UTC form; a job in another zone also shows the slot's local time
+    return slots.map((s) => `${readableTime(s, now)}${tz === 'UTC' ? '' : `  ${formatSlot(s, tz)}`}`);
   } catch {
     /* an expression this client cannot compile: fall back to the server's answer */
   }
   const next = toMs(job.status?.nextScheduleTime);
-  return next === undefined ? [] : [isoSeconds(next)];
+  return next === undefined ? [] : [readableTime(next, now)!];
 }
 
 function secretRef(ref: SecretRef | undefined): string {
@@ -73,15 +74,15 @@ export function describeJob(job: JobObject, runs: RunObject[], events: EventItem
   d.field('Labels', kv(job.metadata.labels));
   const annotations = Object.fromEntries(Object.entries(job.metadata.annotations ?? {}).filter(([k]) => k !== 'acictl.dev/last-applied-configuration'));
   d.field('Annotations', kv(annotations));
-  d.field('Created', job.metadata.creationTimestamp ? `${job.metadata.creationTimestamp} (${age(toMs(job.metadata.creationTimestamp), now)} ago)` : undefined);
+  d.field('Created', readableTime(job.metadata.creationTimestamp, now));
   d.field('Generation', `${job.metadata.generation ?? '?'} (observed ${st.observedGeneration ?? '<none>'})`);
   const dirFile = directorySource(job);
   d.field('Source', dirFile ? `manifests directory: ${dirFile} (read-only through the API)` : 'API (acictl apply / kubectl)');
   if (st.sourceRevision) d.field('Source revision', st.sourceRevision);
-  if (job.metadata.deletionTimestamp) d.field('Deleting since', job.metadata.deletionTimestamp);
+  if (job.metadata.deletionTimestamp) d.field('Deleting since', readableTime(job.metadata.deletionTimestamp, now));
   d.line('Spec:');
   d.field('Schedule', spec.schedule ? `${spec.schedule} (${spec.timeZone ?? 'UTC'})` : '<manual runs only>', 2);
-  if (spec.startTime || spec.endTime) d.field('Window', `${spec.startTime ?? '-∞'} … ${spec.endTime ?? '∞'}`, 2);
+  if (spec.startTime || spec.endTime) d.field('Window', `${spec.startTime ? readableTime(spec.startTime, now) : '-∞'} … ${spec.endTime ? readableTime(spec.endTime, now) : '∞'}`, 2);
   const override = st.suspended !== undefined && st.suspended !== (spec.suspend ?? false);
   d.field('Suspend', `${isSuspended(job)}${override ? ` (runtime override; spec says ${spec.suspend ?? false})` : ''}`, 2);
   d.field('Concurrency', spec.concurrencyPolicy ?? 'Forbid', 2);
@@ -115,10 +116,10 @@ export function describeJob(job: JobObject, runs: RunObject[], events: EventItem
     if (tpl.volumes?.length) d.field('Volumes', tpl.volumes.map((v) => `${v.name} (${Object.keys(v).filter((k) => k !== 'name').join(', ') || 'empty'})`).join(', '), 4);
   }
   d.line('Status:');
-  d.field('Last schedule', st.lastScheduleTime ? `${st.lastScheduleTime} (${age(toMs(st.lastScheduleTime), now)} ago)` : undefined, 2);
-  d.field('Last successful', st.lastSuccessfulTime, 2);
+  d.field('Last schedule', readableTime(st.lastScheduleTime, now), 2);
+  d.field('Last successful', readableTime(st.lastSuccessfulTime, now), 2);
   d.field('Last result', st.lastRunResult, 2);
-  d.field('Next schedule', st.nextScheduleTime, 2);
+  d.field('Next schedule', readableTime(st.nextScheduleTime, now), 2);
   const bf = st.backfill;
   if (bf) d.field('Backfill', `${bf.id}: ${bf.from} … ${bf.to}, ${bf.handled}/${bf.slots} slot(s) started or skipped, ${bf.active} active`, 2);
   d.field('Active', st.active?.length ? st.active.map((a) => `${a.run} (attempt ${a.attempt}, group ${a.group})`).join(', ') : undefined, 2);
@@ -127,7 +128,7 @@ export function describeJob(job: JobObject, runs: RunObject[], events: EventItem
     d.block(
       formatTable(
         ['TYPE', 'STATUS', 'REASON', 'LAST TRANSITION', 'MESSAGE'],
-        st.conditions.map((cd) => [cd.type, cd.status, cd.reason || '<none>', cd.lastTransitionTime ? `${age(toMs(cd.lastTransitionTime), now)} ago` : '<none>', cd.message || '']),
+        st.conditions.map((cd) => [cd.type, cd.status, cd.reason || '<none>', cd.lastTransitionTime ? `${readableDuration(now - (toMs(cd.lastTransitionTime) ?? now))} ago` : '<none>', cd.message || '']),
       ),
       2,
     );
@@ -143,7 +144,7 @@ export function describeJob(job: JobObject, runs: RunObject[], events: EventItem
   if (events !== undefined) {
     d.line('Events:');
     const last = [...events].sort((a, b) => (toMs(a.time) ?? 0) - (toMs(b.time) ?? 0)).slice(-RECENT_EVENTS);
-    if (last.length) d.block(formatTable(['TYPE', 'REASON', 'AGE', 'RUN', 'MESSAGE'], last.map((e) => [e.type, e.reason, age(toMs(e.time), now), e.run ?? '', e.message])), 2);
+    if (last.length) d.block(formatTable(['TYPE', 'REASON', 'AGE', 'RUN', 'MESSAGE'], last.map((e) => [e.type, e.reason, `${readableDuration(now - (toMs(e.time) ?? now))} ago`, e.run ?? '', e.message])), 2);
     else d.line('  <none>');
   }
   return d.toString();

@@ -8,6 +8,7 @@ import { LABEL_JOB } from '../client/resources';
 import { SOURCE_KINDS, getSources } from './sources';
 import { JOB_KINDS, RUN_KINDS, action, addGlobalOptions, connect, examples } from '../common';
 import { columnWidths, formatRow, formatTable } from '../output/table';
+import { DELETED_MARKER, WatchRows } from '../output/watch-rows';
 import { JOB_HEADERS, JOB_WIDE_HEADERS, OUTPUT_FORMATS, RUN_HEADERS, RUN_WIDE_HEADERS, jobRow, runRow, sortRuns, toJson, toYaml } from '../output/printers';
 
 interface GetOptions extends GlobalOptions {
@@ -67,10 +68,15 @@ async function watchAndPrint<T extends JobObject | RunObject>(
   format: string,
   widths: number[],
   filter: { labelSelector?: string; name?: string; resourceVersion?: string },
+  listed: readonly T[],
 ): Promise<void> {
   const abort = new AbortController();
   void ctx.shutdown.then(() => abort.abort());
   const p = printerFor(kind, format === 'wide') as Printer<T>;
+  // rows are compared as shown at one fixed instant, so a running run's growing duration is no change
+  const fixedNow = Date.now();
+  const rows = new WatchRows<T>((o) => p.row(o, fixedNow).join('\u0000'));
+  rows.seed(listed);
   try {
     const events = api.watch<T>(kind === 'job' ? 'containerjobs' : 'containerjobruns', { labelSelector: filter.labelSelector, resourceVersion: filter.resourceVersion, signal: abort.signal });
     for await (const ev of events as AsyncIterable<WatchEvent<T>>) {
@@ -80,6 +86,7 @@ async function watchAndPrint<T extends JobObject | RunObject>(
         throw new CliError(`watch ended by the server: ${status.message ?? 'error'}${status.code ? ` (${status.code})` : ''}`, EXIT.UNREACHABLE);
       }
       if (filter.name && ev.object.metadata.name !== filter.name) continue;
+      const verdict = rows.next(ev.type, ev.object);
       switch (format) {
         case 'json':
           ctx.stdout(toJson(ev.object));
@@ -88,10 +95,12 @@ async function watchAndPrint<T extends JobObject | RunObject>(
           ctx.stdout(`---\n${toYaml(ev.object)}`);
           break;
         case 'name':
-          ctx.stdout(`${p.namePrefix}/${ev.object.metadata.name}\n`);
+          ctx.stdout(`${p.namePrefix}/${ev.object.metadata.name}${verdict === 'deleted' ? ` ${DELETED_MARKER}` : ''}\n`);
           break;
         default: {
-          ctx.stdout(formatRow(p.row(ev.object, Date.now()), widths));
+          if (verdict === 'unchanged') break;
+          const line = formatRow(p.row(ev.object, Date.now()), widths);
+          ctx.stdout(verdict === 'deleted' ? `${line.replace(/\n$/, '')}   ${DELETED_MARKER}\n` : line);
         }
       }
     }
@@ -116,13 +125,13 @@ async function get(resource: string, name: string | undefined, opts: GetOptions,
       const job = await api.getJob(name);
       if (!job) throw notFound('job', name);
       const widths = printObjects(ctx, 'job', format, [job], true);
-      if (opts.watch) await watchAndPrint<JobObject>(api, ctx, 'job', format, widths, { name, resourceVersion: job.metadata.resourceVersion });
+      if (opts.watch) await watchAndPrint<JobObject>(api, ctx, 'job', format, widths, { name, resourceVersion: job.metadata.resourceVersion }, [job]);
       return;
     }
     const list = await api.listJobs(opts.selector);
     const items = [...list.items].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
     const widths = printObjects(ctx, 'job', format, items, false, list.metadata?.resourceVersion);
-    if (opts.watch) await watchAndPrint<JobObject>(api, ctx, 'job', format, widths, { labelSelector: opts.selector, resourceVersion: list.metadata?.resourceVersion });
+    if (opts.watch) await watchAndPrint<JobObject>(api, ctx, 'job', format, widths, { labelSelector: opts.selector, resourceVersion: list.metadata?.resourceVersion }, items);
     return;
   }
 
@@ -136,7 +145,7 @@ async function get(resource: string, name: string | undefined, opts: GetOptions,
       const run = await api.getRun(name);
       if (!run) throw singular ? notFound('run', name) : new CliError(`no containerjob or containerjobrun named "${name}"`, EXIT.NEGATIVE);
       const widths = printObjects(ctx, 'run', format, [run], true);
-      if (opts.watch) await watchAndPrint<RunObject>(api, ctx, 'run', format, widths, { name, resourceVersion: run.metadata.resourceVersion });
+      if (opts.watch) await watchAndPrint<RunObject>(api, ctx, 'run', format, widths, { name, resourceVersion: run.metadata.resourceVersion }, [run]);
       return;
     }
     jobFilter = name;
@@ -147,7 +156,7 @@ async function get(resource: string, name: string | undefined, opts: GetOptions,
   const widths = printObjects(ctx, 'run', format, items, false, list.metadata?.resourceVersion);
   if (opts.watch) {
     const labelSelector = [jobFilter ? `${LABEL_JOB}=${jobFilter}` : undefined, opts.selector].filter(Boolean).join(',') || undefined;
-    await watchAndPrint<RunObject>(api, ctx, 'run', format, widths, { labelSelector, resourceVersion: list.metadata?.resourceVersion });
+    await watchAndPrint<RunObject>(api, ctx, 'run', format, widths, { labelSelector, resourceVersion: list.metadata?.resourceVersion }, items);
   }
 }
 

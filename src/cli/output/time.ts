@@ -30,3 +30,32 @@ export function until(at: number | undefined, now: number): string {
 export function isoSeconds(ms: number | undefined): string {
   return ms === undefined ? '<none>' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
+
+/** A duration for prose (describe): the two largest units, "2h15m", "45s", "3d4h", "1y20d". */
+export function readableDuration(ms: number): string {
+  let s = Math.floor(Math.abs(ms) / 1000);
+  const units: [string, number][] = [['y', 365 * 86400], ['d', 86400], ['h', 3600], ['m', 60], ['s', 1]];
+  const first = units.findIndex(([, size]) => s >= size);
+  if (first < 0) return '0s';
+  const parts: string[] = [];
+  for (const [u, size] of units.slice(first, first + 2)) {
+    const n = Math.floor(s / size);
+    if (n > 0) parts.push(`${n}${u}`);
+    s -= n * size;
+  }
+  return parts.join('');
+}
+
+/**
+ * One readable form for an instant in `describe`: "2026-12-03 00:00 UTC (in 2h15m)" or
+ * "2026-12-03 00:00:30 UTC (5m ago)"; seconds only when not zero, never milliseconds.
+ */
+export function readableTime(at: number | string | undefined | null, now: number): string | undefined {
+  const ms = typeof at === 'string' ? Date.parse(at) : at ?? undefined;
+  if (ms === undefined || Number.isNaN(ms)) return undefined;
+  const iso = new Date(ms).toISOString();
+  const clock = iso.slice(17, 19) === '00' ? iso.slice(11, 16) : iso.slice(11, 19);
+  const diff = ms - now;
+  const rel = Math.abs(diff) < 1000 ? 'now' : diff > 0 ? `in ${readableDuration(diff)}` : `${readableDuration(diff)} ago`;
+  return `${iso.slice(0, 10)} ${clock} UTC (${rel})`;
+}
