@@ -42,6 +42,7 @@ maybe('web UI in Chromium', () => {
   let browser: Browser;
   let manifests: string;
   let https = '';
+  let seedRun = '';
 
   beforeAll(async () => {
     ensureUiBuilt();
@@ -170,6 +171,20 @@ maybe('web UI in Chromium', () => {
     expect(await page.locator('tr[data-attempt="1"] td.exit').innerText()).toBe('0');
     expect(await page.locator('#data-interval').innerText()).toMatch(/UTC → .*UTC/);
     await shot(page, 'ui-run.png');
+    seedRun = run;
+  });
+
+  test('clear a finished run from its page: it runs again as attempt 2, whose log is followed', async () => {
+    const { page } = browser;
+    expect(seedRun).not.toBe('');
+    await page.goto(`${https}/#/runs/${seedRun}`);
+    await page.click('#action-clear');
+    await page.locator('dialog#confirm[open]').waitFor();
+    await page.click('#confirm-ok');
+    await page.locator('tr[data-attempt="2"]').waitFor({ timeout: 30_000 });
+    await waitUntil('attempt 2 log', async () => (await page.locator('#log-2').count()) === 1 && (await page.locator('#log-2').innerText()).includes('Hello from azure-tutorial-container'), 40_000, 200);
+    await waitUntil('run Succeeded again', async () => (await page.locator('#run-phase').innerText()) === 'Succeeded', 40_000, 200);
+    expect(await page.locator('tr[data-attempt="2"] td.exit').innerText()).toBe('0');
   });
 
   test('suspend and resume with confirmation; `acictl get jobs` agrees', async () => {

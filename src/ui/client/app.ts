@@ -312,6 +312,23 @@ async function jobPage(name: string, signal: AbortSignal): Promise<void> {
   void watch(`${API}/containerjobs?watch=true&fieldSelector=${field(`metadata.name=${name}`)}`, signal, again).catch(quiet);
 }
 
+/** A run's verb (clear, cancel) behind a confirmation; `after` re-reads the page. */
+function runAction(id: string, verb: 'clear' | 'cancel', label: string, question: string, after: () => Promise<void>): HTMLElement {
+  return h('button', {
+    type: 'button', id: `action-${verb}`,
+    onclick: async () => {
+      if (!(await confirmAction(question))) return;
+      const res = await request('POST', `${API}/containerjobruns/${encodeURIComponent(id)}/${verb}`).catch((e) => (quiet(e), undefined));
+      if (!res) return;
+      if (!res.ok) showError(new Error(`${res.status}: ${(await res.json().catch(() => ({}))).message ?? res.statusText}`));
+      else {
+        flash(verb === 'clear' ? 'Cleared: it runs again.' : 'Cancel requested.');
+        await after().catch(quiet);
+      }
+    },
+  }, label);
+}
+
 function legend(): HTMLElement {
   return h('p', { class: 'legend' }, ...(['Succeeded', 'Failed', 'Running', 'Retrying', 'Pending', 'Missed'] as Outcome[]).map((o) => h('span', {}, h('span', { class: `cell small o-${o}`, 'aria-hidden': 'true' }), ` ${o} `)), h('span', { class: 'muted' }, '(number = attempts)'));
 }
@@ -346,6 +363,11 @@ async function runPage(id: string, signal: AbortSignal): Promise<void> {
     root.replaceChildren(
       h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Jobs'), ' / ', h('a', { href: `#/jobs/${encodeURIComponent(r.job)}` }, r.job), ' / ', r.id),
       h('h1', {}, r.id, ' ', h('span', { class: `outcome o-${r.phase}`, id: 'run-phase' }, r.phase)),
+      h('div', { class: 'actions' },
+        active
+          ? runAction(id, 'cancel', 'Cancel run', `Cancel ${id}? Its running attempt is stopped and the run fails.`, render)
+          : runAction(id, 'clear', 'Clear (run again)', `Clear ${id}? It runs again as a new attempt.`, render),
+      ),
       h('dl', { class: 'facts' },
         h('dt', {}, r.manual ? 'Triggered' : 'Scheduled for'), h('dd', {}, fmtTime(r.scheduledTime), r.manual ? ' (manual run)' : ''),
         h('dt', {}, 'Data interval'), h('dd', { id: 'data-interval' }, `${fmtTime(r.dataIntervalStart)} → ${fmtTime(r.dataIntervalEnd)}`),
