@@ -78,8 +78,8 @@ export async function run(opts: { jobs?: number; logLines?: number; repeats?: nu
     for (let i = 0; i < Math.min(jobs, 50); i++) for (let k = 0; k < 3; k++) store.putRun(mkRun(`job-${String(i).padStart(5, '0')}`, k, k === 1 && i % 4 === 0 ? 'Failed' : 'Succeeded'));
   });
   const logRun = mkRun('job-00000', 99, 'Succeeded');
-  store.putRun(logRun);
-  store.putLog(logRun.id, 1, 'main', Array.from({ length: logLines }, (_, i) => `${new Date(now + i).toISOString()} line ${i + 1} of ${logLines}: some typical log text here`).join('\n') + '\n');
+  await store.putRun(logRun);
+  await store.putLog(logRun.id, 1, 'main', Array.from({ length: logLines }, (_, i) => `${new Date(now + i).toISOString()} line ${i + 1} of ${logLines}: some typical log text here`).join('\n') + '\n');
 
   const token = 'bench-token-' + Math.random().toString(36).slice(2);
   const ui = new WebUi({ store, token });
@@ -92,7 +92,7 @@ export async function run(opts: { jobs?: number; logLines?: number; repeats?: nu
       trigger: () => ({ run: 'x' }),
       setSuspended: () => undefined,
       logs: async function* (id: string, attempt: number | undefined) {
-        for (const part of store.getLog(id, attempt ?? 1)) yield part.content;
+        for (const part of await store.getLog(id, attempt ?? 1)) yield part.content;
       },
       metrics: async () => ({ contentType: 'text/plain', body: '' }),
       ready: () => true,

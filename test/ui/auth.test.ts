@@ -22,7 +22,7 @@ describe('web UI authentication and CSRF', () => {
   beforeAll(async () => {
     store = new MemoryStore();
     const job = jobObject('alpha', { team: 'data' });
-    store.putJob({ name: 'alpha', labels: { team: 'data' }, annotations: {}, finalizers: [], spec: job.spec, source: { kind: 'api' }, status: {} });
+    await store.putJob({ name: 'alpha', labels: { team: 'data' }, annotations: {}, finalizers: [], spec: job.spec, source: { kind: 'api' }, status: {} });
     ui = new WebUi({ store, token: TOKEN, now: () => now });
     server = await startApiServer(
       {
@@ -124,7 +124,7 @@ describe('web UI authentication and CSRF', () => {
     expect((await fetch(server.url + '/apis/acictl.dev/v1/containerjobs/alpha', { method: 'DELETE', headers: { cookie } })).status).toBe(403);
     expect((await post('/logout', { cookie })).status).toBe(403);
     expect(triggered.length).toBe(before);
-    expect(store.getJob('alpha')).toBeDefined();
+    expect(await store.getJob('alpha')).toBeDefined();
     // with the proof, from the page's own origin
     const host = new URL(server.url).host;
     const ok = await post(trigger, { cookie, 'x-csrf-token': csrf, origin: `http://${host}`, 'sec-fetch-site': 'same-origin' });
