@@ -81,7 +81,7 @@ export interface GitSourcesOptions {
   /** Apply a force-pushed (non-descendant) revision instead of holding the last applied one. */
   allowForcePush?: boolean;
   now?: () => number;
-  /** Kill a git command after this long (default 120 s). */
+  /** Kill a git command after this long (default 60 s). */
   commandTimeoutMs?: number;
 }
 
@@ -90,7 +90,11 @@ const SHA_RE = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 export { redactUrl };
 
 class GitError extends Error {
-  constructor(message: string, readonly stderr: string) {
+  constructor(
+    message: string,
+    readonly stderr: string,
+    readonly code?: number,
+  ) {
     super(message);
   }
 }
@@ -346,13 +350,14 @@ export class GitSource {
       await fsp.rm(this.mirror, { recursive: true, force: true });
       await this.git(['init', '--bare', '--quiet', this.mirror], this.dir);
     }
-    const args = ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head'];
+    // no background maintenance after the fetch: one process on the hot path
+    const args = ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-auto-maintenance'];
     if (fresh) args.push('--depth=1');
     args.push('--', this.spec.url, `+${this.ref}:refs/acictl/fetched`);
     await this.git(['--git-dir', this.mirror, ...args], this.dir);
-    const sha = (await this.git(['--git-dir', this.mirror, 'rev-parse', '--verify', 'refs/acictl/fetched^{commit}'], this.dir)).trim();
-    // reading the tree proves the objects are there (a corrupt mirror fails here, not at checkout)
-    await this.git(['--git-dir', this.mirror, 'cat-file', '-e', `${sha}^{tree}`], this.dir);
+    // peeling to the tree reads the commit: a corrupt mirror fails here (and is fetched again), not at checkout
+    const [sha, tree] = (await this.git(['--git-dir', this.mirror, 'rev-parse', 'refs/acictl/fetched^{commit}', 'refs/acictl/fetched^{tree}', '--'], this.dir)).trim().split('\n');
+    if (!sha || !tree) throw new Error('the mirror has no fetched commit');
     return sha;
   }
 
@@ -365,11 +370,12 @@ export class GitSource {
 
   /** `commit` has `ancestor` in its history; the history is fetched in full if the mirror lacks it. */
   private async descendsFrom(commit: string, ancestor: string): Promise<boolean> {
-    const check = async (): Promise<boolean | undefined> => {
-      const has = await this.git(['--git-dir', this.mirror, 'cat-file', '-e', `${ancestor}^{commit}`], this.dir).then(() => true, () => false);
-      if (!has) return undefined;
-      return this.git(['--git-dir', this.mirror, 'merge-base', '--is-ancestor', ancestor, commit], this.dir).then(() => true, () => false);
-    };
+    // merge-base --is-ancestor: 0 yes, 1 no, anything else (128) the mirror lacks a commit
+    const check = (): Promise<boolean | undefined> =>
+      this.git(['--git-dir', this.mirror, 'merge-base', '--is-ancestor', ancestor, commit], this.dir).then(
+        () => true,
+        (err: GitError) => (err.code === 1 ? false : undefined),
+      );
     const first = await check();
     if (first === true) return true;
     if (await exists(path.join(this.mirror, 'shallow'))) {
@@ -389,9 +395,9 @@ export class GitSource {
       await fsp.mkdir(tmp);
       try {
         const treeish = this.subPath ? `${sha}:${this.subPath}` : `${sha}^{tree}`;
-        const type = (await this.git(['--git-dir', this.mirror, 'cat-file', '-t', treeish], this.dir).catch(() => '')).trim();
-        if (type !== 'tree') throw new Error(`${this.subPath || '/'} is not a directory at ${sha}`);
-        await this.extract(treeish, tmp);
+        await this.extract(treeish, tmp).catch((err: Error) => {
+          throw new Error(this.subPath ? `${this.subPath} is not a directory at ${sha} (${lastLine(err)})` : err.message);
+        });
         await fsp.rename(tmp, target);
       } catch (err) {
         await fsp.rm(tmp, { recursive: true, force: true });
@@ -494,8 +500,11 @@ export class GitSource {
 
   private git(args: string[], cwd: string): Promise<string> {
     return new Promise((resolve, reject) => {
-      execFile('git', args, { cwd, env: this.env(), timeout: this.o.commandTimeoutMs ?? 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-        if (err) reject(new GitError(this.scrub(`git ${args.find((a) => !a.startsWith('-') && a !== this.mirror) ?? ''}: ${String(stderr).trim() || err.message}`), String(stderr)));
+      execFile('git', args, { cwd, env: this.env(), timeout: this.o.commandTimeoutMs ?? 60_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+        if (err) {
+          const code = typeof err.code === 'number' ? err.code : undefined;
+          reject(new GitError(this.scrub(`git ${args.find((a) => !a.startsWith('-') && a !== this.mirror) ?? ''}: ${String(stderr).trim() || err.message}`), String(stderr), code));
+        }
         else resolve(String(stdout));
       });
     });

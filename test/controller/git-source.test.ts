@@ -188,7 +188,7 @@ test('without the webhook a push is applied within one interval; a stopped serve
   const port = Number(new URL(server.url).port);
   let server2: GitHttpServer | undefined;
   const logs: string[] = [];
-  const ctl = await start([{ url: `${server.url}/jobs.git`, ref: 'main', intervalMs: 1_000 }], { allowEmpty: true, logs });
+  let ctl = await start([{ url: `${server.url}/jobs.git`, ref: 'main', intervalMs: 1_000 }], { allowEmpty: true, logs });
   try {
     await waitFor('jobs at c1', () => job(ctl, 'job-a')?.status.sourceRevision === c1 && job(ctl, 'job-b')?.status.sourceRevision === c1);
 
@@ -242,6 +242,20 @@ test('without the webhook a push is applied within one interval; a stopped serve
     await waitFor('job-c after the mirror was refetched', () => job(ctl, 'job-c')?.status.sourceRevision === c5);
     expect(logs.some((l) => l.includes('the mirror is unusable; fetching it again'))).toBe(true);
     expect(job(ctl, 'job-a')?.deletionTimestamp).toBeFalsy();
+
+    // a restart while the server is down: the last checkout is read, nothing is deleted, the
+    // applied revision is remembered and the error shows
+    await ctl.stop();
+    await server2.close();
+    server2 = undefined;
+    ctl = await start([{ url: `${server.url}/jobs.git`, ref: 'main', intervalMs: 1_000 }], { allowEmpty: true, logs });
+    const [again] = await sources(ctl);
+    expect(again.lastAppliedRevision).toBe(c5);
+    expect(again.lastFetchError).toMatch(/failed/);
+    for (const n of ['job-a', 'job-b', 'job-c']) {
+      expect(job(ctl, n)?.deletionTimestamp).toBeFalsy();
+      expect(job(ctl, n)?.status.sourceRevision).toBe(c5);
+    }
   } finally {
     await ctl.stop();
     await server2?.close();
