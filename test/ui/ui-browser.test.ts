@@ -17,6 +17,9 @@ declare const document: any; // eslint-disable-line @typescript-eslint/no-explic
 declare const window: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 declare class MutationObserver { constructor(cb: () => void); observe(el: unknown, o: object): void } // eslint-disable-line @typescript-eslint/no-extraneous-class
 
+// a real browser, controller and containers on a shared machine: room for a loaded CI
+jest.setTimeout(120_000);
+
 const have = existsSync(CHROMIUM);
 const maybe = have ? describe : describe.skip;
 if (!have) console.warn(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
