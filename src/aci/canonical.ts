@@ -47,6 +47,7 @@ function num(v: unknown): number | undefined {
 function ref(r: SecretRef | undefined, masking: boolean): SecretRef | typeof MASKED_SECRET | undefined {
   if (!r) return undefined;
   if (masking) return MASKED_SECRET;
+  if ('keyVault' in r) return { keyVault: { vault: r.keyVault.vault, secret: r.keyVault.secret, ...(r.keyVault.version ? { version: r.keyVault.version } : {}) } };
   return 'env' in r ? { env: r.env } : { file: r.file };
 }
 

@@ -19,7 +19,7 @@
 import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { GroupTemplate } from '../api/types';
 import { canonicalTemplate, stableStringify } from './canonical';
-import { collectSecretRefs, type SecretResolver } from './secrets';
+import { collectSecretRefs, secretRefKey, type SecretResolver } from './secrets';
 
 export const SPEC_HASH_LENGTH = 20;
 
@@ -48,7 +48,7 @@ export function secretDigest(template: GroupTemplate, secrets: SecretResolver, k
   const h = createHmac('sha256', keyObject);
   for (const s of sites) {
     const value = secrets.resolve(s.ref);
-    const source = 'env' in s.ref ? `env:${s.ref.env}` : `file:${s.ref.file}`;
+    const source = secretRefKey(s.ref);
     // Length-prefixed fields: no two different inputs share a byte string.
     for (const part of [s.path, source, value]) {
       const b = Buffer.from(part, 'utf8');

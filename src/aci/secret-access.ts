@@ -37,6 +37,8 @@ export interface SecretAccessOptions {
   secretsDirs?: string[];
   /** Absolute paths (files or directories) never readable as secrets, in addition to the built-in set. */
   forbiddenPaths?: string[];
+  /** Allowed Key Vault names (`--key-vault`); none: `{keyVault}` is refused. */
+  keyVaults?: string[];
   /** The controller's environment (for the credential file variables). */
   env?: Record<string, string | undefined>;
 }
@@ -46,12 +48,14 @@ export class SecretAccess {
   readonly envNames: Set<string>;
   readonly secretsDirs: { given: string; real: string }[];
   private readonly forbidden: string[];
+  readonly keyVaults: Set<string>;
 
   constructor(opts: SecretAccessOptions = {}) {
     const prefixes = opts.envPrefixes ?? [];
     const names = opts.envNames ?? [];
     this.envPrefixes = prefixes.length === 0 && names.length === 0 ? [DEFAULT_SECRET_ENV_PREFIX] : prefixes;
     this.envNames = new Set(names);
+    this.keyVaults = new Set(opts.keyVaults ?? []);
     this.secretsDirs = (opts.secretsDirs ?? []).map((d) => {
       const given = path.resolve(d);
       return { given, real: realOrSelf(given) };
@@ -68,6 +72,9 @@ export class SecretAccess {
   check(ref: SecretRef): string | null {
     if ('env' in ref) return this.checkEnv(ref.env);
     if ('file' in ref) return this.checkFileLexical(ref.file).rule;
+    if ('keyVault' in ref && !this.keyVaults.has(ref.keyVault.vault)) {
+      return `key vault ${ref.keyVault.vault} is not an allowed secret source (the operator allows ${[...this.keyVaults].join(', ') || 'none'}; see --key-vault)`;
+    }
     return null;
   }
 

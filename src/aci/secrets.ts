@@ -3,7 +3,7 @@
  * call time, never earlier and never stored. A resolver throws AciError 'SecretMissing' naming the
  * environment variable or file that is missing — never a value.
  */
-import type { GroupTemplate, SecretRef } from '../api/types';
+import type { GroupTemplate, KeyVaultRef, SecretRef } from '../api/types';
 import { AciError } from './types';
 import { SecretAccess } from './secret-access';
 import { readSecretFile, type SecretFileLimits } from './secret-file';
@@ -16,6 +16,7 @@ export interface SecretResolver {
 
 /** A human description of a reference, safe for messages (it names the source, not the value). */
 export function describeSecretRef(ref: SecretRef): string {
+  if ('keyVault' in ref) return `key vault secret ${ref.keyVault.vault}/${ref.keyVault.secret}${ref.keyVault.version ? `/${ref.keyVault.version}` : ''}`;
   return 'env' in ref ? `environment variable ${ref.env}` : `file ${ref.file}`;
 }
 
@@ -27,6 +28,7 @@ export interface SecretSource {
 
 /** A stable key of a reference (the same source → the same key). */
 export function secretRefKey(ref: SecretRef): string {
+  if ('keyVault' in ref) return `kv:${ref.keyVault.vault}/${ref.keyVault.secret}/${ref.keyVault.version ?? ''}`;
   return 'env' in ref ? `env:${ref.env}` : `file:${ref.file}`;
 }
 
@@ -38,7 +40,7 @@ export function secretRefKey(ref: SecretRef): string {
  */
 export function envFileSecretSource(
   env: Record<string, string | undefined>,
-  opts: { access?: SecretAccess; limits?: SecretFileLimits } = {},
+  opts: { access?: SecretAccess; limits?: SecretFileLimits; keyVault?: (ref: KeyVaultRef) => Promise<string> } = {},
 ): SecretSource {
   const access = opts.access ?? new SecretAccess();
   return {
@@ -49,6 +51,10 @@ export function envFileSecretSource(
         const v = env[ref.env];
         if (v === undefined) throw new AciError('SecretMissing', `secret ${describeSecretRef(ref)} is not set`, 'SecretMissing');
         return v;
+      }
+      if ('keyVault' in ref) {
+        if (!opts.keyVault) throw new AciError('SecretMissing', `SecretRefused: key vault ${ref.keyVault.vault} is not allowed`, 'SecretRefused');
+        return opts.keyVault(ref.keyVault);
       }
       const real = await access.locate(ref.file);
       return readSecretFile(real, describeSecretRef(ref), opts.limits);

@@ -13,7 +13,9 @@ export const API_VERSION = 'acictl.dev/v1';
 export const KIND = 'ContainerJob';
 
 /** A reference to a secret value: an environment variable of the controller, or a file. */
-export type SecretRef = { env: string } | { file: string };
+/** An Azure Key Vault secret (issue 19): a vault the operator allowed, a secret, optionally a fixed version. */
+export interface KeyVaultRef { vault: string; secret: string; version?: string }
+export type SecretRef = { env: string } | { file: string } | { keyVault: KeyVaultRef };
 
 export interface ObjectMeta {
   name: string;

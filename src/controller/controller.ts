@@ -23,6 +23,7 @@ import { createCredential } from '../aci/credentials';
 import type { RateLimits } from '../aci/rate-limit';
 import { collectSecretRefs, envFileSecretSource, prefetchSecrets, type SecretSource } from '../aci/secrets';
 import { SecretAccess } from '../aci/secret-access';
+import { keyVaultReader } from '../aci/keyvault';
 import { admission, SourcePolicies } from './admission';
 import { specHash, secretDigest } from '../aci/hash';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../emulator';
@@ -71,6 +72,8 @@ export interface ControllerOptions {
    * (default ACICTL_SECRET_) and names, and the secret directories. The state dir is never one.
    */
   secrets?: { envPrefixes?: string[]; envNames?: string[]; dirs?: string[] };
+  /** Allowed Key Vaults (`--key-vault NAME[=URL]`); URL default https://NAME.vault.azure.net (the embedded emulator's with --emulator). */
+  keyVaults?: { name: string; url?: string }[];
   /** Per-source policy file (src/controller/admission.ts): allowed resource groups, locations, … */
   policyFile?: string;
   /** The controller's environment: secret references and Azure credentials are read from it. */
@@ -174,10 +177,14 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const defaultSubscriptionId = subscriptionId;
   // The state dir holds the API token, the TLS key, the store (with the spec-hash HMAC key) and the
   // emulator's state: never a secret source, whatever the flags.
-  const secretAccess = new SecretAccess({ ...opts.secrets, secretsDirs: opts.secrets?.dirs, forbiddenPaths: [stateDir], env: opts.env });
-  const secrets: SecretSource = envFileSecretSource(opts.env, { access: secretAccess });
+  const secretAccess = new SecretAccess({ ...opts.secrets, secretsDirs: opts.secrets?.dirs, forbiddenPaths: [stateDir], env: opts.env, keyVaults: (opts.keyVaults ?? []).map((v) => v.name) });
   const admit = admission(secretAccess, opts.policyFile ? SourcePolicies.load(opts.policyFile) : null);
   const credential = createCredential({ kind: credentialKind, env: armEnv });
+  const keyVaultUrls = new Map((opts.keyVaults ?? []).map((v) => [v.name, v.url ?? (emulator ? emulator.keyVault.vaultUrl(v.name) : `https://${v.name}.vault.azure.net`)] as const));
+  const secrets: SecretSource = envFileSecretSource(opts.env, {
+    access: secretAccess,
+    keyVault: keyVaultUrls.size > 0 ? keyVaultReader({ vaults: keyVaultUrls, credential, ca }) : undefined,
+  });
   const groups: ContainerGroups = new AciContainerGroups({
     subscriptionId: defaultSubscriptionId,
     instanceId,

@@ -16,10 +16,12 @@ import { FaultInjector, parseFaultSpec } from './faults';
 import { TokenIssuer } from './identity';
 import { ProcessRuntime, SimulateRuntime } from './runtime';
 import { ArmServer, EmulatorStats } from './server';
+import { KeyVaultData } from './keyvault';
 import { AZURE_THROTTLING, ThrottlingConfig, Throttler } from './throttling';
 import { resolveBehaviour, type EmulatorBehaviour } from './behaviour';
 
 export type { EmulatorStats } from './server';
+export { KeyVaultData } from './keyvault';
 export type { ThrottlingConfig, BucketConfig, WindowLimit } from './throttling';
 export { AZURE_THROTTLING } from './throttling';
 export { parseFaultSpec } from './faults';
@@ -69,6 +71,7 @@ export interface RunningEmulator {
   identity: { endpoint: string; header: string };   // managed-identity endpoint (IDENTITY_ENDPOINT/IDENTITY_HEADER)
   env: Record<string, string>; // ACICTL_ARM_ENDPOINT, ACICTL_ARM_CA, AZURE_SUBSCRIPTION_ID, IDENTITY_ENDPOINT, IDENTITY_HEADER
   stats(): EmulatorStats;      // same as GET /_emulator/stats
+  keyVault: KeyVaultData;      // Key Vault secrets data plane at {endpoint}/_keyvault/{vault} (keyvault.ts)
   close(): Promise<void>;      // stops the server and kills every child process
 }
 
@@ -153,7 +156,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     endpoint: () => endpoint,
     logger: opts.logger,
   });
-  const https = createHttpsServer({ cert: cert.cert, key: cert.key }, arm.handle);
+  const keyVault = new KeyVaultData(() => endpoint, () => clock.now());
+  const https = createHttpsServer({ cert: cert.cert, key: cert.key }, (req, res) => (keyVault.handles(req) ? keyVault.handle(req, res) : arm.handle(req, res)));
   const identityServer = createHttpServer(arm.identityHandle);
   let port: number;
   let idPort: number;
@@ -186,6 +190,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       IDENTITY_HEADER: identityHeader,
     },
     stats: () => arm.stats(),
+    keyVault,
     close: () =>
       (closing ??= (async () => {
         engine.close();

@@ -50,6 +50,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--concurrency <n>', 'jobs reconciled in parallel', '8')
     .option('--secret-env-prefix <prefix>', 'environment variables with this prefix may be secret sources (repeatable; default ACICTL_SECRET_)', collect, [] as string[])
     .option('--secret-env <name>', 'this environment variable may be a secret source (repeatable)', collect, [] as string[])
+    .option('--key-vault <name[=url]>', 'Azure Key Vault that {keyVault} references may read (repeatable; default URL https://NAME.vault.azure.net)', collect, [] as string[])
     .option('--policy <file>', 'per-source policy (allowed resource groups, locations, registries, subnets, identities, sizes, public IP)')
     .option('--secrets-dir <dir>', '{file} secret references resolve only inside this directory (repeatable; relative paths: the first)', collect, [] as string[])
     .addOption(new Option('--log-format <format>', 'log format').choices(['auto', 'json', 'pretty']).default('auto'))
@@ -129,6 +130,10 @@ Examples:
           envNames: o.secretEnv as string[],
           dirs: (o.secretsDir as string[]).map((d) => resolve(ctx.cwd, d)),
         },
+        keyVaults: (o.keyVault as string[]).map((v) => {
+          const i = v.indexOf('=');
+          return i < 0 ? { name: v } : { name: v.slice(0, i), url: v.slice(i + 1) };
+        }),
         policyFile: o.policy ? resolve(ctx.cwd, o.policy) : undefined,
         env: ctx.env,
         ui: o.ui === 'true',

@@ -37,6 +37,7 @@ export function upcomingSlots(job: JobObject, now: number, count: number): strin
 
 function secretRef(ref: SecretRef | undefined): string {
   if (!ref) return '<secret>';
+  if ('keyVault' in ref) return `<secret from key vault ${ref.keyVault.vault}/${ref.keyVault.secret}${ref.keyVault.version ? `/${ref.keyVault.version}` : ''}>`;
   return 'env' in ref ? `<secret from env ${ref.env}>` : `<secret from file ${ref.file}>`;
 }
 

@@ -1,0 +1,54 @@
+/** The emulator's Key Vault data plane with the real @azure/keyvault-secrets client (HTTPS, challenge auth). */
+import { SecretClient } from '@azure/keyvault-secrets';
+import { startEmulator, type RunningEmulator } from '../../src/emulator';
+
+let emu: RunningEmulator;
+let client: SecretClient;
+let tokenScopes: string[] = [];
+
+beforeAll(async () => {
+  emu = await startEmulator({ lroDelayMs: 10 });
+  client = new SecretClient(
+    emu.keyVault.vaultUrl('vault-a'),
+    { getToken: async (scopes) => ((tokenScopes = [scopes].flat()), { token: 'kv-test', expiresOnTimestamp: Date.now() + 3_600_000 }) },
+    { disableChallengeResourceVerification: true, tlsOptions: { ca: emu.ca } } as ConstructorParameters<typeof SecretClient>[2],
+  );
+});
+afterAll(() => emu.close());
+
+test('set → versions; get latest and a pinned version; the challenge asks for the vault scope', async () => {
+  const v1 = await client.setSecret('db', 'one');
+  const v2 = await client.setSecret('db', 'two');
+  expect(v1.properties.version).not.toBe(v2.properties.version);
+  expect((await client.getSecret('db')).value).toBe('two');
+  expect((await client.getSecret('db', { version: v1.properties.version })).value).toBe('one');
+  expect(tokenScopes).toEqual(['https://vault.azure.net/.default']);
+  const direct = emu.keyVault.set('vault-a', 'db', 'three');
+  expect((await client.getSecret('db')).value).toBe('three');
+  expect((await client.getSecret('db', { version: direct })).value).toBe('three');
+});
+
+test('404 SecretNotFound for a missing secret or version, 403 Forbidden for a denied one', async () => {
+  const e404 = (await client.getSecret('nope').catch((e: unknown) => e)) as { statusCode?: number; code?: string };
+  expect([e404.statusCode, e404.code]).toEqual([404, 'SecretNotFound']);
+  const v404 = (await client.getSecret('db', { version: 'ffffffff' }).catch((e: unknown) => e)) as { statusCode?: number };
+  expect(v404.statusCode).toBe(404);
+  emu.keyVault.set('vault-a', 'locked', 'x');
+  emu.keyVault.deny('vault-a', 'locked');
+  const e403 = (await client.getSecret('locked').catch((e: unknown) => e)) as { statusCode?: number; code?: string };
+  expect([e403.statusCode, e403.code]).toEqual([403, 'Forbidden']);
+});
+
+test('a request without a bearer token gets the 401 challenge', async () => {
+  const https = await import('node:https');
+  const r = await new Promise<{ status?: number; auth?: string }>((resolve, reject) => {
+    https
+      .get(`${emu.keyVault.vaultUrl('vault-a')}/secrets/db?api-version=7.5`, { ca: emu.ca }, (m) => {
+        m.resume();
+        resolve({ status: m.statusCode, auth: m.headers['www-authenticate'] as string | undefined });
+      })
+      .on('error', reject);
+  });
+  expect(r.status).toBe(401);
+  expect(r.auth).toMatch(/^Bearer authorization="https:\/\/login\.microsoftonline\.com\/[^"]+", resource="https:\/\/vault\.azure\.net"$/);
+});
