@@ -79,7 +79,7 @@ export interface SourcePolicy {
 }
 
 export interface PolicyFile {
-  /** Per source: `api`, or a --manifests directory (relative paths: to the policy file's directory). */
+  /** Per source: `api`, `git:URL` (a --git source, URL as given), or a --manifests directory (relative paths: to the policy file's directory). */
   sources?: ({ source: string } & SourcePolicy)[];
   /** For every source not listed. */
   default?: SourcePolicy;
@@ -91,12 +91,15 @@ const POLICY_KEYS = new Set(['resourceGroups', 'locations', 'registries', 'subne
 export class SourcePolicies {
   private readonly byDir: { dir: string; policy: SourcePolicy }[] = [];
   private api: SourcePolicy | null = null;
+  /** `git:URL` entries, bound to their checkout roots once the Git sources exist. */
+  private readonly byGit = new Map<string, SourcePolicy>();
   private readonly fallback: SourcePolicy | null;
 
   constructor(file: PolicyFile, baseDir: string) {
     for (const s of file.sources ?? []) {
       const { source, ...policy } = s;
       if (source === API_SOURCE) this.api = policy;
+      else if (source.startsWith('git:')) this.byGit.set(source.slice(4), policy);
       else this.byDir.push({ dir: path.resolve(baseDir, source), policy });
     }
     this.fallback = file.default ?? null;
@@ -128,6 +131,12 @@ export class SourcePolicies {
     }
     if (d.default !== undefined) check(d.default, 'default');
     return new SourcePolicies(d as PolicyFile, path.dirname(path.resolve(file)));
+  }
+
+  /** A `--git` source's checkout root: its files get the policy written as `source: git:URL`. */
+  bindGitRoot(url: string, root: string): void {
+    const p = this.byGit.get(url);
+    if (p) this.byDir.push({ dir: path.resolve(root), policy: p });
   }
 
   /** The policy of the API, or of the --manifests directory holding `file`; null: unrestricted. */
@@ -206,8 +215,9 @@ export interface Admission {
   check(job: ContainerJob, source: { api: true } | { file: string }): AdmissionProblem[];
 }
 
-export function admission(access: SecretAccess, policies: SourcePolicies | null): Admission {
+export function admission(access: SecretAccess, policies: SourcePolicies | null): Admission & { policies: SourcePolicies | null } {
   return {
+    policies,
     check(job, source) {
       const out = checkSecretRefs(job, access);
       const p = policies?.policyOf(source);

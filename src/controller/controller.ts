@@ -353,6 +353,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       })
     : null;
   if (git) {
+    for (const s of git.sources) admit.policies?.bindGitRoot(s.spec.url, s.root);
     undo.push(() => git.close());
     git.registerMetrics(metrics.registry);
     await git.start();

@@ -53,3 +53,14 @@ test('checkPolicy: memory and GPU caps, subnets, locations by normalised name', 
     '/spec/template/containers policy of source src: 1 GPU requested, more than the 0 allowed per job',
   ]);
 });
+
+test('a git:URL source is bound to its checkout root', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'acictl-policy-'));
+  const f = path.join(dir, 'p.yaml');
+  writeFileSync(f, 'sources:\n  - source: git:https://git.example.com/jobs.git\n    resourceGroups: [from-git]\n');
+  const p = SourcePolicies.load(f);
+  expect(p.policyOf({ file: '/state/git/jobs-1/root/current/a.yaml' })).toBeNull();
+  p.bindGitRoot('https://git.example.com/jobs.git', '/state/git/jobs-1/root');
+  expect(p.policyOf({ file: '/state/git/jobs-1/root/current/a.yaml' })?.policy.resourceGroups).toEqual(['from-git']);
+  rmSync(dir, { recursive: true, force: true });
+});
