@@ -94,8 +94,8 @@ async function runOne(opts: Opts): Promise<BenchResult> {
       const seedStart = performance.now();
       const seed = Promise.all(names.map((n, i) => seedOperatorRun(client, `bench-rg-${i % rgs}`, n))).then(() => performance.now() - seedStart);
 
-      const finished = () => {
-        const runs = controller.store.listRuns();
+      const finished = async () => {
+        const runs = await controller.store.listRuns();
         return runs.length >= jobs && runs.every((r) => r.phase === 'Succeeded' || r.phase === 'Failed');
       };
       await waitFor('every controller run to finish', finished, runMs + 120_000, 200);
@@ -103,7 +103,7 @@ async function runOne(opts: Opts): Promise<BenchResult> {
       const ctlMs = performance.now() - seedStart;
       const seedMs = await seed;
       await sleep(1500); // let in-flight requests land on both sides
-      const runs = controller.store.listRuns();
+      const runs = await controller.store.listRuns();
       const ctl = requestDelta(ctl0, ctlEmu.stats());
       const base = requestDelta(seed0, seedEmu.stats());
       const ctlPerRun = total(ctl) / jobs;

@@ -75,7 +75,7 @@ export async function run(opts: { jobs?: number; smallJobs?: number; pushes?: nu
       repo.commit(jobFiles(smallJobs));
       const c = await start(emu, join(tmp.path, 'state-a'), { git: `${server.url}/small.git` });
       try {
-        await waitFor('small repo Ready', () => readyCount(c.store.listJobs()) === smallJobs, 60_000, 50);
+        await waitFor('small repo Ready', async () => readyCount(await c.store.listJobs()) === smallJobs, 60_000, 50);
         const took: number[] = [];
         for (let k = 0; k < pushes; k++) {
           const i = (k * 7) % smallJobs;
@@ -83,7 +83,7 @@ export async function run(opts: { jobs?: number; smallJobs?: number; pushes?: nu
           const sha = repo.commit({ [`jobs/d${Math.floor(i / 100)}/${name}.yaml`]: jobDocument(name, { resourceGroup: `bench-rg-${i % 10}`, image: `registry.example.com/bench/app:p${k}` }) });
           const t0 = performance.now();
           await hook(c);
-          await waitFor(`push ${k}`, () => c.store.getJob(name)?.status.sourceRevision === sha, 30_000, 5);
+          await waitFor(`push ${k}`, async () => (await c.store.getJob(name))?.status.sourceRevision === sha, 30_000, 5);
           took.push(performance.now() - t0);
         }
         out.webhookP50Ms = round(percentile(took, 50));
@@ -102,9 +102,9 @@ export async function run(opts: { jobs?: number; smallJobs?: number; pushes?: nu
       const t0 = performance.now();
       const c = await start(emu, join(tmp.path, 'state-b'), { git: `${server.url}/big.git` });
       try {
-        await waitFor('every git job Ready', () => readyCount(c.store.listJobs()) === jobs, 300_000, 100);
+        await waitFor('every git job Ready', async () => readyCount(await c.store.listJobs()) === jobs, 300_000, 100);
         out.gitFirstSyncSeconds = round((performance.now() - t0) / 1000, 2);
-        if (c.store.getJob('job-00000')?.status.sourceRevision !== c1) throw new Error('wrong revision after the first sync');
+        if ((await c.store.getJob('job-00000'))?.status.sourceRevision !== c1) throw new Error('wrong revision after the first sync');
         progress(`git: ${jobs} jobs Ready in ${out.gitFirstSyncSeconds} s`);
         const took: number[] = [];
         for (let k = 0; k < 3; k++) {
@@ -113,7 +113,7 @@ export async function run(opts: { jobs?: number; smallJobs?: number; pushes?: nu
           const sha = repo.commit({ [`jobs/d${Math.floor(i / 100)}/${name}.yaml`]: jobDocument(name, { resourceGroup: `bench-rg-${i % 10}`, image: `registry.example.com/bench/app:e${k}` }) });
           const s0 = performance.now();
           await hook(c);
-          await waitFor(`one-file commit ${k}`, () => c.store.getJob(name)?.status.sourceRevision === sha, 60_000, 5);
+          await waitFor(`one-file commit ${k}`, async () => (await c.store.getJob(name))?.status.sourceRevision === sha, 60_000, 5);
           took.push(performance.now() - s0);
         }
         out.gitOneFileCommitMs = round(median(took));
@@ -130,16 +130,16 @@ export async function run(opts: { jobs?: number; smallJobs?: number; pushes?: nu
       const t0 = performance.now();
       const c = await start(emu, join(tmp.path, 'state-c'), { manifests: [dir] });
       try {
-        await waitFor('every directory job Ready', () => readyCount(c.store.listJobs()) === jobs, 300_000, 100);
+        await waitFor('every directory job Ready', async () => readyCount(await c.store.listJobs()) === jobs, 300_000, 100);
         out.dirFirstSyncSeconds = round((performance.now() - t0) / 1000, 2);
         const took: number[] = [];
         for (let k = 0; k < 3; k++) {
           const i = (k * 3331) % jobs;
           const name = names[i];
-          const gen = c.store.getJob(name)!.generation;
+          const gen = (await c.store.getJob(name))!.generation;
           const s0 = performance.now();
           writeFileSync(join(dir, `d${Math.floor(i / 100)}`, `${name}.yaml`), jobDocument(name, { resourceGroup: `bench-rg-${i % 10}`, image: `registry.example.com/bench/app:e${k}` }));
-          await waitFor(`one-file edit ${k}`, () => (c.store.getJob(name)?.generation ?? 0) > gen, 60_000, 5);
+          await waitFor(`one-file edit ${k}`, async () => ((await c.store.getJob(name))?.generation ?? 0) > gen, 60_000, 5);
           took.push(performance.now() - s0);
         }
         out.dirOneFileEditMs = round(median(took));

@@ -82,9 +82,9 @@ async function lagRun(o: { concurrency?: number; jobs: number; throttling: 'off'
     try {
       const slot = Math.ceil((Date.now() + 8000) / 1000) * 1000;
       writeJobs(manifests, o.jobs, (i, name) => jobDocument(name, { resourceGroup: `bench-rg-${i % 10}`, schedule: dailyAtSecond(slot), extra: '  timeZone: UTC\n' }));
-      await waitFor('every job Ready', () => readyCount(controller.store.listJobs()) === o.jobs, slot - Date.now(), 50).catch(() => undefined);
+      await waitFor('every job Ready', async () => readyCount(await controller.store.listJobs()) === o.jobs, slot - Date.now(), 50).catch(() => undefined);
       const readyBeforeSlotMs = slot - Date.now();
-      progress(`schedule-lag (${o.throttling}${factor !== 1 ? `, time ×${factor}` : ''}): ${readyCount(controller.store.listJobs())} of ${o.jobs} jobs Ready ${readyBeforeSlotMs} ms before the slot`);
+      progress(`schedule-lag (${o.throttling}${factor !== 1 ? `, time ×${factor}` : ''}): ${readyCount(await controller.store.listJobs())} of ${o.jobs} jobs Ready ${readyBeforeSlotMs} ms before the slot`);
       let cpuAtSlot: NodeJS.CpuUsage | null = null;
       const atSlot = setTimeout(() => (cpuAtSlot = process.cpuUsage()), Math.max(0, slot - Date.now()));
       // Polled every 500 ms: the lags come from the emulator's own timestamps, and each poll parses

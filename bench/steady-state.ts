@@ -94,7 +94,7 @@ export async function run(opts: { jobs?: number; resyncs?: number; resyncInterva
     const t0 = performance.now();
     const controller = await startBenchController(emu, { manifests: [manifests], stateDir: join(tmp.path, 'state'), resyncIntervalMs: interval });
     try {
-      await waitFor('every job Ready', () => readyCount(controller.store.listJobs()) === jobs, 120_000, 200);
+      await waitFor('every job Ready', async () => readyCount(await controller.store.listJobs()) === jobs, 120_000, 200);
       progress(`steady: ${jobs} jobs Ready after ${round(performance.now() - t0)} ms; measuring ${resyncs} resyncs every ${interval} ms`);
 
       const listCount = () => emu.stats().requests.list ?? 0;

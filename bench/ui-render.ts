@@ -44,11 +44,11 @@ export async function run(opts: { jobs?: number; logLines?: number; repeats?: nu
   const now = Date.now();
   progress(`writing ${jobs} jobs`);
   const nowIso = new Date(now).toISOString();
-  store.transaction(() => {
+  await store.transaction(async () => {
     for (let i = 0; i < jobs; i++) {
       const name = `job-${String(i).padStart(5, '0')}`;
       const invalid = i % 500 === 7;
-      store.putJob({
+      await store.putJob({
         name,
         labels: { team: `t${i % 20}` },
         annotations: {},
@@ -74,8 +74,8 @@ export async function run(opts: { jobs?: number; logLines?: number; repeats?: nu
       attempts: [{ attempt: 1, groupName: `${job}-g${k}`, phase: phase === 'Failed' ? 'Failed' : 'Succeeded', createdAt: t, startedAt: t + 1000, finishedAt: t + 60_000, exitCode: phase === 'Failed' ? 1 : 0, logsArchived: true, groupDeleted: true }],
     };
   };
-  store.transaction(() => {
-    for (let i = 0; i < Math.min(jobs, 50); i++) for (let k = 0; k < 3; k++) store.putRun(mkRun(`job-${String(i).padStart(5, '0')}`, k, k === 1 && i % 4 === 0 ? 'Failed' : 'Succeeded'));
+  await store.transaction(async () => {
+    for (let i = 0; i < Math.min(jobs, 50); i++) for (let k = 0; k < 3; k++) await store.putRun(mkRun(`job-${String(i).padStart(5, '0')}`, k, k === 1 && i % 4 === 0 ? 'Failed' : 'Succeeded'));
   });
   const logRun = mkRun('job-00000', 99, 'Succeeded');
   await store.putRun(logRun);
@@ -89,8 +89,8 @@ export async function run(opts: { jobs?: number; logLines?: number; repeats?: nu
       store, token, tls, ui,
       validate: (obj, o) => validateObject(obj, o) as never,
       enqueue: () => undefined,
-      trigger: () => ({ run: 'x' }),
-      setSuspended: () => undefined,
+      trigger: async () => ({ run: 'x' }),
+      setSuspended: async () => undefined,
       logs: async function* (id: string, attempt: number | undefined) {
         for (const part of await store.getLog(id, attempt ?? 1)) yield part.content;
       },
@@ -151,7 +151,7 @@ export async function run(opts: { jobs?: number; logLines?: number; repeats?: nu
   } finally {
     await context.close();
     await api.close();
-    store.close();
+    await store.close();
     profile.remove();
     dir.remove();
   }

@@ -36,7 +36,7 @@ export async function run(opts: { edits?: number; baseJobs?: number; spacingMs?:
     const fileOf = (i: number) => join(manifests, `d${Math.floor(i / 100)}`, `${names[i]}.yaml`);
     const controller = await startBenchController(emu, { manifests: [manifests], stateDir: join(tmp.path, 'state') });
     try {
-      await waitFor('every job Ready', () => readyCount(controller.store.listJobs()) === baseJobs, 120_000, 100);
+      await waitFor('every job Ready', async () => readyCount(await controller.store.listJobs()) === baseJobs, 120_000, 100);
       await sleep(1000);
       progress(`watch-latency: ${baseJobs} jobs Ready; ${edits} edits, one every ${spacing} ms`);
 
@@ -48,7 +48,8 @@ export async function run(opts: { edits?: number; baseJobs?: number; spacingMs?:
         if (c.resource !== 'containerjobs') return;
         const p = pending.get(c.name);
         if (!p) return;
-        const j = controller.store.getJob(c.name);
+        // the change carries the written object: no read (listeners are synchronous)
+        const j = c.written && 'labels' in c.written ? c.written.load() : undefined;
         if (j && j.generation > p.generation) {
           toStore.push(Date.now() - p.written);
           pending.delete(c.name);
@@ -57,7 +58,7 @@ export async function run(opts: { edits?: number; baseJobs?: number; spacingMs?:
       const slots = new Map<string, { written: number; slot: number }>();
       for (const i of picks) {
         const name = names[i];
-        const generation = controller.store.getJob(name)!.generation;
+        const generation = (await controller.store.getJob(name))!.generation;
         const written = Date.now();
         const slot = Math.ceil((written + lead) / 1000) * 1000;
         pending.set(name, { written, generation });

@@ -55,18 +55,18 @@ async function main(): Promise<void> {
   const idle = performance.now() - t0;
   const end = Date.now() + cfg.timeoutMs;
   // Counted one job at a time: the check must not add a 10,000-object burst to the peak it measures.
-  const count = (): { jobs: number; ready: number } => {
+  const count = async (): Promise<{ jobs: number; ready: number }> => {
     const c = { jobs: 0, ready: 0 };
-    controller.store.forEachJob((j) => {
+    await controller.store.forEachJob((j) => {
       c.jobs++;
       c.ready += readyCount([j]);
     });
     return c;
   };
-  let c = count();
+  let c = await count();
   while (c.ready < c.jobs && Date.now() < end) {
     await sleep(50);
-    c = count();
+    c = await count();
   }
   const ready = performance.now() - t0;
   clearInterval(sampler);

@@ -7,18 +7,18 @@ import { FINALIZER_CLEANUP } from './objects';
  * finalizer is left, remove the job for good, as the Kubernetes API server does. Call it after the
  * job's container groups are gone. Returns true when the job no longer exists.
  */
-export function removeFinalizer(store: Store, name: string, finalizer: string = FINALIZER_CLEANUP): boolean {
-  return store.transaction(() => {
-    const job = store.getJob(name);
+export function removeFinalizer(store: Store, name: string, finalizer: string = FINALIZER_CLEANUP): Promise<boolean> {
+  return store.transaction(async () => {
+    const job = await store.getJob(name);
     if (!job) return true;
     const finalizers = job.finalizers.filter((f) => f !== finalizer);
     if (job.deletionTimestamp && finalizers.length === 0) {
-      store.deleteJob(name);
+      await store.deleteJob(name);
       return true;
     }
     if (finalizers.length !== job.finalizers.length) {
       const { uid: _u, resourceVersion: _r, generation: _g, creationTimestamp: _c, ...rest } = job;
-      store.putJob({ ...rest, finalizers }, job.resourceVersion);
+      await store.putJob({ ...rest, finalizers }, job.resourceVersion);
     }
     return false;
   });

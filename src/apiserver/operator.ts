@@ -44,7 +44,7 @@ export async function backfill(api: OperatorApi | undefined, r: Request, name: s
   o.dryRun = body.dryRun === true || r.query.getAll('dryRun').includes('All');
   let reply: BackfillReply;
   try {
-    reply = api.backfill(name, o);
+    reply = await api.backfill(name, o);
   } catch (err) {
     throw toApiError(err, JOBS, name);
   }
@@ -55,7 +55,7 @@ export async function runVerb(api: OperatorApi | undefined, r: Request, verb: 'c
   if (!api) throw errors.methodNotAllowed('POST', `containerjobruns/NAME/${verb}`);
   await readBody(r.req, 64 * 1024);
   try {
-    const res = verb === 'clear' ? api.clear(run) : api.cancel(run);
+    const res = await (verb === 'clear' ? api.clear(run) : api.cancel(run));
     return { code: 202, body: { kind: 'ContainerJobRunRequest', apiVersion: 'acictl.dev/v1', verb, ...res } };
   } catch (err) {
     throw toApiError(err, RUNS, run);

@@ -38,8 +38,8 @@ export interface ResourceContext {
   store: Store;
   validate: Validate;
   enqueue(name: string): void;
-  trigger(name: string): { run: string };
-  setSuspended(name: string, suspended: boolean | null): void;
+  trigger(name: string): Promise<{ run: string }>;
+  setSuspended(name: string, suspended: boolean | null): Promise<void>;
   logs(run: string, attempt: number | undefined, follow: boolean, signal: AbortSignal): AsyncIterable<string>;
   hub: WatchHub;
   schema: JobSchema;
@@ -126,8 +126,8 @@ export class Resources {
     return this.ctx.store;
   }
 
-  private getJobOr404(name: string): StoredJob {
-    const job = this.store.getJob(name);
+  private async getJobOr404(name: string): Promise<StoredJob> {
+    const job = await this.store.getJob(name);
     if (!job) throw errors.notFound(JOBS, name);
     return job;
   }
@@ -187,9 +187,9 @@ export class Resources {
     };
   }
 
-  private put(input: JobInput, expected: number): StoredJob {
+  private async put(input: JobInput, expected: number): Promise<StoredJob> {
     try {
-      return this.store.putJob(input, expected);
+      return await this.store.putJob(input, expected);
     } catch (err) {
       if (err instanceof StoreConflictError) {
         if (expected === 0) throw errors.alreadyExists(JOBS, input.name);
@@ -201,17 +201,16 @@ export class Resources {
 
   // ---- containerjobs -----------------------------------------------------------------------------
 
-  listJobs(r: Request): Reply | undefined {
+  async listJobs(r: Request): Promise<Reply | undefined> {
     const labels = parseLabelSelector(r.query.get('labelSelector'));
     const fields = parseFieldSelector(r.query.get('fieldSelector'), ['metadata.name']);
     if (boolParam(r.query, 'watch')) {
-      this.watch(r, 'containerjobs', labels, fields);
+      await this.watch(r, 'containerjobs', labels, fields);
       return undefined;
     }
-    const rv = this.store.currentResourceVersion();
+    const rv = await this.store.currentResourceVersion();
     const after = decodeContinue(r.query.get('continue'));
-    const all = this.store
-      .listJobs()
+    const all = (await this.store.listJobs())
       .filter((j) => matchLabels(labels, j.labels) && matchFields(fields, { 'metadata.name': j.name }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
       .filter((j) => after === undefined || j.name > after);
@@ -230,8 +229,8 @@ export class Resources {
     return { code: 200, body: { apiVersion: 'acictl.dev/v1', kind: `${KIND}List`, metadata, items: page.map(jobToObject) } };
   }
 
-  getJob(r: Request, name: string): Reply {
-    const job = this.getJobOr404(name);
+  async getJob(r: Request, name: string): Promise<Reply> {
+    const job = await this.getJobOr404(name);
     if (wantsTable(r.req.headers.accept)) {
       const include = r.query.get('includeObject');
       return { code: 200, body: table(JOB_COLUMNS, [{ cells: jobCells(job, this.ctx.now()), object: rowObject(jobToObject(job) as never, include) }], { resourceVersion: String(job.resourceVersion) }) };
@@ -244,7 +243,7 @@ export class Resources {
     const fv = fieldValidationOf(r.query);
     const body = await this.readJson(r.req);
     const inc = readIncomingJob(body, undefined, true);
-    const existing = this.store.getJob(inc.name);
+    const existing = await this.store.getJob(inc.name);
     if (existing) throw errors.alreadyExists(JOBS, inc.name);
     const { spec, warnings } = this.admit(inc, fv);
     const fieldManager = r.query.get('fieldManager') ?? undefined;
@@ -258,13 +257,13 @@ export class Resources {
       status: {},
     };
     if (dryRun) return { code: 201, body: jobToObject(this.simulate(input, undefined)), warnings };
-    const stored = this.put(input, 0);
+    const stored = await this.put(input, 0);
     this.ctx.enqueue(stored.name);
     return { code: 201, body: jobToObject(stored), warnings };
   }
 
   /** PUT and PATCH end here: `inc` is the complete new object. */
-  private update(existing: StoredJob, inc: IncomingJob, fv: FieldValidation, dryRun: boolean): Reply {
+  private async update(existing: StoredJob, inc: IncomingJob, fv: FieldValidation, dryRun: boolean): Promise<Reply> {
     if (inc.resourceVersion !== undefined && inc.resourceVersion !== existing.resourceVersion) {
       throw errors.conflict(JOBS, existing.name, 'the object has been modified; please apply your changes to the latest version and try again');
     }
@@ -283,7 +282,7 @@ export class Resources {
     if (existing.deletionTimestamp && finalizers.length === 0) {
       // the last finalizer is gone: the object goes, as Kubernetes does it
       if (!dryRun) {
-        this.store.deleteJob(existing.name);
+        await this.store.deleteJob(existing.name);
         this.ctx.enqueue(existing.name);
       }
       return { code: 200, body: jobToObject({ ...existing, finalizers: [] }), warnings };
@@ -292,7 +291,7 @@ export class Resources {
       same(existing.spec, spec) && same(existing.labels, input.labels) && same(existing.annotations, input.annotations) && same(existing.finalizers, finalizers);
     if (unchanged) return { code: 200, body: jobToObject(existing), warnings };
     if (dryRun) return { code: 200, body: jobToObject(this.simulate(input, existing)), warnings };
-    const stored = this.put(input, existing.resourceVersion);
+    const stored = await this.put(input, existing.resourceVersion);
     this.ctx.enqueue(stored.name);
     return { code: 200, body: jobToObject(stored), warnings };
   }
@@ -301,13 +300,13 @@ export class Resources {
     const dryRun = dryRunOf(r.query);
     const fv = fieldValidationOf(r.query);
     const body = await this.readJson(r.req);
-    const existing = this.getJobOr404(name);
+    const existing = await this.getJobOr404(name);
     this.guardWritable(existing);
     const inc = readIncomingJob(body, name, false);
     if (inc.resourceVersion === undefined) {
       throw errors.invalid(KIND, name, [{ type: 'FieldValueInvalid', field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' }]);
     }
-    return this.update(existing, inc, fv, dryRun);
+    return await this.update(existing, inc, fv, dryRun);
   }
 
   async patchJob(r: Request, name: string): Promise<Reply> {
@@ -315,18 +314,18 @@ export class Resources {
     const fv = fieldValidationOf(r.query);
     const type = patchType(r.req.headers['content-type']);
     const body = await this.readJson(r.req);
-    const existing = this.getJobOr404(name);
+    const existing = await this.getJobOr404(name);
     this.guardWritable(existing);
     const patched = applyPatchBody(type, jobToObject(existing), body);
     const inc = readIncomingJob(patched, name, false);
-    return this.update(existing, inc, fv, dryRun);
+    return await this.update(existing, inc, fv, dryRun);
   }
 
   async deleteJob(r: Request, name: string): Promise<Reply> {
     const dryRun = dryRunOf(r.query);
     const raw = await readBody(r.req);
     const options = raw.length > 0 ? parseJson(raw) : {};
-    const existing = this.getJobOr404(name);
+    const existing = await this.getJobOr404(name);
     this.guardWritable(existing);
     if (isPlainObject(options) && isPlainObject(options.preconditions)) {
       const p = options.preconditions;
@@ -340,22 +339,22 @@ export class Resources {
     if (existing.finalizers.length > 0) {
       if (existing.deletionTimestamp) return { code: 200, body: jobToObject(existing) };
       const { uid: _u, resourceVersion: _r, generation: _g, creationTimestamp: _c, ...rest } = existing;
-      const stored = this.put({ ...rest, deletionTimestamp: k8sTime(this.ctx.now())! }, existing.resourceVersion);
+      const stored = await this.put({ ...rest, deletionTimestamp: k8sTime(this.ctx.now())! }, existing.resourceVersion);
       this.ctx.enqueue(name);
       return { code: 200, body: jobToObject(stored) };
     }
-    this.store.deleteJob(name);
+    await this.store.deleteJob(name);
     this.ctx.enqueue(name);
     return { code: 200, body: jobToObject(existing) };
   }
 
   // ---- status subresource --------------------------------------------------------------------
 
-  getStatus(r: Request, name: string): Reply {
+  getStatus(r: Request, name: string): Promise<Reply> {
     return this.getJob(r, name);
   }
 
-  private writeStatus(existing: StoredJob, obj: unknown, dryRun: boolean): Reply {
+  private async writeStatus(existing: StoredJob, obj: unknown, dryRun: boolean): Promise<Reply> {
     if (!isPlainObject(obj)) throw errors.badRequest('the request body must be a JSON object');
     const meta = isPlainObject(obj.metadata) ? obj.metadata : {};
     if (meta.name !== undefined && meta.name !== existing.name) throw errors.badRequest(`the name of the object (${String(meta.name)}) does not match the name on the URL (${existing.name})`);
@@ -370,7 +369,7 @@ export class Resources {
     const { source: _outputOnly, ...next } = status;
     if (same(existing.status, next)) return { code: 200, body: jobToObject(existing) };
     if (dryRun) return { code: 200, body: jobToObject({ ...existing, status: next as JobStatus }) };
-    const stored = this.store.putJobStatus(existing.name, next as JobStatus);
+    const stored = await this.store.putJobStatus(existing.name, next as JobStatus);
     if (!stored) throw errors.notFound(JOBS, existing.name);
     return { code: 200, body: jobToObject(stored) };
   }
@@ -379,11 +378,11 @@ export class Resources {
     const dryRun = dryRunOf(r.query);
     fieldValidationOf(r.query);
     const body = await this.readJson(r.req);
-    const existing = this.getJobOr404(name);
+    const existing = await this.getJobOr404(name);
     if (isPlainObject(body) && isPlainObject(body.metadata) && body.metadata.resourceVersion === undefined) {
       throw errors.invalid(KIND, name, [{ type: 'FieldValueInvalid', field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' }]);
     }
-    return this.writeStatus(existing, body, dryRun);
+    return await this.writeStatus(existing, body, dryRun);
   }
 
   async patchStatus(r: Request, name: string): Promise<Reply> {
@@ -391,21 +390,21 @@ export class Resources {
     fieldValidationOf(r.query);
     const type = patchType(r.req.headers['content-type']);
     const body = await this.readJson(r.req);
-    const existing = this.getJobOr404(name);
+    const existing = await this.getJobOr404(name);
     const current = jobToObject(existing);
     delete current.status.source;
-    return this.writeStatus(existing, applyPatchBody(type, current, body), dryRun);
+    return await this.writeStatus(existing, applyPatchBody(type, current, body), dryRun);
   }
 
   // ---- acictl verbs ----------------------------------------------------------------------------
 
   async trigger(r: Request, name: string): Promise<Reply> {
     await readBody(r.req, 64 * 1024);
-    const job = this.getJobOr404(name);
+    const job = await this.getJobOr404(name);
     if (job.deletionTimestamp) throw errors.conflict(JOBS, name, 'the job is being deleted');
     let run: string;
     try {
-      ({ run } = this.ctx.trigger(name));
+      ({ run } = await this.ctx.trigger(name));
     } catch (err) {
       if (err instanceof ApiError) throw err;
       throw errors.conflict(JOBS, name, `cannot trigger a run: ${(err as Error).message}`);
@@ -416,69 +415,73 @@ export class Resources {
 
   async suspend(r: Request, name: string, suspended: boolean): Promise<Reply> {
     await readBody(r.req, 64 * 1024);
-    this.getJobOr404(name);
-    this.ctx.setSuspended(name, suspended);
+    await this.getJobOr404(name);
+    await this.ctx.setSuspended(name, suspended);
     this.ctx.enqueue(name);
-    return { code: 200, body: jobToObject(this.getJobOr404(name)) };
+    return { code: 200, body: jobToObject(await this.getJobOr404(name)) };
   }
 
   /** acictl extension: the job's recent events, oldest first (`?limit=N`, default 50). */
-  jobEvents(r: Request, name: string): Reply {
-    this.getJobOr404(name);
+  async jobEvents(r: Request, name: string): Promise<Reply> {
+    await this.getJobOr404(name);
     const limit = Math.min(Math.max(Number(r.query.get('limit') ?? 50) || 50, 1), 1000);
-    const items = this.store.listEvents(name, limit).map((e) => ({ time: e.time, type: e.type, reason: e.reason, message: e.message, ...(e.run ? { run: e.run } : {}) }));
+    const items = (await this.store.listEvents(name, limit)).map((e) => ({ time: e.time, type: e.type, reason: e.reason, message: e.message, ...(e.run ? { run: e.run } : {}) }));
     return { code: 200, body: { kind: 'ContainerJobEventList', apiVersion: 'acictl.dev/v1', items } };
   }
 
   // ---- containerjobruns ----------------------------------------------------------------------
 
-  private runObject(run: RunRecord): RunObject {
-    return runToObject(run, this.store.getRunResourceVersion?.(run.id) ?? this.ctx.hub.oldestResourceVersion());
+  private runObject(run: RunRecord, resourceVersion: number | undefined): RunObject {
+    return runToObject(run, resourceVersion ?? this.ctx.hub.oldestResourceVersion());
   }
 
-  listRuns(r: Request): Reply | undefined {
+  async listRuns(r: Request): Promise<Reply | undefined> {
     const labels = parseLabelSelector(r.query.get('labelSelector'));
     const fields = parseFieldSelector(r.query.get('fieldSelector'), ['metadata.name', 'spec.job']);
     if (boolParam(r.query, 'watch')) {
-      this.watch(r, 'containerjobruns', labels, fields);
+      await this.watch(r, 'containerjobruns', labels, fields);
       return undefined;
     }
-    const rv = this.store.currentResourceVersion();
+    const rv = await this.store.currentResourceVersion();
     const after = decodeContinue(r.query.get('continue'));
     const jobFilter = fields.find((f) => f.field === 'spec.job' && f.equal)?.value;
-    const all = this.store
-      .listRuns(jobFilter)
-      .filter((run) => matchLabels(labels, { [RUN_JOB_LABEL]: run.job }) && matchFields(fields, { 'metadata.name': run.id, 'spec.job': run.job }))
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-      .filter((run) => after === undefined || run.id > after);
+    // records and their resourceVersions in one read (not a read per run)
+    const all = (await this.store.listRunsWithVersion(jobFilter))
+      .filter(({ run }) => matchLabels(labels, { [RUN_JOB_LABEL]: run.job }) && matchFields(fields, { 'metadata.name': run.id, 'spec.job': run.job }))
+      .sort((a, b) => (a.run.id < b.run.id ? -1 : a.run.id > b.run.id ? 1 : 0))
+      .filter(({ run }) => after === undefined || run.id > after);
     const limit = intParam(r.query, 'limit');
     const page = limit ? all.slice(0, limit) : all;
     const metadata: Record<string, unknown> = { resourceVersion: String(rv) };
     if (page.length < all.length) {
-      metadata.continue = encodeContinue(rv, page[page.length - 1]!.id);
+      metadata.continue = encodeContinue(rv, page[page.length - 1]!.run.id);
       metadata.remainingItemCount = all.length - page.length;
     }
     if (wantsTable(r.req.headers.accept)) {
       const now = this.ctx.now();
       const include = r.query.get('includeObject');
-      return { code: 200, body: table(RUN_COLUMNS, page.map((run) => ({ cells: runCells(run, now), object: rowObject(this.runObject(run) as never, include) })), metadata) };
+      return {
+        code: 200,
+        body: table(RUN_COLUMNS, page.map(({ run, resourceVersion }) => ({ cells: runCells(run, now), object: rowObject(this.runObject(run, resourceVersion) as never, include) })), metadata),
+      };
     }
-    return { code: 200, body: { apiVersion: 'acictl.dev/v1', kind: `${RUN_KIND}List`, metadata, items: page.map((run) => this.runObject(run)) } };
+    return { code: 200, body: { apiVersion: 'acictl.dev/v1', kind: `${RUN_KIND}List`, metadata, items: page.map(({ run, resourceVersion }) => this.runObject(run, resourceVersion)) } };
   }
 
-  getRun(r: Request, id: string): Reply {
-    const run = this.store.getRun(id);
-    if (!run) throw errors.notFound(RUNS, id);
+  async getRun(r: Request, id: string): Promise<Reply> {
+    const peeked = await this.store.peekRun(id);
+    if (!peeked) throw errors.notFound(RUNS, id);
+    const run = peeked.load();
+    const obj = this.runObject(run, peeked.resourceVersion);
     if (wantsTable(r.req.headers.accept)) {
-      const obj = this.runObject(run);
       return { code: 200, body: table(RUN_COLUMNS, [{ cells: runCells(run, this.ctx.now()), object: rowObject(obj as never, r.query.get('includeObject')) }], { resourceVersion: obj.metadata.resourceVersion }) };
     }
-    return { code: 200, body: this.runObject(run) };
+    return { code: 200, body: obj };
   }
 
   /** Stream a run's log as text/plain (archived, or live with follow=true). */
   async runLog(r: Request, id: string): Promise<void> {
-    const run = this.store.getRun(id);
+    const run = await this.store.getRun(id);
     if (!run) throw errors.notFound(RUNS, id);
     const attempt = intParam(r.query, 'attempt');
     if (attempt !== undefined && (attempt < 1 || !run.attempts.some((a) => a.attempt === attempt))) {
@@ -513,7 +516,7 @@ export class Resources {
     return s.resource === 'containerjobs' ? jobToObject(s.job) : runToObject(s.run, s.resourceVersion);
   }
 
-  private watch(r: Request, resource: 'containerjobs' | 'containerjobruns', labels: Requirement[], fields: FieldRequirement[]): void {
+  private async watch(r: Request, resource: 'containerjobs' | 'containerjobruns', labels: Requirement[], fields: FieldRequirement[]): Promise<void> {
     const { res, query } = r;
     const asTable = wantsTable(r.req.headers.accept);
     const include = query.get('includeObject');
@@ -547,17 +550,22 @@ export class Resources {
       else send('DELETED', render(e.object));
     };
 
-    // replay and subscribe in one synchronous step: no change can slip in between
+    // replay and subscribe with no change slipping in between: a full list is read, and the
+    // subscription made, inside one store transaction (writes wait for it to end)
     const rvParam = query.get('resourceVersion');
+    let unsubscribe: () => void;
     if (rvParam === null || rvParam === '' || rvParam === '0') {
-      if (resource === 'containerjobs') {
-        for (const job of this.store.listJobs()) if (matches(viewOf({ resource, job }))) send('ADDED', render({ resource, job }));
-      } else {
-        for (const run of this.store.listRuns()) {
-          const s = this.ctx.hub.runSnapshot(run, undefined);
-          if (matches(viewOf(s))) send('ADDED', render(s));
+      unsubscribe = await this.store.transaction(async () => {
+        if (resource === 'containerjobs') {
+          for (const job of await this.store.listJobs()) if (matches(viewOf({ resource, job }))) send('ADDED', render({ resource, job }));
+        } else {
+          for (const { run, resourceVersion } of await this.store.listRunsWithVersion()) {
+            const s: Snapshot = { resource: 'containerjobruns', run, resourceVersion };
+            if (matches(viewOf(s))) send('ADDED', render(s));
+          }
         }
-      }
+        return this.ctx.hub.subscribe(forward);
+      });
     } else {
       const rv = /^\d+$/.test(rvParam) ? Number(rvParam) : NaN;
       const replay = Number.isNaN(rv) ? 'gone' : this.ctx.hub.since(resource, rv);
@@ -567,8 +575,8 @@ export class Resources {
         return;
       }
       for (const e of replay) forward(e);
+      unsubscribe = this.ctx.hub.subscribe(forward);
     }
-    const unsubscribe = this.ctx.hub.subscribe(forward);
     this.ctx.streams.add(res);
     const timeout = intParam(query, 'timeoutSeconds');
     const timer = timeout ? setTimeout(() => res.end(), Math.min(timeout * 1000, 2 ** 31 - 1)) : undefined;

@@ -36,9 +36,9 @@ export interface ApiServerDeps {
   /** Tell the controller a job changed (created, updated, deleted, triggered, suspended). */
   enqueue(name: string): void;
   /** Record a manual run; returns its id. */
-  trigger(name: string): { run: string };
+  trigger(name: string): Promise<{ run: string }>;
   /** Runtime override of spec.suspend; null clears it. */
-  setSuspended(name: string, suspended: boolean | null): void;
+  setSuspended(name: string, suspended: boolean | null): Promise<void>;
   /** backfill / clear / cancel (src/controller/operator.ts); absent: those verbs answer 405. */
   operator?: OperatorApi;
   /** Archived or live log text of a run (all attempts when `attempt` is undefined). */
@@ -132,12 +132,12 @@ class ApiHandler {
   private readonly log: ApiLogger;
   private readonly clock: Clock;
 
-  constructor(private readonly deps: ApiServerDeps, schema: JobSchema, private readonly exposed: boolean) {
+  constructor(private readonly deps: ApiServerDeps, schema: JobSchema, private readonly exposed: boolean, hub: WatchHub) {
     if (!deps.token) throw new Error('the API needs a token');
     this.tokenDigest = digest(deps.token);
     this.log = deps.logger ?? silent;
     this.clock = deps.clock ?? systemClock;
-    this.hub = new WatchHub(deps.store);
+    this.hub = hub;
     const v3 = openApiV3(schema);
     this.v3 = JSON.stringify(v3);
     const index = openApiV3Index(v3);
@@ -357,7 +357,7 @@ export async function startApiServer(deps: ApiServerDeps, listen: ApiListen): Pr
   if (!schema.file) (deps.logger ?? silent).warn({ file: deps.schemaFile }, 'ContainerJob schema not found; OpenAPI describes spec loosely');
   const exposed = listen.exposed ?? !isLoopbackHost(listen.host);
   if (exposed && !deps.tls) throw new Error(`the API on non-loopback address ${listen.host} needs TLS (the bearer token must not cross a network in clear text)`);
-  const handler = new ApiHandler(deps, schema, exposed);
+  const handler = new ApiHandler(deps, schema, exposed, await WatchHub.open(deps.store));
   const sockets = new Set<Socket>();
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     void handler.handle(req, res);

@@ -64,22 +64,27 @@ export class WatchHub {
   private readonly listeners = new Set<(e: WatchEvent) => void>();
   private readonly unsubscribe: () => void;
 
-  constructor(private readonly store: Store, private readonly capacity = 2000) {
-    this.horizon = store.currentResourceVersion();
-    for (const j of store.listJobLabels()) this.lastKnown.set(`containerjobs/${j.name}`, { resource: 'containerjobs', name: j.name, labels: j.labels });
-    for (const r of store.listRunJobs()) this.lastKnown.set(`containerjobruns/${r.id}`, { resource: 'containerjobruns', id: r.id, job: r.job });
+  private constructor(store: Store, private readonly capacity: number, horizon: number) {
+    this.horizon = horizon;
     this.unsubscribe = store.onChange((c) => this.onChange(c));
+  }
+
+  /**
+   * Subscribe to `store` and learn every object's selector view. Read in one store transaction,
+   * subscribed inside it: no change is missed or counted twice.
+   */
+  static async open(store: Store, capacity = 2000): Promise<WatchHub> {
+    return store.transaction(async () => {
+      const hub = new WatchHub(store, capacity, await store.currentResourceVersion());
+      for (const j of await store.listJobLabels()) hub.lastKnown.set(`containerjobs/${j.name}`, { resource: 'containerjobs', name: j.name, labels: j.labels });
+      for (const r of await store.listRunJobs()) hub.lastKnown.set(`containerjobruns/${r.id}`, { resource: 'containerjobruns', id: r.id, job: r.job });
+      return hub;
+    });
   }
 
   close(): void {
     this.unsubscribe();
     this.listeners.clear();
-  }
-
-  /** The resourceVersion a run object shows: its last write, as far as anyone knows. */
-  runSnapshot(run: RunRecord, changeRv: number | undefined): Snapshot {
-    const rv = this.store.getRunResourceVersion?.(run.id) ?? changeRv ?? this.horizon;
-    return { resource: 'containerjobruns', run, resourceVersion: rv };
   }
 
   private onChange(change: Change): void {
@@ -99,13 +104,13 @@ export class WatchHub {
         object = runSnapshotOf(change.last as Lazy<RunRecord>, change.resourceVersion);
       }
     } else if (change.resource === 'containerjobs') {
-      const peeked = (change.written as WrittenJob | undefined) ?? this.store.peekJob(change.name);
-      if (!peeked) return; // deleted again before we looked; its DELETED change follows
+      const peeked = change.written as WrittenJob | undefined;
+      if (!peeked) return; // every store sets it
       object = jobSnapshot(peeked.load);
       view = { resource: 'containerjobs', name: change.name, labels: peeked.labels };
       this.lastKnown.set(key, view);
     } else {
-      const peeked = (change.written as WrittenRun | undefined) ?? this.store.peekRun(change.name);
+      const peeked = change.written as WrittenRun | undefined;
       if (!peeked) return;
       object = runSnapshotOf(peeked.load, peeked.resourceVersion);
       view = { resource: 'containerjobruns', id: change.name, job: peeked.job };

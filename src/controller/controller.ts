@@ -99,7 +99,7 @@ export interface RunningController {
   /** Resolves when every queued key has been processed once (used by --once and tests). */
   whenIdle(): Promise<void>;
   /** Whether every job is Ready (exit status of --once). */
-  allReady(): boolean;
+  allReady(): Promise<boolean>;
   /** The start-up summary (startup-summary.ts) of the jobs as they are now. */
   summary(): Promise<StartupSummary>;
   stop(): Promise<void>;
@@ -201,7 +201,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   });
 
   // ---- spec hash: keyed digest of secret values, so a rotated secret is a change ------------------
-  const hashKey = createSecretKey(store.getOrCreateSecret('spec-hash-key')); // a KeyObject made once: HMACs under it are cheap
+  const hashKey = createSecretKey(await store.getOrCreateSecret('spec-hash-key')); // a KeyObject made once: HMACs under it are cheap
   const digestOf = (job: ResolvedJob, values: Parameters<typeof secretDigest>[1]): string => {
     let digest: string;
     try {
@@ -227,8 +227,8 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   };
   const knownScopes = new Map<string, Scope>();
   const listedScopes = new Set<string>();
-  const collectScopes = (): Scope[] => {
-    store.forEachJob((j) => {
+  const collectScopes = async (): Promise<Scope[]> => {
+    await store.forEachJob((j) => {
       const s = scopeOf(j);
       if (s) knownScopes.set(scopeKey(s), s);
     });
@@ -280,13 +280,15 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
         ),
       ),
     );
-    if (all) for (const name of store.listJobNames()) queue.add(name);
+    const names = await store.listJobNames();
+    if (all) for (const name of names) queue.add(name);
     for (const name of changed) queue.add(name);
-    for (const name of observed.jobNames()) if (!store.getJob(name)) queue.add(name); // orphans
+    const known = new Set(names); // one read, not one per observed job
+    for (const name of observed.jobNames()) if (!known.has(name)) queue.add(name); // orphans
   }
 
-  const noteScopeOf = (name: string): void => {
-    const job = store.getJob(name);
+  const noteScopeOf = async (name: string): Promise<void> => {
+    const job = await store.getJob(name);
     const s = job ? scopeOf(job) : null;
     if (s) knownScopes.set(scopeKey(s), s);
   };
@@ -317,7 +319,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const handler = async (key: string, signal: AbortSignal) => {
     const end = metrics.reconcileDuration.startTimer();
     try {
-      const job = store.getJob(key);
+      const job = await store.getJob(key);
       let current: { stored: StoredJob | undefined } | undefined = { stored: job };
       if (job) {
         const s = scopeOf(job);
@@ -378,8 +380,8 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       logger: log.child({ component: 'watcher' }),
       admit: (job, file) => admit.check(job, { file }),
       cache: validationCache,
-      onSnapshot: (snapshot) => {
-        const result = sourceSync.apply(snapshot, { allowEmpty: opts.allowEmpty, now: clock.now() });
+      onSnapshot: async (snapshot) => {
+        const result = await sourceSync.apply(snapshot, { allowEmpty: opts.allowEmpty, now: clock.now() });
         for (const d of snapshot.roots.flatMap((r) => r.diagnostics)) {
           const where = `${d.file}:${d.line}:${d.column}`;
           if (d.severity === 'warning') log.warn({ file: d.file, line: d.line, column: d.column, pointer: d.pointer }, `${where}: warning: ${d.message}`);
@@ -388,7 +390,9 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
         for (const c of result.conflicts) log.error({ file: c.file, line: c.line, job: c.name }, c.message);
         sourceErrors = snapshot.roots.flatMap((r) => r.diagnostics).filter((d) => d.severity !== 'warning').map((d) => ({ file: d.file, line: d.line, column: d.column, message: d.message }));
         const names = new Set([...result.changed, ...result.pruned, ...result.invalid]);
-        for (const n of result.changed) noteScopeOf(n);
+        // the scopes of changed jobs: one scan when many changed (a first pass), else a read each
+        if (result.changed.length > 64) await collectScopes();
+        else for (const n of result.changed) await noteScopeOf(n);
         if (firstSnapshotDone) for (const n of names) queue.add(n);
         firstSnapshotDone = true;
         // Every pass reports each job whose source is invalid, so the count needs no store scan.
@@ -403,9 +407,9 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
 
   // First listing of every scope before the first reconcile: a crash-restarted controller must see
   // the groups it created before it plans anything.
-  collectScopes();
+  await collectScopes();
   await resyncAll(true);
-  metrics.jobs.set(store.listJobNames().length);
+  metrics.jobs.set((await store.listJobNames()).length);
   queue.start(handler);
   undo.push(() => queue.shutdown({ drain: false }));
 
@@ -436,34 +440,35 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
         return problems.length > 0 ? { ok: false as const, errors: problems } : v;
       },
       enqueue: (name: string) => {
-        noteScopeOf(name);
+        // the reconcile lists an unlisted scope itself; noting it here keeps it in the periodic resync
+        void noteScopeOf(name).catch(() => undefined);
         queue.add(name);
       },
-      trigger: (name: string) => {
+      trigger: async (name: string) => {
         const now = clock.now();
         const id = manualRunId(name, now);
-        store.transaction(() => {
-          const st: SchedulerState = store.getSchedulerState(name) ?? newSchedulerState(now, '');
+        await store.transaction(async () => {
+          const st: SchedulerState = (await store.getSchedulerState(name)) ?? newSchedulerState(now, '');
           if (!st.pendingManual.some((p) => p.id === id)) st.pendingManual.push({ id, requestedAt: now });
-          store.putSchedulerState(name, st);
+          await store.putSchedulerState(name, st);
         });
         queue.add(name);
         return { run: id };
       },
-      setSuspended: (name: string, suspended: boolean | null) => {
+      setSuspended: async (name: string, suspended: boolean | null) => {
         const now = clock.now();
-        store.transaction(() => {
-          const st: SchedulerState = store.getSchedulerState(name) ?? newSchedulerState(now, '');
+        await store.transaction(async () => {
+          const st: SchedulerState = (await store.getSchedulerState(name)) ?? newSchedulerState(now, '');
           st.suspendOverride = suspended;
-          store.putSchedulerState(name, st);
+          await store.putSchedulerState(name, st);
         });
         queue.add(name);
       },
       operator: operatorVerbs({ store, clock, enqueue: (name) => queue.add(name) }),
       logs: (run: string, attempt: number | undefined, follow: boolean, signal: AbortSignal) =>
         streamLogs({ store, hub, groups, defaultSubscriptionId, run, attempt, follow, signal }),
-      metrics: () => {
-        metrics.jobs.set(store.listJobNames().length); // at scrape time, not on every pass
+      metrics: async () => {
+        metrics.jobs.set((await store.listJobNames()).length); // at scrape time, not on every pass
         return metrics.render();
       },
       ready: () => ready,
@@ -479,8 +484,9 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   );
   writeKubeconfig(join(stateDir, 'kubeconfig'), localClientUrl(api.httpsUrl ?? api.url), token, api.ca);
   ready = true;
+  const jobCount = (await store.listJobNames()).length;
   log.info(
-    { url: api.url, httpsUrl: api.httpsUrl, instanceId, stateDir, kubeconfig: join(stateDir, 'kubeconfig'), emulator: emulator?.endpoint, jobs: store.listJobNames().length },
+    { url: api.url, httpsUrl: api.httpsUrl, instanceId, stateDir, kubeconfig: join(stateDir, 'kubeconfig'), emulator: emulator?.endpoint, jobs: jobCount },
     `controller listening on ${api.url} (KUBECONFIG=${join(stateDir, 'kubeconfig')}); try: npx acictl get jobs`,
   );
   // a single-use login code, not the API token, so the log never holds the token itself
@@ -499,12 +505,12 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     whenIdle: () => queue.whenIdle(),
     summary: async () => {
       const jobs: StoredJob[] = [];
-      store.forEachJob((j) => void jobs.push(j));
+      await store.forEachJob((j) => void jobs.push(j));
       return buildStartupSummary({ jobs, sourceErrors, now: clock.now(), apiUrl: api.url, httpsUrl: api.httpsUrl, kubeconfig: join(stateDir, 'kubeconfig') });
     },
-    allReady: () => {
+    allReady: async () => {
       let all = true;
-      store.forEachJob((j) => {
+      await store.forEachJob((j) => {
         if (!j.deletionTimestamp && !j.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) all = false;
       });
       return all;
@@ -524,7 +530,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       clearTimeout(grace);
       await api.close();
       await emulator?.close();
-      store.close();
+      await store.close();
     },
   };
   } catch (err) {
@@ -562,26 +568,26 @@ async function* streamLogs(a: {
   follow: boolean;
   signal: AbortSignal;
 }): AsyncIterable<string> {
-  const run = a.store.getRun(a.run);
+  const run = await a.store.getRun(a.run);
   if (!run) throw Object.assign(new Error(`run ${a.run} not found`), { code: 404 });
   const attemptNo = a.attempt ?? run.attempts[run.attempts.length - 1]?.attempt;
   if (attemptNo === undefined) return; // not started yet
   const rec = run.attempts.find((x) => x.attempt === attemptNo);
   if (!rec) throw Object.assign(new Error(`run ${a.run} has no attempt ${attemptNo}`), { code: 404 });
-  const finished = (): boolean => {
-    const r = a.store.getRun(a.run);
+  const finished = async (): Promise<boolean> => {
+    const r = await a.store.getRun(a.run);
     const at = r?.attempts.find((x) => x.attempt === attemptNo);
     return !at || at.phase === 'Succeeded' || at.phase === 'Failed';
   };
-  const archived = (): string => {
-    const parts = a.store.getLog(a.run, attemptNo);
+  const archived = async (): Promise<string> => {
+    const parts = await a.store.getLog(a.run, attemptNo);
     if (parts.length <= 1) return parts[0]?.content ?? '';
     return parts.map((p) => p.content.split('\n').filter((l, i, arr) => l !== '' || i < arr.length - 1).map((l) => `[${p.container}] ${l}`).join('\n') + '\n').join('');
   };
 
-  if (finished() || !a.follow) {
-    const text = archived();
-    if (text || finished()) {
+  if ((await finished()) || !a.follow) {
+    const text = await archived();
+    if (text || (await finished())) {
       if (text) yield text;
       return;
     }
@@ -611,7 +617,7 @@ async function* streamLogs(a: {
         yield lines.join('\n') + '\n';
         continue;
       }
-      if (ended || finished()) break;
+      if (ended || (await finished())) break;
       await new Promise<void>((r) => {
         wake = r;
         const t = setTimeout(r, 500);
@@ -621,7 +627,7 @@ async function* streamLogs(a: {
     }
     if (!a.signal.aborted) {
       // Lines the hub never carried (an attempt that ended between polls) come from the archive.
-      const rest = archived().split('\n');
+      const rest = (await archived()).split('\n');
       if (rest.length && rest[rest.length - 1] === '') rest.pop();
       if (rest.length > sent) yield rest.slice(sent).join('\n') + '\n';
     }

@@ -49,9 +49,9 @@ export interface BackfillReply {
 }
 
 export interface OperatorVerbs {
-  backfill(job: string, o: BackfillOptions): BackfillReply;
-  clear(run: string): { run: string; job: string };
-  cancel(run: string): { run: string; job: string };
+  backfill(job: string, o: BackfillOptions): Promise<BackfillReply>;
+  clear(run: string): Promise<{ run: string; job: string }>;
+  cancel(run: string): Promise<{ run: string; job: string }>;
 }
 
 interface VerbDeps {
@@ -61,19 +61,19 @@ interface VerbDeps {
   enqueue(job: string): void;
 }
 
-function schedulerState(store: Store, job: string, now: number): SchedulerState {
-  return store.getSchedulerState(job) ?? newSchedulerState(now, '');
+async function schedulerState(store: Store, job: string, now: number): Promise<SchedulerState> {
+  return (await store.getSchedulerState(job)) ?? newSchedulerState(now, '');
 }
 
-function liveJob(store: Store, name: string): StoredJob {
-  const j = store.getJob(name);
+async function liveJob(store: Store, name: string): Promise<StoredJob> {
+  const j = await store.getJob(name);
   if (!j) throw new OperatorError('NotFound', `containerjob "${name}" not found`);
   if (j.deletionTimestamp) throw new OperatorError('Conflict', `containerjob "${name}" is being deleted`);
   return j;
 }
 
-function runOf(store: Store, id: string): RunRecord {
-  const r = store.getRun(id);
+async function runOf(store: Store, id: string): Promise<RunRecord> {
+  const r = await store.getRun(id);
   if (!r) throw new OperatorError('NotFound', `containerjobrun "${id}" not found`);
   return r;
 }
@@ -81,8 +81,8 @@ function runOf(store: Store, id: string): RunRecord {
 export function operatorVerbs(d: VerbDeps): OperatorVerbs {
   const { store, clock } = d;
   return {
-    backfill(name, o) {
-      const stored = liveJob(store, name);
+    async backfill(name, o) {
+      const stored = await liveJob(store, name);
       const job = resolveJob({ apiVersion: API_VERSION, kind: KIND, metadata: { name, labels: stored.labels, annotations: stored.annotations }, spec: stored.spec });
       if (!job.schedule) throw new OperatorError('Invalid', `containerjob "${name}" has no schedule: nothing to backfill`);
       const now = clock.now();
@@ -96,51 +96,53 @@ export function operatorVerbs(d: VerbDeps): OperatorVerbs {
       const maxActive = Math.max(1, Math.floor(o.maxActive ?? 1));
       const requestedAt = now;
       const id = `bf-${requestedAt.toString(36)}`;
+      // the runs of the job in one read, not one per slot
+      const existing = new Map((await store.listRuns(name)).map((r) => [r.id, r]));
       const plans = slots.map((slot): BackfillSlotPlan => {
         const runId = scheduledRunId(name, slot);
-        const r = store.getRun(runId);
+        const r = existing.get(runId);
         if (!r) return { slot: isoUtc(slot), run: runId, action: 'run' };
         return { slot: isoUtc(slot), run: runId, action: o.rerun && !isActiveRun(r) ? 'rerun' : 'skip', phase: r.phase };
       });
       const effective = backfillLimit(job, { maxActive } as BackfillRequest).limit;
       if (o.dryRun) return { id: null, dryRun: true, maxActive: effective, slots: plans };
-      store.transaction(() => {
-        const st = schedulerState(store, name, now);
+      await store.transaction(async () => {
+        const st = await schedulerState(store, name, now);
         if (st.backfill && st.backfill.cursor < st.backfill.slots.length) {
           throw new OperatorError('Conflict', `containerjob "${name}" has a backfill in progress (${st.backfill.id}, ${st.backfill.cursor}/${st.backfill.slots.length} slots)`);
         }
         st.backfill = { id, from: o.from, to: o.to, slots, cursor: 0, maxActive, rerun: Boolean(o.rerun), requestedAt };
-        store.putSchedulerState(name, st);
-        store.addEvent({ time: new Date(now).toISOString(), job: name, type: 'Normal', reason: 'BackfillRequested', message: `backfill ${id}: ${slots.length} slot(s) from ${isoUtc(o.from)} to ${isoUtc(o.to)}, at most ${effective} active${o.rerun ? ', rerun' : ''}` });
+        await store.putSchedulerState(name, st);
+        await store.addEvent({ time: new Date(now).toISOString(), job: name, type: 'Normal', reason: 'BackfillRequested', message: `backfill ${id}: ${slots.length} slot(s) from ${isoUtc(o.from)} to ${isoUtc(o.to)}, at most ${effective} active${o.rerun ? ', rerun' : ''}` });
       });
       d.enqueue(name);
       return { id, dryRun: false, maxActive: effective, slots: plans };
     },
-    clear(id) {
-      const r = runOf(store, id);
-      liveJob(store, r.job);
+    async clear(id) {
+      const r = await runOf(store, id);
+      await liveJob(store, r.job);
       if (isActiveRun(r)) throw new OperatorError('Conflict', `containerjobrun "${id}" is ${r.phase}: only a finished run can be cleared`);
       const now = clock.now();
-      store.transaction(() => {
-        const st = schedulerState(store, r.job, now);
+      await store.transaction(async () => {
+        const st = await schedulerState(store, r.job, now);
         const pending = st.pendingClears ?? [];
         if (!pending.some((p) => p.run === id)) pending.push({ run: id, requestedAt: now });
         st.pendingClears = pending;
-        store.putSchedulerState(r.job, st);
+        await store.putSchedulerState(r.job, st);
       });
       d.enqueue(r.job);
       return { run: id, job: r.job };
     },
-    cancel(id) {
-      const r = runOf(store, id);
+    async cancel(id) {
+      const r = await runOf(store, id);
       if (!isActiveRun(r)) throw new OperatorError('Conflict', `containerjobrun "${id}" is ${r.phase}: only an active run can be cancelled`);
       const now = clock.now();
-      store.transaction(() => {
-        const st = schedulerState(store, r.job, now);
+      await store.transaction(async () => {
+        const st = await schedulerState(store, r.job, now);
         const pending = st.pendingCancels ?? [];
         if (!pending.some((p) => p.run === id)) pending.push({ run: id, requestedAt: now });
         st.pendingCancels = pending;
-        store.putSchedulerState(r.job, st);
+        await store.putSchedulerState(r.job, st);
       });
       d.enqueue(r.job);
       return { run: id, job: r.job };
@@ -157,23 +159,23 @@ export function isOperatorAction(a: Action): a is OperatorAction {
 export interface ApplyDeps {
   store: Store;
   now: number;
-  event(run: string | undefined, type: 'Normal' | 'Warning', reason: string, message: string): void;
+  event(run: string | undefined, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
   metric?(verb: 'clear' | 'cancel' | 'backfill'): void;
 }
 
 /** Record what the planner decided about an operator request (inside the reconciler's transaction). */
-export function applyOperatorAction(job: string, a: OperatorAction, d: ApplyDeps): void {
+export async function applyOperatorAction(job: string, a: OperatorAction, d: ApplyDeps): Promise<void> {
   const { store, now } = d;
-  const updateState = (fn: (s: SchedulerState) => void): void => {
-    const s = store.getSchedulerState(job);
+  const updateState = async (fn: (s: SchedulerState) => void): Promise<void> => {
+    const s = await store.getSchedulerState(job);
     if (!s) return;
     fn(s);
-    store.putSchedulerState(job, s);
+    await store.putSchedulerState(job, s);
   };
-  store.transaction(() => {
+  await store.transaction(async () => {
     switch (a.type) {
       case 'clearRun': {
-        const r = store.getRun(a.runId);
+        const r = await store.getRun(a.runId);
         if (!r || isActiveRun(r)) return;
         r.phase = 'Retrying';
         r.nextAttemptAt = now;
@@ -181,35 +183,35 @@ export function applyOperatorAction(job: string, a: OperatorAction, d: ApplyDeps
         r.clearedAt = now;
         r.attemptBase = a.attemptBase;
         if (a.backfill) r.backfill = a.backfill;
-        store.putRun(r);
-        updateState((s) => {
+        await store.putRun(r);
+        await updateState((s) => {
           s.pendingClears = (s.pendingClears ?? []).filter((p) => p.run !== a.runId);
         });
-        d.event(a.runId, 'Normal', 'RunCleared', `run cleared${a.backfill ? ` by backfill ${a.backfill}` : ''}; it runs again as attempt ${a.attemptBase + 1}`);
+        await d.event(a.runId, 'Normal', 'RunCleared', `run cleared${a.backfill ? ` by backfill ${a.backfill}` : ''}; it runs again as attempt ${a.attemptBase + 1}`);
         d.metric?.('clear');
         return;
       }
       case 'consumeRequest':
-        updateState((s) => {
+        await updateState((s) => {
           if (a.kind === 'clear') s.pendingClears = (s.pendingClears ?? []).filter((p) => p.run !== a.runId);
           else s.pendingCancels = (s.pendingCancels ?? []).filter((p) => p.run !== a.runId);
         });
-        if (a.note) d.event(a.runId, 'Normal', a.kind === 'clear' ? 'ClearIgnored' : 'CancelIgnored', a.note);
+        if (a.note) await d.event(a.runId, 'Normal', a.kind === 'clear' ? 'ClearIgnored' : 'CancelIgnored', a.note);
         else if (a.kind === 'cancel') {
-          d.event(a.runId, 'Normal', 'RunCancelled', 'run cancelled by an operator');
+          await d.event(a.runId, 'Normal', 'RunCancelled', 'run cancelled by an operator');
           d.metric?.('cancel');
         }
         return;
       case 'advanceBackfill':
-        updateState((s) => {
+        await updateState((s) => {
           if (s.backfill?.id === a.id) s.backfill.cursor = Math.max(s.backfill.cursor, a.cursor);
         });
         return;
       case 'endBackfill':
-        updateState((s) => {
+        await updateState((s) => {
           if (s.backfill?.id === a.id) s.backfill = null;
         });
-        d.event(undefined, 'Normal', 'BackfillCompleted', `backfill ${a.id}: all ${a.slots} slot(s) handled`);
+        await d.event(undefined, 'Normal', 'BackfillCompleted', `backfill ${a.id}: all ${a.slots} slot(s) handled`);
         d.metric?.('backfill');
         return;
     }

@@ -127,7 +127,7 @@ function splitLines(text: string, final: boolean): string[] {
  * call goes out: so what a launch records is durable before its PUT (crash safety), and all the
  * writes that follow a call (attempt state, events, status) cost one commit, not one each.
  */
-type Step<T> = Generator<() => Promise<unknown>, T, unknown>;
+type Step<T> = AsyncGenerator<() => Promise<unknown>, T, unknown>;
 
 /** Resolved spec, compiled schedule and (secret-free templates only) spec hash of one job generation. */
 interface SpecCacheEntry {
@@ -189,7 +189,7 @@ export class Reconciler {
    */
   async reconcile(jobName: string, signal?: AbortSignal, current?: { stored: StoredJob | undefined }): Promise<ReconcileResult> {
     const { store } = this.d;
-    const stored = current ? current.stored : store.getJob(jobName);
+    const stored = current ? current.stored : await store.getJob(jobName);
     const ctx: Ctx = { name: jobName, stored, job: null, schedule: null, specHash: null, signal, logs: new Map(), freshTags: new Map(), finalized: false, awaited: 0 };
     let invalid: { reason: string; message: string } | null = null;
     if (stored && !stored.deletionTimestamp) {
@@ -199,7 +199,7 @@ export class Reconciler {
       invalid = spec.invalid;
       if (!ctx.job) {
         // Nothing can be planned without a resolvable spec; nothing is deleted either.
-        this.writeStatus(ctx, invalid);
+        await this.writeStatus(ctx, invalid);
         return { requeueAfterMs: null };
       }
       if (spec.specHash) {
@@ -207,30 +207,30 @@ export class Reconciler {
       } else {
         ctx.specHash = await this.d.specHashOf(ctx.job);
         // Its secrets were read asynchronously: plan against the job as it is now.
-        if (store.getJob(jobName)?.resourceVersion !== stored.resourceVersion) return this.reconcile(jobName, signal);
+        if ((await store.getJob(jobName))?.resourceVersion !== stored.resourceVersion) return this.reconcile(jobName, signal);
       }
     } else {
       this.specCache.delete(jobName);
     }
 
     // Read and plan outside any transaction: at steady state nothing is written at all.
-    const input = this.readInput(ctx);
+    const input = await this.readInput(ctx);
     const first = plan(input);
     if (first.actions.length === 0) {
-      if (stored && !stored.deletionTimestamp) this.writeStatus(ctx, invalid, input);
+      if (stored && !stored.deletionTimestamp) await this.writeStatus(ctx, invalid, input);
       return this.wake(first, false);
     }
     return this.drive(this.rounds(ctx, first, invalid), ctx);
   }
 
   /** Plan/act rounds until the plan is empty (or the round limit), then the status. */
-  private *rounds(ctx: Ctx, first: PlanResult, invalid: { reason: string; message: string } | null): Step<ReconcileResult> {
+  private async *rounds(ctx: Ctx, first: PlanResult, invalid: { reason: string; message: string } | null): Step<ReconcileResult> {
     const maxRounds = this.d.maxRounds ?? DEFAULT_MAX_ROUNDS;
     let result = first;
     let exhausted = true;
     let lastRead: PlanInput | undefined;
     for (let round = 0; round < maxRounds; round++) {
-      if (round > 0) result = plan((lastRead = this.readInput(ctx)));
+      if (round > 0) result = plan((lastRead = await this.readInput(ctx)));
       if (result.actions.length === 0) {
         exhausted = false;
         break;
@@ -249,9 +249,9 @@ export class Reconciler {
     // The rows of the last plan are current when it planned nothing, and the job row too when no
     // ARM call was awaited (nothing else ran since it was read) or its resourceVersion has not
     // moved since: the status then needs no fresh read (a job row decode per launch saved).
-    const jobUnchanged = ctx.awaited === 0 || (ctx.stored !== undefined && this.d.store.getJobResourceVersion(ctx.name) === ctx.stored.resourceVersion);
+    const jobUnchanged = ctx.awaited === 0 || (ctx.stored !== undefined && await this.d.store.getJobResourceVersion(ctx.name) === ctx.stored.resourceVersion);
     const fresh = !exhausted && lastRead && jobUnchanged ? lastRead : undefined;
-    if (!ctx.finalized && ctx.stored && !ctx.stored.deletionTimestamp) this.writeStatus(ctx, invalid, fresh);
+    if (!ctx.finalized && ctx.stored && !ctx.stored.deletionTimestamp) await this.writeStatus(ctx, invalid, fresh);
     return this.wake(result, exhausted);
   }
 
@@ -277,28 +277,28 @@ export class Reconciler {
       let step: IteratorResult<() => Promise<unknown>, T> | undefined;
       let thrown: { error: unknown } | undefined;
       const after: (() => void)[] = [];
-      this.afterCommit = after;
-      try {
-        this.d.store.transactionDeferred(
-          () => {
-            try {
-              step = send.ok ? gen.next(send.value) : gen.throw(send.error);
-            } catch (e) {
-              thrown = { error: e };
-            }
-          },
-          () => after.forEach((f) => f()),
-        );
-      } finally {
-        this.afterCommit = null;
-      }
+      // Set and cleared while this stretch holds the store's transaction: no other reconcile's
+      // stretch runs in between (they wait for the transaction), so the hooks are this stretch's.
+      await this.d.store.transactionDeferred(
+        async () => {
+          this.afterCommit = after;
+          try {
+            step = send.ok ? await gen.next(send.value) : await gen.throw(send.error);
+          } catch (e) {
+            thrown = { error: e };
+          } finally {
+            this.afterCommit = null;
+          }
+        },
+        () => after.forEach((f) => f()),
+      );
       if (thrown) {
-        this.d.store.flush();
+        await this.d.store.flush();
         throw thrown.error;
       }
       // The last stretch is followed by no ARM call: its COMMIT may go with the next write.
       if (step!.done) return step!.value;
-      this.d.store.flush(); // durable before the ARM call that may depend on it
+      await this.d.store.flush(); // durable before the ARM call that may depend on it
       try {
         if (ctx) ctx.awaited++;
         send = { ok: true, value: await step!.value() };
@@ -315,7 +315,7 @@ export class Reconciler {
   }
 
   /** One ARM call: the driver commits the stretch so far, makes the call and resumes with its result. */
-  private *io<T>(call: () => Promise<T>): Step<T> {
+  private async *io<T>(call: () => Promise<T>): Step<T> {
     return (yield call) as T;
   }
 
@@ -347,9 +347,9 @@ export class Reconciler {
 
   // ---- read ----------------------------------------------------------------------------------
 
-  private readInput(ctx: Ctx): PlanInput {
+  private async readInput(ctx: Ctx): Promise<PlanInput> {
     const { store, instanceId } = this.d;
-    const state = store.getSchedulerState(ctx.name) ?? null;
+    const state = await store.getSchedulerState(ctx.name) ?? null;
     const observed = this.d.observed.groupsOfJob(ctx.name).filter((g) => g.tags[TAG_MANAGED_BY] === instanceId);
     let reuseChange: PlanInput['reuseChange'];
     if (ctx.job?.groupPolicy === 'Reuse' && state?.reuseApplied) {
@@ -361,7 +361,7 @@ export class Reconciler {
       job: ctx.job,
       schedule: ctx.schedule,
       state,
-      runs: store.listRuns(ctx.name),
+      runs: await store.listRuns(ctx.name),
       observed,
       desiredSpecHash: ctx.specHash,
       reuseChange,
@@ -373,59 +373,59 @@ export class Reconciler {
 
   // ---- act -----------------------------------------------------------------------------------
 
-  private *execute(ctx: Ctx, a: Action): Step<void> {
+  private async *execute(ctx: Ctx, a: Action): Step<void> {
     if (isOperatorAction(a)) {
-      const event = (run: string | undefined, type: 'Normal' | 'Warning', reason: string, msg: string): void => this.event(ctx.name, run, type, reason, msg);
-      return applyOperatorAction(ctx.name, a, { store: this.d.store, now: this.d.clock.now(), event, metric: (v) => this.d.metrics?.operatorAction?.(ctx.name, v) });
+      const event = (run: string | undefined, type: 'Normal' | 'Warning', reason: string, msg: string): Promise<void> => this.event(ctx.name, run, type, reason, msg);
+      return await applyOperatorAction(ctx.name, a, { store: this.d.store, now: this.d.clock.now(), event, metric: (v) => this.d.metrics?.operatorAction?.(ctx.name, v) });
     }
     switch (a.type) {
       case 'initState':
-        this.d.store.transaction(() => {
+        await this.d.store.transaction(async () => {
           // A trigger or suspend that arrived through the API since the read is kept.
-          const current = this.d.store.getSchedulerState(ctx.name);
+          const current = await this.d.store.getSchedulerState(ctx.name);
           const fresh = newSchedulerState(a.anchor, a.scheduleKey);
           if (current) {
             fresh.pendingManual = current.pendingManual;
             fresh.suspendOverride = current.suspendOverride;
           }
-          this.d.store.putSchedulerState(ctx.name, fresh);
+          await this.d.store.putSchedulerState(ctx.name, fresh);
         });
         return;
       case 'reanchor':
-        this.updateState(ctx.name, (s) => {
+        await this.updateState(ctx.name, (s) => {
           s.anchor = a.anchor;
           s.scheduleKey = a.scheduleKey;
           s.missedCount += a.missed;
           if (a.reason === 'Resumed') s.suspendedSince = null;
         });
         if (a.reason === 'Resumed') {
-          this.event(ctx.name, undefined, 'Normal', 'Resumed', a.missed > 0 ? `resumed; ${a.missed} slot(s) missed while suspended` : 'resumed');
+          await this.event(ctx.name, undefined, 'Normal', 'Resumed', a.missed > 0 ? `resumed; ${a.missed} slot(s) missed while suspended` : 'resumed');
           if (a.missed > 0) this.d.metrics?.missedSlots?.(ctx.name, a.missed);
         } else {
-          this.event(ctx.name, undefined, 'Normal', 'ScheduleChanged', 'schedule or time zone changed; only slots after now are due');
+          await this.event(ctx.name, undefined, 'Normal', 'ScheduleChanged', 'schedule or time zone changed; only slots after now are due');
         }
         return;
       case 'setSuspended':
-        this.updateState(ctx.name, (s) => {
+        await this.updateState(ctx.name, (s) => {
           s.suspendedSince = a.since;
         });
-        this.event(ctx.name, undefined, 'Normal', 'Suspended', 'the job is suspended; its slots are missed until it resumes');
+        await this.event(ctx.name, undefined, 'Normal', 'Suspended', 'the job is suspended; its slots are missed until it resumes');
         return;
       case 'advanceAnchor':
-        this.updateState(ctx.name, (s) => {
+        await this.updateState(ctx.name, (s) => {
           s.anchor = Math.max(s.anchor, a.anchor);
         });
         return;
       case 'recordMissed':
-        this.updateState(ctx.name, (s) => {
+        await this.updateState(ctx.name, (s) => {
           s.anchor = Math.max(s.anchor, a.slot);
           s.missedCount += a.count;
         });
-        this.event(ctx.name, undefined, 'Warning', 'MissedSchedule', `${a.count} slot(s) up to ${isoUtc(a.slot)} missed (${a.reason})`);
+        await this.event(ctx.name, undefined, 'Warning', 'MissedSchedule', `${a.count} slot(s) up to ${isoUtc(a.slot)} missed (${a.reason})`);
         this.d.metrics?.missedSlots?.(ctx.name, a.count);
         return;
       case 'startRun':
-        return this.startRun(ctx, a);
+        return await this.startRun(ctx, a);
       case 'launchAttempt':
         return yield* this.launch(ctx, a);
       case 'observe':
@@ -435,7 +435,7 @@ export class Reconciler {
       case 'archiveLogs':
         return yield* this.archive(ctx, a.runId, a.attempt, a.ref, a.containers);
       case 'finishAttempt':
-        this.updateAttempt(a.runId, a.attempt, (run, att) => {
+        await this.updateAttempt(a.runId, a.attempt, async (run, att) => {
           att.phase = a.phase;
           // The instant the planner saw the end: the base of its retry delay, so the recorded gap
           // between this attempt's end and the next one's start is never shorter than the delay.
@@ -443,37 +443,37 @@ export class Reconciler {
           att.exitCode = a.exitCode ?? null;
           if (a.reason !== undefined) att.reason = a.reason;
           if (a.message !== undefined) att.message = a.message;
-          if (a.phase === 'Succeeded') this.event(ctx.name, run.id, 'Normal', 'AttemptSucceeded', `attempt ${att.attempt} succeeded`);
-          else this.event(ctx.name, run.id, 'Warning', 'AttemptFailed', `attempt ${att.attempt} failed: ${a.reason ?? 'Failed'}${a.message ? ` — ${a.message}` : ''}`);
+          if (a.phase === 'Succeeded') await this.event(ctx.name, run.id, 'Normal', 'AttemptSucceeded', `attempt ${att.attempt} succeeded`);
+          else await this.event(ctx.name, run.id, 'Warning', 'AttemptFailed', `attempt ${att.attempt} failed: ${a.reason ?? 'Failed'}${a.message ? ` — ${a.message}` : ''}`);
         });
         return;
       case 'scheduleRetry':
-        this.updateRun(a.runId, (run) => {
+        await this.updateRun(a.runId, (run) => {
           run.phase = 'Retrying';
           run.nextAttemptAt = a.nextAttemptAt;
         });
-        this.event(ctx.name, a.runId, 'Normal', 'RetryScheduled', `next attempt at ${isoUtc(a.nextAttemptAt)}`);
+        await this.event(ctx.name, a.runId, 'Normal', 'RetryScheduled', `next attempt at ${isoUtc(a.nextAttemptAt)}`);
         return;
       case 'finishRun':
-        return this.finishRun(ctx, a);
+        return await this.finishRun(ctx, a);
       case 'deleteGroup':
         return yield* this.deleteGroup(ctx, a);
       case 'pruneRun':
-        this.d.store.deleteRun(a.runId);
+        await this.d.store.deleteRun(a.runId);
         this.d.logger.debug({ job: ctx.name, run: a.runId }, 'run pruned (history limit)');
         return;
       case 'finalize':
-        return this.finalize(ctx);
+        return await this.finalize(ctx);
     }
   }
 
-  private startRun(ctx: Ctx, a: Extract<Action, { type: 'startRun' }>): void {
+  private async startRun(ctx: Ctx, a: Extract<Action, { type: 'startRun' }>): Promise<void> {
     const { store, clock } = this.d;
     const now = clock.now();
     let created = false;
-    store.transaction(() => {
-      if (!store.getRun(a.runId)) {
-        store.putRun({
+    await store.transaction(async () => {
+      if (!await store.getRun(a.runId)) {
+        await store.putRun({
           id: a.runId,
           job: ctx.name,
           slot: a.slot,
@@ -488,18 +488,18 @@ export class Reconciler {
         });
         created = true;
       }
-      const s = store.getSchedulerState(ctx.name);
+      const s = await store.getSchedulerState(ctx.name);
       if (s) {
         if (a.slot !== null && !a.backfill) {
           s.anchor = Math.max(s.anchor, a.slot);
           s.lastScheduleTime = Math.max(s.lastScheduleTime ?? a.slot, a.slot);
         }
         if (a.manual) s.pendingManual = s.pendingManual.filter((p) => p.id !== a.runId);
-        store.putSchedulerState(ctx.name, s);
+        await store.putSchedulerState(ctx.name, s);
       }
     });
     if (created) {
-      this.event(ctx.name, a.runId, 'Normal', 'RunCreated', a.manual ? 'manual run' : `${a.backfill ? `backfill ${a.backfill}` : 'scheduled'} run for ${isoUtc(a.scheduledTime)}`);
+      await this.event(ctx.name, a.runId, 'Normal', 'RunCreated', a.manual ? 'manual run' : `${a.backfill ? `backfill ${a.backfill}` : 'scheduled'} run for ${isoUtc(a.scheduledTime)}`);
       if (a.slot !== null && !a.backfill) this.d.metrics?.scheduleLag?.(ctx.name, Math.max(0, now - a.slot) / 1000);
     }
   }
@@ -541,10 +541,10 @@ export class Reconciler {
     return g.tags[TAG_RUN] === runId && (g.tags[TAG_ATTEMPT] ?? '1') === String(attempt);
   }
 
-  private *launch(ctx: Ctx, a: Extract<Action, { type: 'launchAttempt' }>): Step<void> {
+  private async *launch(ctx: Ctx, a: Extract<Action, { type: 'launchAttempt' }>): Step<void> {
     const { store, groups, clock } = this.d;
     if (!ctx.job) return;
-    const run = store.getRun(a.runId);
+    const run = await store.getRun(a.runId);
     if (!run) return;
     const opts = { signal: ctx.signal };
     let ref = a.ref;
@@ -556,11 +556,11 @@ export class Reconciler {
         const g = yield* this.io(() => groups.get(ref, opts));
         this.saw(ctx, g);
         if (this.ours(g, ctx.name) && this.holds(g, run.id, a.attempt)) {
-          this.markRunning(ctx, run.id, a.attempt, 'adopted after restart');
+          await this.markRunning(ctx, run.id, a.attempt, 'adopted after restart');
           return;
         }
       } catch (e) {
-        if (!isAciError(e, 'NotFound')) return this.launchError(ctx, run.id, a.attempt, e);
+        if (!isAciError(e, 'NotFound')) return await this.launchError(ctx, run.id, a.attempt, e);
       }
     }
 
@@ -578,13 +578,13 @@ export class Reconciler {
       };
       const fresh = att;
       // Recorded BEFORE the PUT; for Reuse the attempts the group held before are retired.
-      store.transaction(() => {
-        if (ctx.job!.groupPolicy === 'Reuse') this.retireReuseHolders(ctx.name, ref, run.id);
-        const r = store.getRun(run.id)!;
+      await store.transaction(async () => {
+        if (ctx.job!.groupPolicy === 'Reuse') await this.retireReuseHolders(ctx.name, ref, run.id);
+        const r = (await store.getRun(run.id))!;
         r.attempts.push(fresh);
         r.phase = 'Running';
         r.nextAttemptAt = undefined;
-        store.putRun(r);
+        await store.putRun(r);
       });
     }
 
@@ -607,21 +607,21 @@ export class Reconciler {
         }
       }
       this.saw(ctx, g);
-      this.markRunning(ctx, run.id, a.attempt, a.mode);
+      await this.markRunning(ctx, run.id, a.attempt, a.mode);
       if (ctx.job.groupPolicy === 'Reuse' && ref.name === reuseGroupName(ctx.name)) {
-        this.updateState(ctx.name, (s) => {
+        await this.updateState(ctx.name, (s) => {
           s.reuseApplied = { specHash: a.specHash, template: structuredClone(ctx.job!.template) };
         });
       }
     } catch (e) {
-      return this.launchError(ctx, run.id, a.attempt, e);
+      return await this.launchError(ctx, run.id, a.attempt, e);
     }
   }
 
   /** Reuse: earlier attempts held by the group are over (their logs are archived by then). */
-  private retireReuseHolders(job: string, ref: GroupRef, except: string): void {
+  private async retireReuseHolders(job: string, ref: GroupRef, except: string): Promise<void> {
     const { store } = this.d;
-    for (const r of store.listRuns(job)) {
+    for (const r of await store.listRuns(job)) {
       let changed = false;
       for (const x of r.attempts) {
         if (x.groupName === ref.name && !x.groupDeleted && (r.id !== except || x.phase === 'Succeeded' || x.phase === 'Failed')) {
@@ -629,11 +629,11 @@ export class Reconciler {
           changed = true;
         }
       }
-      if (changed) store.putRun(r);
+      if (changed) await store.putRun(r);
     }
   }
 
-  private *update(ctx: Ctx, desired: DesiredGroup): Step<ObservedGroup> {
+  private async *update(ctx: Ctx, desired: DesiredGroup): Step<ObservedGroup> {
     try {
       return yield* this.io(() => this.d.groups.createOrUpdate(desired, { signal: ctx.signal }));
     } catch (e) {
@@ -645,7 +645,7 @@ export class Reconciler {
     }
   }
 
-  private *recreate(ctx: Ctx, desired: DesiredGroup): Step<ObservedGroup> {
+  private async *recreate(ctx: Ctx, desired: DesiredGroup): Step<ObservedGroup> {
     yield* this.io(() => this.d.groups.delete(desired.ref, { signal: ctx.signal }));
     this.gone(ctx, desired.ref);
     this.forgetLogs(ctx, desired.ref);
@@ -657,7 +657,7 @@ export class Reconciler {
    * got through); update our own idle Reuse group; never touch a group that is not ours.
    * Returns null when the attempt was failed instead.
    */
-  private *resolveConflict(
+  private async *resolveConflict(
     ctx: Ctx,
     run: RunRecord,
     a: Extract<Action, { type: 'launchAttempt' }>,
@@ -671,7 +671,7 @@ export class Reconciler {
       if (this.holds(g, run.id, a.attempt)) return { group: g };
       const isReuse = job.groupPolicy === 'Reuse' && desired.ref.name === reuseGroupName(ctx.name);
       if (isReuse && g.state !== 'Running' && g.state !== 'Pending') return { group: yield* this.update(ctx, desired) };
-      this.failAttempt(ctx, run.id, a.attempt, isReuse ? 'GroupBusy' : 'AlreadyExists', `container group ${desired.ref.name} is in use by run ${g.tags[TAG_RUN] ?? '?'}`);
+      await this.failAttempt(ctx, run.id, a.attempt, isReuse ? 'GroupBusy' : 'AlreadyExists', `container group ${desired.ref.name} is in use by run ${g.tags[TAG_RUN] ?? '?'}`);
       return null;
     }
     const isReuse = job.groupPolicy === 'Reuse' && desired.ref.name === reuseGroupName(ctx.name);
@@ -680,21 +680,21 @@ export class Reconciler {
       // it; this run gets a group of its own (the PerRun name) instead.
       const name = perRunGroupName(run.id, a.attempt);
       const ref: GroupRef = { ...desired.ref, name };
-      this.updateAttempt(run.id, a.attempt, (_r, att) => {
+      await this.updateAttempt(run.id, a.attempt, (_r, att) => {
         att.groupName = name;
       });
-      this.event(ctx.name, run.id, 'Warning', 'GroupNameTaken', `container group ${desired.ref.name} exists and is not managed by this controller; running in ${name} instead`);
+      await this.event(ctx.name, run.id, 'Warning', 'GroupNameTaken', `container group ${desired.ref.name} exists and is not managed by this controller; running in ${name} instead`);
       try {
         return { group: yield* this.io(() => groups.createOrUpdate({ ...desired, ref }, { signal: ctx.signal, ifNoneMatch: true })) };
       } catch (e) {
         if (!isAciError(e, 'Conflict')) throw e;
         const other = yield* this.io(() => groups.get(ref, { signal: ctx.signal }));
         if (this.ours(other, ctx.name) && this.holds(other, run.id, a.attempt)) return { group: other };
-        this.failAttempt(ctx, run.id, a.attempt, 'AlreadyExists', `container group ${name} already exists and is not managed by this controller`);
+        await this.failAttempt(ctx, run.id, a.attempt, 'AlreadyExists', `container group ${name} already exists and is not managed by this controller`);
         return null;
       }
     }
-    this.failAttempt(
+    await this.failAttempt(
       ctx,
       run.id,
       a.attempt,
@@ -704,14 +704,14 @@ export class Reconciler {
     return null;
   }
 
-  private launchError(ctx: Ctx, runId: string, attempt: number, e: unknown): void {
+  private async launchError(ctx: Ctx, runId: string, attempt: number, e: unknown): Promise<void> {
     if (!isAciError(e) || e.retryable) throw e;
-    this.failAttempt(ctx, runId, attempt, e.code ?? e.kind, e.message);
+    await this.failAttempt(ctx, runId, attempt, e.code ?? e.kind, e.message);
   }
 
   /** A launch that failed for good: nothing of ours holds the attempt, so nothing to archive or delete. */
-  private failAttempt(ctx: Ctx, runId: string, attempt: number, reason: string, msg: string): void {
-    this.updateAttempt(runId, attempt, (_r, att) => {
+  private async failAttempt(ctx: Ctx, runId: string, attempt: number, reason: string, msg: string): Promise<void> {
+    await this.updateAttempt(runId, attempt, (_r, att) => {
       att.phase = 'Failed';
       att.finishedAt = this.d.clock.now();
       att.exitCode = null;
@@ -720,23 +720,23 @@ export class Reconciler {
       att.logsArchived = true;
       att.groupDeleted = true;
     });
-    this.event(ctx.name, runId, 'Warning', 'AttemptFailed', `attempt ${attempt} failed: ${reason} — ${msg}`);
+    await this.event(ctx.name, runId, 'Warning', 'AttemptFailed', `attempt ${attempt} failed: ${reason} — ${msg}`);
   }
 
-  private markRunning(ctx: Ctx, runId: string, attempt: number, how: string): void {
+  private async markRunning(ctx: Ctx, runId: string, attempt: number, how: string): Promise<void> {
     const now = this.d.clock.now();
-    this.updateAttempt(runId, attempt, (run, att) => {
+    await this.updateAttempt(runId, attempt, (run, att) => {
       att.phase = 'Running';
       att.startedAt = now;
       run.phase = 'Running';
     });
     this.d.metrics?.attemptStarted?.(ctx.name);
-    this.event(ctx.name, runId, 'Normal', 'AttemptStarted', `attempt ${attempt} started (${how})`);
+    await this.event(ctx.name, runId, 'Normal', 'AttemptStarted', `attempt ${attempt} started (${how})`);
   }
 
-  private *observe(ctx: Ctx, a: Extract<Action, { type: 'observe' }>): Step<void> {
+  private async *observe(ctx: Ctx, a: Extract<Action, { type: 'observe' }>): Step<void> {
     const { clock } = this.d;
-    const run = this.d.store.getRun(a.runId);
+    const run = await this.d.store.getRun(a.runId);
     const att = run?.attempts.find((x) => x.attempt === a.attempt);
     if (!run || !att || att.phase !== 'Running') return;
     let g: ObservedGroup | undefined;
@@ -746,7 +746,7 @@ export class Reconciler {
       if (!isAciError(e, 'NotFound')) {
         if (isAciError(e) && !e.retryable) {
           this.d.logger.warn({ job: ctx.name, run: a.runId, err: e.message }, 'observation failed');
-          this.updateAttempt(a.runId, a.attempt, (_r, x) => {
+          await this.updateAttempt(a.runId, a.attempt, (_r, x) => {
             x.lastObservedAt = clock.now();
           });
           return;
@@ -758,7 +758,7 @@ export class Reconciler {
       // The group vanished (or was taken over) while the attempt ran: its logs are lost with it.
       if (g) this.saw(ctx, g);
       else this.gone(ctx, a.ref);
-      this.updateAttempt(a.runId, a.attempt, (_r, x) => {
+      await this.updateAttempt(a.runId, a.attempt, (_r, x) => {
         x.phase = 'Failed';
         x.finishedAt = clock.now();
         x.exitCode = null;
@@ -767,7 +767,7 @@ export class Reconciler {
         x.logsArchived = true;
         x.groupDeleted = g === undefined;
       });
-      this.event(ctx.name, a.runId, 'Warning', 'AttemptFailed', `attempt ${a.attempt} failed: container group ${a.ref.name} disappeared`);
+      await this.event(ctx.name, a.runId, 'Warning', 'AttemptFailed', `attempt ${a.attempt} failed: container group ${a.ref.name} disappeared`);
       return;
     }
     this.saw(ctx, g);
@@ -779,14 +779,14 @@ export class Reconciler {
     const n = (att.observations ?? 0) + 1;
     const wantLogs = started && (verdict.done || n % 2 === 0 || (this.d.isFollowed?.(a.runId, a.attempt) ?? false));
     const texts = wantLogs ? yield* this.fetchLogs(ctx, a.ref, (g.containers ?? []).map((c) => c.name)) : new Map<string, string>();
-    this.emitAndRecord(ctx, a.runId, a.attempt, texts, verdict.done, (x) => {
+    await this.emitAndRecord(ctx, a.runId, a.attempt, texts, verdict.done, (x) => {
       x.lastObservedAt = clock.now();
       x.observations = (x.observations ?? 0) + 1;
     });
   }
 
   /** Fetch each container's log once per reconcile (absent containers are skipped). */
-  private *fetchLogs(ctx: Ctx, ref: GroupRef, containers: string[]): Step<Map<string, string>> {
+  private async *fetchLogs(ctx: Ctx, ref: GroupRef, containers: string[]): Step<Map<string, string>> {
     const out = new Map<string, string>();
     for (const c of containers) {
       const key = `${ref.resourceGroup.toLowerCase()}/${ref.name}/${c}`;
@@ -817,9 +817,9 @@ export class Reconciler {
    * lines emitted right after, synchronously, so a line is neither repeated by a later poll nor
    * by a restart.
    */
-  private emitAndRecord(ctx: Ctx, runId: string, attempt: number, texts: Map<string, string>, final: boolean, also?: (x: AttemptRecord) => void): void {
+  private async emitAndRecord(ctx: Ctx, runId: string, attempt: number, texts: Map<string, string>, final: boolean, also?: (x: AttemptRecord) => void): Promise<void> {
     const out: { container: string; lines: string[] }[] = [];
-    this.updateAttempt(runId, attempt, (_r, x) => {
+    await this.updateAttempt(runId, attempt, (_r, x) => {
       const counts = { ...(x.logLinesEmitted ?? {}) };
       for (const [container, text] of texts) {
         const lines = splitLines(text, final);
@@ -840,21 +840,21 @@ export class Reconciler {
     });
   }
 
-  private *stop(ctx: Ctx, a: Extract<Action, { type: 'stopGroup' }>): Step<void> {
+  private async *stop(ctx: Ctx, a: Extract<Action, { type: 'stopGroup' }>): Step<void> {
     try {
       yield* this.io(() => this.d.groups.stop(a.ref, { signal: ctx.signal }));
     } catch (e) {
       if (isAciError(e) && e.retryable) throw e;
-      if (!isAciError(e, 'NotFound')) this.event(ctx.name, a.runId, 'Warning', 'StopFailed', `stopping ${a.ref.name}: ${message(e)}`);
+      if (!isAciError(e, 'NotFound')) await this.event(ctx.name, a.runId, 'Warning', 'StopFailed', `stopping ${a.ref.name}: ${message(e)}`);
     }
     this.forgetLogs(ctx, a.ref);
     const g = this.d.observed.get(a.ref);
     if (g) this.d.observed.upsert({ ...g, state: 'Stopped' });
-    this.event(ctx.name, a.runId, 'Normal', a.reason, `stopped ${a.ref.name} (${a.reason})`);
+    await this.event(ctx.name, a.runId, 'Normal', a.reason, `stopped ${a.ref.name} (${a.reason})`);
   }
 
   /** Store the attempt's full logs (and emit the lines not emitted yet). */
-  private *archive(ctx: Ctx, runId: string, attempt: number, ref: GroupRef, containers: string[]): Step<void> {
+  private async *archive(ctx: Ctx, runId: string, attempt: number, ref: GroupRef, containers: string[]): Step<void> {
     const { store, groups, observed } = this.d;
     let names = containers;
     if (names.length === 0) {
@@ -870,23 +870,23 @@ export class Reconciler {
       }
     }
     const texts = ref.resourceGroup === '' ? new Map<string, string>() : yield* this.fetchLogs(ctx, ref, names);
-    const run = store.getRun(runId);
+    const run = await store.getRun(runId);
     const att = run?.attempts.find((x) => x.attempt === attempt);
-    if (run && att) this.emitAndRecord(ctx, runId, attempt, texts, true);
-    store.transaction(() => {
-      for (const [container, text] of texts) store.putLog(runId, attempt, container, text);
+    if (run && att) await this.emitAndRecord(ctx, runId, attempt, texts, true);
+    await store.transaction(async () => {
+      for (const [container, text] of texts) await store.putLog(runId, attempt, container, text);
       if (run && att) {
-        this.updateAttempt(runId, attempt, (_r, x) => {
+        await this.updateAttempt(runId, attempt, (_r, x) => {
           x.logsArchived = true;
         });
       }
     });
   }
 
-  private finishRun(ctx: Ctx, a: Extract<Action, { type: 'finishRun' }>): void {
+  private async finishRun(ctx: Ctx, a: Extract<Action, { type: 'finishRun' }>): Promise<void> {
     const now = this.d.clock.now();
     let scheduled: number | null = null;
-    this.updateRun(a.runId, (run) => {
+    await this.updateRun(a.runId, (run) => {
       run.phase = a.phase;
       run.finishedAt = now;
       run.nextAttemptAt = undefined;
@@ -894,19 +894,19 @@ export class Reconciler {
     });
     if (a.phase === 'Succeeded' && scheduled !== null) {
       const t: number = scheduled;
-      this.updateState(ctx.name, (s) => {
+      await this.updateState(ctx.name, (s) => {
         s.lastSuccessfulTime = Math.max(s.lastSuccessfulTime ?? t, t);
       });
     }
     this.d.metrics?.runFinished?.(ctx.name, a.phase);
-    if (a.phase === 'Succeeded') this.event(ctx.name, a.runId, 'Normal', 'RunSucceeded', 'run succeeded');
-    else this.event(ctx.name, a.runId, 'Warning', 'RunFailed', `run failed${a.reason ? `: ${a.reason}` : ''}`);
+    if (a.phase === 'Succeeded') await this.event(ctx.name, a.runId, 'Normal', 'RunSucceeded', 'run succeeded');
+    else await this.event(ctx.name, a.runId, 'Warning', 'RunFailed', `run failed${a.reason ? `: ${a.reason}` : ''}`);
   }
 
-  private *deleteGroup(ctx: Ctx, a: Extract<Action, { type: 'deleteGroup' }>): Step<void> {
+  private async *deleteGroup(ctx: Ctx, a: Extract<Action, { type: 'deleteGroup' }>): Step<void> {
     const { store, groups } = this.d;
     if (a.runId !== undefined && a.attempt !== undefined) {
-      const att = store.getRun(a.runId)?.attempts.find((x) => x.attempt === a.attempt);
+      const att = (await store.getRun(a.runId))?.attempts.find((x) => x.attempt === a.attempt);
       // Invariant 7: never delete a group whose attempt's logs are not archived yet.
       if (att && !att.logsArchived) yield* this.archive(ctx, a.runId, a.attempt, a.ref, []);
     }
@@ -919,7 +919,7 @@ export class Reconciler {
       } catch (e) {
         if (isAciError(e) && e.retryable) throw e;
         if (!isAciError(e, 'NotFound')) {
-          this.event(ctx.name, a.runId, 'Warning', 'DeleteFailed', `deleting ${a.ref.name}: ${message(e)}`);
+          await this.event(ctx.name, a.runId, 'Warning', 'DeleteFailed', `deleting ${a.ref.name}: ${message(e)}`);
         }
       }
       // A job being deleted keeps its finalizer until ARM no longer has its groups: ARM accepts a
@@ -928,16 +928,16 @@ export class Reconciler {
     }
     this.gone(ctx, a.ref);
     this.forgetLogs(ctx, a.ref);
-    if (a.runId !== undefined && a.attempt !== undefined && store.getRun(a.runId)) {
-      this.updateAttempt(a.runId, a.attempt, (_r, x) => {
+    if (a.runId !== undefined && a.attempt !== undefined && await store.getRun(a.runId)) {
+      await this.updateAttempt(a.runId, a.attempt, (_r, x) => {
         x.groupDeleted = true;
       });
     }
-    this.event(ctx.name, a.runId, 'Normal', 'GroupDeleted', `deleted container group ${a.ref.name} (${a.reason})`);
+    await this.event(ctx.name, a.runId, 'Normal', 'GroupDeleted', `deleted container group ${a.ref.name} (${a.reason})`);
   }
 
   /** Polls until the group is gone (bounded); a group still there after that is retried later. */
-  private *awaitGone(ctx: Ctx, ref: GroupRef): Step<void> {
+  private async *awaitGone(ctx: Ctx, ref: GroupRef): Step<void> {
     const deadline = this.d.clock.now() + DELETE_WAIT_MS;
     for (;;) {
       try {
@@ -951,20 +951,20 @@ export class Reconciler {
     }
   }
 
-  private finalize(ctx: Ctx): void {
+  private async finalize(ctx: Ctx): Promise<void> {
     const { store } = this.d;
-    store.transaction(() => {
-      const s = store.getSchedulerState(ctx.name);
+    await store.transaction(async () => {
+      const s = await store.getSchedulerState(ctx.name);
       // A job re-created later under the same name starts afresh (no backfill since deletion).
-      if (s) store.putSchedulerState(ctx.name, { ...s, scheduleKey: '', pendingManual: [], reuseApplied: null });
-      const j = store.getJob(ctx.name);
+      if (s) await store.putSchedulerState(ctx.name, { ...s, scheduleKey: '', pendingManual: [], reuseApplied: null });
+      const j = await store.getJob(ctx.name);
       if (!j || !j.deletionTimestamp) return;
       const finalizers = j.finalizers.filter((f) => f !== CLEANUP_FINALIZER);
       if (finalizers.length > 0) {
         const { uid, creationTimestamp, name, deletionTimestamp, labels, annotations, spec, source, status } = j;
-        store.putJob({ uid, creationTimestamp, name, deletionTimestamp, labels, annotations, spec, source, status, finalizers }, j.resourceVersion);
+        await store.putJob({ uid, creationTimestamp, name, deletionTimestamp, labels, annotations, spec, source, status, finalizers }, j.resourceVersion);
       } else {
-        store.deleteJob(ctx.name);
+        await store.deleteJob(ctx.name);
       }
     });
     ctx.finalized = true;
@@ -973,37 +973,37 @@ export class Reconciler {
 
   // ---- record --------------------------------------------------------------------------------
 
-  private updateState(job: string, fn: (s: SchedulerState) => void): void {
+  private async updateState(job: string, fn: (s: SchedulerState) => void): Promise<void> {
     const { store } = this.d;
-    store.transaction(() => {
-      const s = store.getSchedulerState(job);
+    await store.transaction(async () => {
+      const s = await store.getSchedulerState(job);
       if (!s) return;
       fn(s);
-      store.putSchedulerState(job, s);
+      await store.putSchedulerState(job, s);
     });
   }
 
-  private updateRun(runId: string, fn: (r: RunRecord) => void): void {
+  private async updateRun(runId: string, fn: (r: RunRecord) => void | Promise<void>): Promise<void> {
     const { store } = this.d;
-    store.transaction(() => {
-      const r = store.getRun(runId);
+    await store.transaction(async () => {
+      const r = await store.getRun(runId);
       if (!r) return;
-      fn(r);
-      store.putRun(r);
+      await fn(r);
+      await store.putRun(r);
     });
   }
 
-  private updateAttempt(runId: string, attempt: number, fn: (r: RunRecord, a: AttemptRecord) => void): void {
-    this.updateRun(runId, (r) => {
+  private async updateAttempt(runId: string, attempt: number, fn: (r: RunRecord, a: AttemptRecord) => void | Promise<void>): Promise<void> {
+    await this.updateRun(runId, async (r) => {
       const a = r.attempts.find((x) => x.attempt === attempt);
-      if (a) fn(r, a);
+      if (a) await fn(r, a);
     });
   }
 
-  private event(job: string, run: string | undefined, type: 'Normal' | 'Warning', reason: string, msg: string): void {
+  private async event(job: string, run: string | undefined, type: 'Normal' | 'Warning', reason: string, msg: string): Promise<void> {
     const e: StoredEvent = { time: new Date(this.d.clock.now()).toISOString(), job, type, reason, message: msg };
     if (run !== undefined) e.run = run;
-    this.d.store.addEvent(e);
+    await this.d.store.addEvent(e);
     const hook = this.d.onEvent;
     if (hook) this.deferred(() => hook(e));
     const log = type === 'Warning' ? this.d.logger.warn : this.d.logger.info;
@@ -1016,15 +1016,15 @@ export class Reconciler {
    * Write the job's status when it changed (never at steady state). `read`: the rows this reconcile
    * read when nothing has been written since (saves reading them again).
    */
-  private writeStatus(ctx: Ctx, invalid: { reason: string; message: string } | null, read?: PlanInput): void {
+  private async writeStatus(ctx: Ctx, invalid: { reason: string; message: string } | null, read?: PlanInput): Promise<void> {
     const { store, clock } = this.d;
-    const stored = read ? ctx.stored : store.getJob(ctx.name);
+    const stored = read ? ctx.stored : await store.getJob(ctx.name);
     if (!stored) return;
     const now = clock.now();
-    const state = read ? read.state : (store.getSchedulerState(ctx.name) ?? null);
-    const runs = read ? read.runs : store.listRuns(ctx.name);
+    const state = read ? read.state : (await store.getSchedulerState(ctx.name) ?? null);
+    const runs = read ? read.runs : await store.listRuns(ctx.name);
     const next = computeStatus({ stored, job: ctx.job, schedule: ctx.schedule, state, runs, invalid, specHash: ctx.specHash, now });
-    if (!deepEqual(next, stored.status)) store.writeJobStatus(ctx.name, next);
+    if (!deepEqual(next, stored.status)) await store.writeJobStatus(ctx.name, next);
   }
 }
 

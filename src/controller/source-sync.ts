@@ -221,19 +221,19 @@ function badFileOf(faults: RootFaults, file: string, name: string): string | und
  * the same result at the cost of the jobs that changed; this stays for one-shot callers and as
  * its yardstick in tests.
  */
-export function applySnapshotFull(store: Store, snapshot: Snapshot, opts: ApplyOptions): ApplyResult {
+export async function applySnapshotFull(store: Store, snapshot: Snapshot, opts: ApplyOptions): Promise<ApplyResult> {
   const nowIso = new Date(opts.now).toISOString();
   const result: ApplyResult = { changed: [], pruned: [], invalid: [], conflicts: [], failedRoots: [], emptyRoots: [] };
   const changed = new Set<string>();
 
-  store.transaction(() => {
-    const stored = new Map(store.listJobs().map((j) => [j.name, j]));
+  await store.transaction(async () => {
+    const stored = new Map((await store.listJobs()).map((j) => [j.name, j]));
     /** name → the root/job that claims it in this snapshot */
     const claimed = new Map<string, Definition>();
 
-    const put = (w: Write, prev: StoredJob | undefined): void => {
+    const put = async (w: Write, prev: StoredJob | undefined): Promise<void> => {
       if (prev && sameObject(w, prev)) return;
-      const out = store.putJob(w, prev ? prev.resourceVersion : 0);
+      const out = await store.putJob(w, prev ? prev.resourceVersion : 0);
       stored.set(out.name, out);
       changed.add(out.name);
     };
@@ -258,14 +258,14 @@ export function applySnapshotFull(store: Store, snapshot: Snapshot, opts: ApplyO
     for (const [name, message] of duplicated) {
       const job = stored.get(name);
       if (!job || job.source.kind !== 'directory') continue;
-      put(invalidWrite(job, message, nowIso), job);
+      await put(invalidWrite(job, message, nowIso), job);
       result.invalid.push(name);
     }
 
     // 2. upsert the claimed jobs
     for (const [name, { root, sj }] of claimed) {
       const prev = stored.get(name);
-      put(claimedWrite(name, root, sj, prev, nowIso), prev);
+      await put(claimedWrite(name, root, sj, prev, nowIso), prev);
     }
 
     // 3. jobs of invalid/unreadable files keep their spec and become Invalid; the rest may be pruned
@@ -281,17 +281,17 @@ export function applySnapshotFull(store: Store, snapshot: Snapshot, opts: ApplyO
         if (job.source.kind !== 'directory' || job.source.root !== root.root || claimed.has(job.name) || duplicated.has(job.name)) continue;
         const badFile = badFileOf(faults, job.source.file, job.name);
         if (badFile !== undefined) {
-          put(invalidWrite(job, invalidMessage(root, badFile), nowIso), job);
+          await put(invalidWrite(job, invalidMessage(root, badFile), nowIso), job);
           result.invalid.push(job.name);
           continue;
         }
         if (!mayPrune || job.deletionTimestamp) continue;
         if (job.finalizers.length === 0) {
-          store.deleteJob(job.name);
+          await store.deleteJob(job.name);
           stored.delete(job.name);
           changed.add(job.name);
         } else {
-          put({ ...toWrite(job), deletionTimestamp: nowIso }, job);
+          await put({ ...toWrite(job), deletionTimestamp: nowIso }, job);
         }
         result.pruned.push(job.name);
       }
@@ -404,18 +404,18 @@ export class SourceSync {
     this.reset();
   }
 
-  apply(snapshot: Snapshot, opts: ApplyOptions): ApplyResult {
+  async apply(snapshot: Snapshot, opts: ApplyOptions): Promise<ApplyResult> {
     this.stats.passes++;
     // Writes whose COMMIT was deferred (the reconciler's last stretches) are committed now, so
     // their changes have reached `known` before the pass compares resourceVersions.
-    this.store.flush();
+    await this.store.flush();
     if (new Set(snapshot.roots.map((r) => r.root)).size !== snapshot.roots.length) {
       // A root listed twice has its jobs visited twice by the full algorithm: not worth a second
       // code path (the watcher never does it).
       return this.fallback(snapshot, opts);
     }
     try {
-      return this.pass(snapshot, opts);
+      return await this.pass(snapshot, opts);
     } catch (err) {
       // the transaction rolled back: nothing cached from this pass may be kept
       this.reset();
@@ -433,7 +433,7 @@ export class SourceSync {
     this.own.clear();
   }
 
-  private fallback(snapshot: Snapshot, opts: ApplyOptions): ApplyResult {
+  private fallback(snapshot: Snapshot, opts: ApplyOptions): Promise<ApplyResult> {
     this.stats.fallbacks++;
     this.reset();
     return applySnapshotFull(this.store, snapshot, opts);
@@ -464,7 +464,7 @@ export class SourceSync {
     return k;
   }
 
-  private pass(snapshot: Snapshot, opts: ApplyOptions): ApplyResult {
+  private async pass(snapshot: Snapshot, opts: ApplyOptions): Promise<ApplyResult> {
     const store = this.store;
     const nowIso = new Date(opts.now).toISOString();
     const result: ApplyResult = { changed: [], pruned: [], invalid: [], conflicts: [], failedRoots: [], emptyRoots: [] };
@@ -472,14 +472,14 @@ export class SourceSync {
     const known = this.known;
     const memo = this.memo;
 
-    store.transaction(() => {
+    await store.transaction(async () => {
       /** Stored objects read in this pass (undefined: not stored); after a bulk load, every one. */
       const fetched = new Map<string, StoredJob | undefined>();
       let bulk = false;
-      const loadAll = (): void => {
+      const loadAll = async (): Promise<void> => {
         known.clear();
         fetched.clear();
-        for (const j of store.listJobs()) {
+        for (const j of await store.listJobs()) {
           fetched.set(j.name, j);
           known.set(j.name, this.knownOf(j));
         }
@@ -489,26 +489,26 @@ export class SourceSync {
         bulk = true;
         this.stats.fullLoads++;
       };
-      const get = (name: string): StoredJob | undefined => {
+      const get = async (name: string): Promise<StoredJob | undefined> => {
         if (bulk || fetched.has(name)) return fetched.get(name);
-        const j = store.getJob(name);
+        const j = await store.getJob(name);
         fetched.set(name, j);
         this.stats.reads++;
         return j;
       };
 
       // 0. bring `known` up to date with the store
-      if (!this.synced || store.currentResourceVersion() !== this.syncedRv) {
+      if (!this.synced || (await store.currentResourceVersion()) !== this.syncedRv) {
         // first pass, or the store moved without telling us: nothing remembered can be trusted
         this.reset();
-        loadAll();
-        this.syncedRv = store.currentResourceVersion();
+        await loadAll();
+        this.syncedRv = await store.currentResourceVersion();
         this.synced = true;
       } else if (this.stale.size > this.bulkMin && this.stale.size > known.size * BULK_SHARE) {
-        loadAll();
+        await loadAll();
       } else {
         for (const name of this.stale) {
-          const j = get(name);
+          const j = await get(name);
           if (j) known.set(name, this.knownOf(j));
           else {
             known.delete(name);
@@ -600,10 +600,10 @@ export class SourceSync {
       if (!bulk) {
         let unread = 0;
         for (const w of work) if (!fetched.has(w.name) && known.has(w.name)) unread++;
-        if (unread > this.bulkMin && unread > known.size * BULK_SHARE) loadAll();
+        if (unread > this.bulkMin && unread > known.size * BULK_SHARE) await loadAll();
       }
-      const write = (w: Write, prev: StoredJob | undefined): StoredJob => {
-        const out = store.putJob(w, prev ? prev.resourceVersion : 0);
+      const write = async (w: Write, prev: StoredJob | undefined): Promise<StoredJob> => {
+        const out = await store.putJob(w, prev ? prev.resourceVersion : 0);
         this.own.add(out.resourceVersion);
         changed.add(out.name);
         known.set(out.name, this.knownOf(out));
@@ -611,19 +611,19 @@ export class SourceSync {
         return out;
       };
       /** The stored object of a job `known` lists, which must be the one `known` describes. */
-      const stored = (name: string): StoredJob => {
-        const j = get(name);
+      const stored = async (name: string): Promise<StoredJob> => {
+        const j = await get(name);
         if (!j || j.resourceVersion !== known.get(name)?.resourceVersion) throw new OutOfStep(`containerjob ${name}: the cache is out of step with the store`);
         return j;
       };
       for (const w of work) {
         this.stats.evaluated++;
         if (w.kind === 'invalid') {
-          const job = stored(w.name);
+          const job = await stored(w.name);
           const next = invalidWrite(job, w.message, nowIso);
           let settled: StoredJob | undefined = job;
           if (!sameObject(next, job)) {
-            const out = write(next, job);
+            const out = await write(next, job);
             // remembered only if evaluating again would write nothing (it would, were the stored
             // form not to compare equal to what was written)
             settled = sameObject(invalidWrite(out, w.message, nowIso), out) ? out : undefined;
@@ -631,26 +631,26 @@ export class SourceSync {
           if (settled) memo.set(w.name, { resourceVersion: settled.resourceVersion, kind: 'invalid', message: w.message });
           else memo.delete(w.name);
         } else if (w.kind === 'claimed') {
-          const prev = known.has(w.name) ? stored(w.name) : undefined;
+          const prev = known.has(w.name) ? await stored(w.name) : undefined;
           const next = claimedWrite(w.name, w.root, w.sj, prev, nowIso);
           let settled: StoredJob | undefined = prev;
           if (!prev || !sameObject(next, prev)) {
-            const out = write(next, prev);
+            const out = await write(next, prev);
             settled = sameObject(claimedWrite(w.name, w.root, w.sj, out, nowIso), out) ? out : undefined;
           }
           if (settled) memo.set(w.name, { resourceVersion: settled.resourceVersion, kind: 'claimed', sj: w.sj, root: w.root.root, revision: w.root.revision });
           else memo.delete(w.name);
         } else {
-          const job = stored(w.name);
+          const job = await stored(w.name);
           memo.delete(w.name);
           if (job.finalizers.length === 0) {
-            store.deleteJob(w.name);
-            this.own.add(store.currentResourceVersion());
+            await store.deleteJob(w.name);
+            this.own.add(await store.currentResourceVersion());
             known.delete(w.name);
             fetched.set(w.name, undefined);
             changed.add(w.name);
           } else {
-            write({ ...toWrite(job), deletionTimestamp: nowIso }, job);
+            await write({ ...toWrite(job), deletionTimestamp: nowIso }, job);
           }
         }
       }

@@ -1,8 +1,62 @@
 /** Helpers shared by the Store implementations (semantics that must be identical in both). */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Change, JobInput, Lazy, StoredEvent, StoredJob } from './types';
 
 /** Events kept per job; older ones are dropped as new ones arrive. */
+/**
+ * Who holds a store's transaction. A transaction's `fn` is async: the calls it makes (in its async
+ * context, followed through awaits by AsyncLocalStorage) join it; a call from any other context
+ * waits until it has ended, so it never sees uncommitted writes nor slips a write into them.
+ */
+export class TxGate {
+  private readonly als = new AsyncLocalStorage<{ live: boolean }>();
+  private holder: { live: boolean } | null = null;
+  private released: Promise<void> = Promise.resolve();
+
+  /** The caller runs inside the open transaction. */
+  inside(): boolean {
+    const t = this.als.getStore();
+    return t !== undefined && t.live && t === this.holder;
+  }
+
+  /** undefined when the caller may go ahead now (no transaction, or its own); else a promise to wait on, then ask again. */
+  wait(): Promise<void> | undefined {
+    if (this.holder === null || this.inside()) return undefined;
+    return this.released;
+  }
+
+  /** Run `fn` holding the gate (callers check `inside()` first: holding is not re-entrant). */
+  async hold<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.holder !== null) await this.released;
+    const token = { live: true };
+    let release!: () => void;
+    this.released = new Promise<void>((r) => (release = r));
+    this.holder = token;
+    try {
+      return await this.als.run(token, fn);
+    } finally {
+      token.live = false;
+      this.holder = null;
+      release();
+    }
+  }
+}
+
+/**
+ * A synchronous step of a store that runs at once unless another context holds the gate (then
+ * after it): its result or its throw as a promise.
+ */
+export function gated<T>(gate: TxGate, f: () => T): Promise<T> {
+  const w = gate.wait();
+  if (w) return w.then(() => gated(gate, f));
+  try {
+    return Promise.resolve(f());
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
 export const DEFAULT_EVENTS_PER_JOB = 200;
 
 /** Structural equality of JSON-like values; object key order does not matter, `undefined` members are ignored. */

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { RunRecord, SchedulerState } from '../api/runs';
-import { ChangeFeed, DEFAULT_EVENTS_PER_JOB, checkExpected, clone, eventCopy, lazy, nextJob } from './common';
+import { ChangeFeed, DEFAULT_EVENTS_PER_JOB, TxGate, checkExpected, clone, eventCopy, gated, lazy, nextJob } from './common';
 import { StoreConflictError } from './types';
 import type { Change, JobInput, JobStatus, Lazy, Store, StoredEvent, StoredJob } from './types';
 
@@ -38,7 +38,9 @@ export class MemoryStore implements Store {
     eventId: 0,
     secrets: new Map(),
   };
-  private depth = 0;
+  private readonly gate = new TxGate();
+  /** Commits so far (outermost writes and transactions): what a durable store would pay for. */
+  readonly stats = { commits: 0 };
   private undo: (() => void)[] = [];
   private feed = new ChangeFeed();
   private closed = false;
@@ -51,225 +53,303 @@ export class MemoryStore implements Store {
   }
 
   // desired objects ---------------------------------------------------------------------------
-  listJobs(): StoredJob[] {
-    this.open();
-    return [...this.s.jobs.keys()].sort().map((k) => clone(this.s.jobs.get(k)!));
+  listJobs(): Promise<StoredJob[]> {
+    return gated(this.gate, () => {
+      this.open();
+      return [...this.s.jobs.keys()].sort().map((k) => clone(this.s.jobs.get(k)!));
+    });
   }
 
-  forEachJob(fn: (job: StoredJob) => void): void {
-    this.open();
-    for (const name of [...this.s.jobs.keys()].sort()) fn(clone(this.s.jobs.get(name)!));
+  forEachJob(fn: (job: StoredJob) => void): Promise<void> {
+    return gated(this.gate, () => {
+      this.open();
+      for (const name of [...this.s.jobs.keys()].sort()) fn(clone(this.s.jobs.get(name)!));
+    });
   }
 
-  getJobResourceVersion(name: string): number | undefined {
-    this.open();
-    return this.s.jobs.get(name)?.resourceVersion;
+  getJobResourceVersion(name: string): Promise<number | undefined> {
+    return gated(this.gate, () => {
+      this.open();
+      return this.s.jobs.get(name)?.resourceVersion;
+    });
   }
 
-  listJobNames(): string[] {
-    this.open();
-    return [...this.s.jobs.keys()].sort();
+  listJobNames(): Promise<string[]> {
+    return gated(this.gate, () => {
+      this.open();
+      return [...this.s.jobs.keys()].sort();
+    });
   }
 
-  getJob(name: string): StoredJob | undefined {
-    this.open();
-    const j = this.s.jobs.get(name);
-    return j ? clone(j) : undefined;
+  getJob(name: string): Promise<StoredJob | undefined> {
+    return gated(this.gate, () => {
+      this.open();
+      const j = this.s.jobs.get(name);
+      return j ? clone(j) : undefined;
+    });
   }
 
   // Stored objects are replaced on write, never changed in place: a captured one is a snapshot.
-  peekJob(name: string): { labels: Record<string, string>; load: Lazy<StoredJob> } | undefined {
-    this.open();
-    const j = this.s.jobs.get(name);
-    return j ? { labels: clone(j.labels), load: lazy(() => clone(j)) } : undefined;
-  }
-
-  listJobLabels(): { name: string; labels: Record<string, string> }[] {
-    this.open();
-    return [...this.s.jobs.keys()].sort().map((name) => ({ name, labels: clone(this.s.jobs.get(name)!.labels) }));
-  }
-
-  putJob(job: JobInput, expectedResourceVersion?: number): StoredJob {
-    return this.write(() => {
-      const prev = this.s.jobs.get(job.name);
-      checkExpected(job.name, prev, expectedResourceVersion, (m) => new StoreConflictError(m));
-      const rv = ++this.s.rv;
-      const stored = nextJob(job, prev, rv, new Date(this.now()).toISOString());
-      this.set(this.s.jobs, job.name, stored);
-      const written = { labels: clone(stored.labels), load: lazy(() => clone(stored)) };
-      this.feed.queue({ resourceVersion: rv, resource: 'containerjobs', kind: prev ? 'MODIFIED' : 'ADDED', name: job.name, written });
-      return clone(stored);
+  peekJob(name: string): Promise<{ labels: Record<string, string>; load: Lazy<StoredJob> } | undefined> {
+    return gated(this.gate, () => {
+      this.open();
+      const j = this.s.jobs.get(name);
+      return j ? { labels: clone(j.labels), load: lazy(() => clone(j)) } : undefined;
     });
   }
 
-  putJobStatus(name: string, status: JobStatus): StoredJob | undefined {
-    return this.write(() => {
-      const prev = this.s.jobs.get(name);
-      if (!prev) return undefined;
-      const rv = ++this.s.rv;
-      const stored: StoredJob = { ...prev, status: clone(status) ?? {}, resourceVersion: rv };
-      this.set(this.s.jobs, name, stored);
-      const written = { labels: clone(stored.labels), load: lazy(() => clone(stored)) };
-      this.feed.queue({ resourceVersion: rv, resource: 'containerjobs', kind: 'MODIFIED', name, written });
-      return clone(stored);
+  listJobLabels(): Promise<{ name: string; labels: Record<string, string> }[]> {
+    return gated(this.gate, () => {
+      this.open();
+      return [...this.s.jobs.keys()].sort().map((name) => ({ name, labels: clone(this.s.jobs.get(name)!.labels) }));
     });
   }
 
-  writeJobStatus(name: string, status: JobStatus): boolean {
-    return this.putJobStatus(name, status) !== undefined;
+  putJob(job: JobInput, expectedResourceVersion?: number): Promise<StoredJob> {
+    return gated(this.gate, () => {
+      return this.write(() => {
+        const prev = this.s.jobs.get(job.name);
+        checkExpected(job.name, prev, expectedResourceVersion, (m) => new StoreConflictError(m));
+        const rv = ++this.s.rv;
+        const stored = nextJob(job, prev, rv, new Date(this.now()).toISOString());
+        this.set(this.s.jobs, job.name, stored);
+        const written = { labels: clone(stored.labels), load: lazy(() => clone(stored)) };
+        this.feed.queue({ resourceVersion: rv, resource: 'containerjobs', kind: prev ? 'MODIFIED' : 'ADDED', name: job.name, written });
+        return clone(stored);
+      });
+    });
   }
 
-  deleteJob(name: string): void {
-    this.write(() => {
-      const last = this.s.jobs.get(name);
-      if (!last) return;
-      this.set(this.s.jobs, name, undefined);
-      const rv = ++this.s.rv;
-      this.feed.queue({ resourceVersion: rv, resource: 'containerjobs', kind: 'DELETED', name, last: lazy(() => clone(last)) });
+  putJobStatus(name: string, status: JobStatus): Promise<StoredJob | undefined> {
+    return gated(this.gate, () => {
+      return this.write(() => {
+        const prev = this.s.jobs.get(name);
+        if (!prev) return undefined;
+        const rv = ++this.s.rv;
+        const stored: StoredJob = { ...prev, status: clone(status) ?? {}, resourceVersion: rv };
+        this.set(this.s.jobs, name, stored);
+        const written = { labels: clone(stored.labels), load: lazy(() => clone(stored)) };
+        this.feed.queue({ resourceVersion: rv, resource: 'containerjobs', kind: 'MODIFIED', name, written });
+        return clone(stored);
+      });
+    });
+  }
+
+  writeJobStatus(name: string, status: JobStatus): Promise<boolean> {
+    return this.putJobStatus(name, status).then((j) => j !== undefined);
+  }
+
+  deleteJob(name: string): Promise<void> {
+    return gated(this.gate, () => {
+      this.write(() => {
+        const last = this.s.jobs.get(name);
+        if (!last) return;
+        this.set(this.s.jobs, name, undefined);
+        const rv = ++this.s.rv;
+        this.feed.queue({ resourceVersion: rv, resource: 'containerjobs', kind: 'DELETED', name, last: lazy(() => clone(last)) });
+      });
     });
   }
 
   // scheduler state ---------------------------------------------------------------------------
-  getSchedulerState(job: string): SchedulerState | undefined {
-    this.open();
-    const st = this.s.sched.get(job);
-    return st ? clone(st) : undefined;
+  getSchedulerState(job: string): Promise<SchedulerState | undefined> {
+    return gated(this.gate, () => {
+      this.open();
+      const st = this.s.sched.get(job);
+      return st ? clone(st) : undefined;
+    });
   }
 
-  putSchedulerState(job: string, state: SchedulerState): void {
-    this.write(() => {
-      this.set(this.s.sched, job, clone(state));
+  putSchedulerState(job: string, state: SchedulerState): Promise<void> {
+    return gated(this.gate, () => {
+      this.write(() => {
+        this.set(this.s.sched, job, clone(state));
+      });
     });
   }
 
   // runs --------------------------------------------------------------------------------------
-  listRuns(job?: string): RunRecord[] {
-    this.open();
-    const out: RunRecord[] = [];
-    for (const { run } of this.s.runs.values()) if (job === undefined || run.job === job) out.push(clone(run));
-    return out.sort(compareRuns);
-  }
-
-  getRun(id: string): RunRecord | undefined {
-    this.open();
-    const r = this.s.runs.get(id);
-    return r ? clone(r.run) : undefined;
-  }
-
-  getRunResourceVersion(id: string): number | undefined {
-    this.open();
-    return this.s.runs.get(id)?.rv;
-  }
-
-  peekRun(id: string): { job: string; resourceVersion: number; load: Lazy<RunRecord> } | undefined {
-    this.open();
-    const r = this.s.runs.get(id);
-    return r ? { job: r.run.job, resourceVersion: r.rv, load: lazy(() => clone(r.run)) } : undefined;
-  }
-
-  listRunJobs(): { id: string; job: string }[] {
-    this.open();
-    return [...this.s.runs.values()].sort((a, b) => compareRuns(a.run, b.run)).map((r) => ({ id: r.run.id, job: r.run.job }));
-  }
-
-  putRun(run: RunRecord): void {
-    this.write(() => {
-      const existed = this.s.runs.has(run.id);
-      const rv = ++this.s.rv;
-      const stored = clone(run);
-      this.set(this.s.runs, run.id, { run: stored, rv });
-      const written = { job: run.job, resourceVersion: rv, load: lazy(() => clone(stored)) };
-      this.feed.queue({ resourceVersion: rv, resource: 'containerjobruns', kind: existed ? 'MODIFIED' : 'ADDED', name: run.id, written });
+  listRuns(job?: string): Promise<RunRecord[]> {
+    return gated(this.gate, () => {
+      this.open();
+      const out: RunRecord[] = [];
+      for (const { run } of this.s.runs.values()) if (job === undefined || run.job === job) out.push(clone(run));
+      return out.sort(compareRuns);
     });
   }
 
-  deleteRun(id: string): void {
-    this.write(() => {
-      const last = this.s.runs.get(id);
-      if (!last) return;
-      this.set(this.s.runs, id, undefined);
-      for (const key of [...this.s.logs.keys()]) if (key.startsWith(`${id}\u0000`)) this.set(this.s.logs, key, undefined);
-      const rv = ++this.s.rv;
-      this.feed.queue({ resourceVersion: rv, resource: 'containerjobruns', kind: 'DELETED', name: id, last: lazy(() => clone(last.run)) });
+  listRunsWithVersion(job?: string): Promise<{ run: RunRecord; resourceVersion: number }[]> {
+    return gated(this.gate, () => {
+      this.open();
+      const out: { run: RunRecord; resourceVersion: number }[] = [];
+      for (const { run, rv } of this.s.runs.values()) if (job === undefined || run.job === job) out.push({ run: clone(run), resourceVersion: rv });
+      return out.sort((a, b) => compareRuns(a.run, b.run));
+    });
+  }
+
+  getRun(id: string): Promise<RunRecord | undefined> {
+    return gated(this.gate, () => {
+      this.open();
+      const r = this.s.runs.get(id);
+      return r ? clone(r.run) : undefined;
+    });
+  }
+
+  getRunResourceVersion(id: string): Promise<number | undefined> {
+    return gated(this.gate, () => {
+      this.open();
+      return this.s.runs.get(id)?.rv;
+    });
+  }
+
+  peekRun(id: string): Promise<{ job: string; resourceVersion: number; load: Lazy<RunRecord> } | undefined> {
+    return gated(this.gate, () => {
+      this.open();
+      const r = this.s.runs.get(id);
+      return r ? { job: r.run.job, resourceVersion: r.rv, load: lazy(() => clone(r.run)) } : undefined;
+    });
+  }
+
+  listRunJobs(): Promise<{ id: string; job: string }[]> {
+    return gated(this.gate, () => {
+      this.open();
+      return [...this.s.runs.values()].sort((a, b) => compareRuns(a.run, b.run)).map((r) => ({ id: r.run.id, job: r.run.job }));
+    });
+  }
+
+  putRun(run: RunRecord): Promise<void> {
+    return gated(this.gate, () => {
+      this.write(() => {
+        const existed = this.s.runs.has(run.id);
+        const rv = ++this.s.rv;
+        const stored = clone(run);
+        this.set(this.s.runs, run.id, { run: stored, rv });
+        const written = { job: run.job, resourceVersion: rv, load: lazy(() => clone(stored)) };
+        this.feed.queue({ resourceVersion: rv, resource: 'containerjobruns', kind: existed ? 'MODIFIED' : 'ADDED', name: run.id, written });
+      });
+    });
+  }
+
+  deleteRun(id: string): Promise<void> {
+    return gated(this.gate, () => {
+      this.write(() => {
+        const last = this.s.runs.get(id);
+        if (!last) return;
+        this.set(this.s.runs, id, undefined);
+        for (const key of [...this.s.logs.keys()]) if (key.startsWith(`${id}\u0000`)) this.set(this.s.logs, key, undefined);
+        const rv = ++this.s.rv;
+        this.feed.queue({ resourceVersion: rv, resource: 'containerjobruns', kind: 'DELETED', name: id, last: lazy(() => clone(last.run)) });
+      });
     });
   }
 
   // logs --------------------------------------------------------------------------------------
-  putLog(runId: string, attempt: number, container: string, content: string): void {
-    this.write(() => {
-      const key = `${runId}\u0000${attempt}`;
-      const m = new Map(this.s.logs.get(key) ?? []);
-      m.set(container, content);
-      this.set(this.s.logs, key, m);
+  putLog(runId: string, attempt: number, container: string, content: string): Promise<void> {
+    return gated(this.gate, () => {
+      this.write(() => {
+        const key = `${runId}\u0000${attempt}`;
+        const m = new Map(this.s.logs.get(key) ?? []);
+        m.set(container, content);
+        this.set(this.s.logs, key, m);
+      });
     });
   }
 
-  getLog(runId: string, attempt: number, container?: string): { container: string; content: string }[] {
-    this.open();
-    const m = this.s.logs.get(`${runId}\u0000${attempt}`);
-    if (!m) return [];
-    const out: { container: string; content: string }[] = [];
-    for (const [c, content] of m) if (container === undefined || c === container) out.push({ container: c, content });
-    return out;
+  getLog(runId: string, attempt: number, container?: string): Promise<{ container: string; content: string }[]> {
+    return gated(this.gate, () => {
+      this.open();
+      const m = this.s.logs.get(`${runId}\u0000${attempt}`);
+      if (!m) return [];
+      const out: { container: string; content: string }[] = [];
+      for (const [c, content] of m) if (container === undefined || c === container) out.push({ container: c, content });
+      return out;
+    });
   }
 
   // events ------------------------------------------------------------------------------------
-  addEvent(event: StoredEvent): void {
-    this.write(() => {
-      const e = eventCopy(event);
-      e.id = ++this.s.eventId;
-      const mine = [...(this.s.events.get(e.job) ?? []), e];
-      this.set(this.s.events, e.job, mine.slice(Math.max(0, mine.length - this.eventsPerJob)));
+  addEvent(event: StoredEvent): Promise<void> {
+    return gated(this.gate, () => {
+      this.write(() => {
+        const e = eventCopy(event);
+        e.id = ++this.s.eventId;
+        const mine = [...(this.s.events.get(e.job) ?? []), e];
+        this.set(this.s.events, e.job, mine.slice(Math.max(0, mine.length - this.eventsPerJob)));
+      });
     });
   }
 
-  listEvents(job?: string, limit?: number): StoredEvent[] {
-    this.open();
-    const all =
-      job !== undefined ? (this.s.events.get(job) ?? []) : [...this.s.events.values()].flat().sort((x, y) => x.id! - y.id!);
-    const out = limit !== undefined && limit >= 0 ? all.slice(Math.max(0, all.length - limit)) : all;
-    return out.map(eventCopy);
+  listEvents(job?: string, limit?: number): Promise<StoredEvent[]> {
+    return gated(this.gate, () => {
+      this.open();
+      const all =
+        job !== undefined ? (this.s.events.get(job) ?? []) : [...this.s.events.values()].flat().sort((x, y) => x.id! - y.id!);
+      const out = limit !== undefined && limit >= 0 ? all.slice(Math.max(0, all.length - limit)) : all;
+      return out.map(eventCopy);
+    });
   }
 
   // change feed -------------------------------------------------------------------------------
-  currentResourceVersion(): number {
-    this.open();
-    return this.s.rv;
+  currentResourceVersion(): Promise<number> {
+    return gated(this.gate, () => {
+      this.open();
+      return this.s.rv;
+    });
   }
 
   onChange(listener: (change: Change) => void): () => void {
     return this.feed.subscribe(listener);
   }
 
-  getOrCreateSecret(name: string): Buffer {
-    return this.write(() => {
-      let secret = this.s.secrets.get(name);
-      if (!secret) {
-        secret = randomBytes(32);
-        this.set(this.s.secrets, name, secret);
-      }
-      return Buffer.from(secret);
+  getOrCreateSecret(name: string): Promise<Buffer> {
+    return gated(this.gate, () => {
+      return this.write(() => {
+        let secret = this.s.secrets.get(name);
+        if (!secret) {
+          secret = randomBytes(32);
+          this.set(this.s.secrets, name, secret);
+        }
+        return Buffer.from(secret);
+      });
     });
   }
 
   /** Memory has no commit to defer: the same as transaction; `after` runs at once. */
-  transactionDeferred<T>(fn: () => T, after?: () => void): T {
-    if (this.depth > 0) throw new Error('transactionDeferred cannot run inside another transaction');
-    const out = this.transaction(fn);
+  async transactionDeferred<T>(fn: () => Promise<T>, after?: () => void): Promise<T> {
+    if (this.gate.inside()) throw new Error('transactionDeferred cannot run inside another transaction');
+    const out = await this.transaction(fn);
     after?.();
     return out;
   }
 
-  flush(): void {
+  flush(): Promise<void> {
+    return gated(this.gate, () => this.open());
+  }
+
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
     this.open();
+    if (this.gate.inside()) return fn(); // nested: joins the outer one
+    return this.gate.hold(async () => {
+      const scalars = { rv: this.s.rv, eventId: this.s.eventId };
+      this.undo = [];
+      try {
+        const out = await fn();
+        this.undo = [];
+        this.stats.commits++;
+        this.feed.flush();
+        return out;
+      } catch (err) {
+        for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]();
+        this.undo = [];
+        Object.assign(this.s, scalars);
+        this.feed.discard();
+        throw err;
+      }
+    });
   }
 
-  transaction<T>(fn: () => T): T {
-    return this.write(fn);
-  }
-
-  close(): void {
+  close(): Promise<void> {
     this.closed = true;
+    return Promise.resolve();
   }
 
   // internals ---------------------------------------------------------------------------------
@@ -295,18 +375,16 @@ export class MemoryStore implements Store {
    */
   private write<T>(fn: () => T): T {
     this.open();
-    if (this.depth > 0) return fn();
+    if (this.gate.inside()) return fn();
     const scalars = { rv: this.s.rv, eventId: this.s.eventId };
     this.undo = [];
-    this.depth++;
     try {
       const out = fn();
-      this.depth--;
       this.undo = [];
+      this.stats.commits++;
       this.feed.flush();
       return out;
     } catch (err) {
-      this.depth--;
       for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]();
       this.undo = [];
       Object.assign(this.s, scalars);

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { RunRecord, SchedulerState } from '../api/runs';
-import { ChangeFeed, DEFAULT_EVENTS_PER_JOB, checkExpected, lazy, nextJob } from './common';
+import { ChangeFeed, DEFAULT_EVENTS_PER_JOB, TxGate, checkExpected, gated, lazy, nextJob } from './common';
 import { StoreConflictError } from './types';
 import type { Change, JobInput, JobStatus, Lazy, Store, StoredEvent, StoredJob } from './types';
 
@@ -113,7 +113,9 @@ export function migrate(db: DatabaseSync, migrations: readonly Migration[] = MIG
 
 export class SqliteStore implements Store {
   private readonly feed = new ChangeFeed();
-  private depth = 0;
+  private readonly gate = new TxGate();
+  /** A synchronous write is running (a nested one joins it). */
+  private syncDepth = 0;
   /** A transaction holding deferred writes is open (depth is 0 between them). */
   private deferredOpen = false;
   private deferredAfter: (() => void)[] = [];
@@ -172,6 +174,8 @@ export class SqliteStore implements Store {
       ),
       listRuns: db.prepare('SELECT record FROM runs ORDER BY job, scheduled_time, id'),
       listRunJobs: db.prepare('SELECT id, job FROM runs ORDER BY job, scheduled_time, id'),
+      listRunsV: db.prepare('SELECT record, resource_version FROM runs ORDER BY job, scheduled_time, id'),
+      listRunsOfV: db.prepare('SELECT record, resource_version FROM runs WHERE job = ? ORDER BY scheduled_time, id'),
       listRunsOf: db.prepare('SELECT record FROM runs WHERE job = ? ORDER BY scheduled_time, id'),
       getRun: db.prepare('SELECT job, record, resource_version FROM runs WHERE id = ?'),
       hasRun: db.prepare('SELECT 1 AS x FROM runs WHERE id = ?'),
@@ -199,221 +203,313 @@ export class SqliteStore implements Store {
   }
 
   // desired objects ---------------------------------------------------------------------------
-  listJobs(): StoredJob[] {
-    this.open();
-    return (this.q.listJobs.all() as Row[]).map(rowToJob);
-  }
-
-  forEachJob(fn: (job: StoredJob) => void): void {
-    this.open();
-    for (const row of this.q.listJobs.iterate() as Iterable<Row>) fn(rowToJob(row));
-  }
-
-  getJobResourceVersion(name: string): number | undefined {
-    this.open();
-    const row = this.q.getJobRv.get(name) as Row | undefined;
-    return row ? Number(row.resource_version) : undefined;
-  }
-
-  listJobNames(): string[] {
-    this.open();
-    return (this.q.listJobNames.all() as Row[]).map((r) => r.name as string);
-  }
-
-  getJob(name: string): StoredJob | undefined {
-    this.open();
-    const row = this.q.getJob.get(name) as Row | undefined;
-    return row ? rowToJob(row) : undefined;
-  }
-
-  peekJob(name: string): { labels: Record<string, string>; load: Lazy<StoredJob> } | undefined {
-    this.open();
-    const row = this.q.getJob.get(name) as Row | undefined;
-    return row ? { labels: JSON.parse(row.labels as string) as Record<string, string>, load: lazy(() => rowToJob(row)) } : undefined;
-  }
-
-  listJobLabels(): { name: string; labels: Record<string, string> }[] {
-    this.open();
-    return (this.q.listJobLabels.all() as Row[]).map((row) => ({ name: row.name as string, labels: JSON.parse(row.labels as string) as Record<string, string> }));
-  }
-
-  putJob(job: JobInput, expectedResourceVersion?: number): StoredJob {
-    return this.write(() => {
-      const prevRow = this.q.getJob.get(job.name) as Row | undefined;
-      const prev = prevRow ? rowToJob(prevRow) : undefined;
-      checkExpected(job.name, prev, expectedResourceVersion, (m) => new StoreConflictError(m));
-      const stored = nextJob(job, prev, ++this.rv, new Date(this.now()).toISOString());
-      const row = {
-        name: stored.name,
-        uid: stored.uid,
-        resource_version: stored.resourceVersion,
-        generation: stored.generation,
-        creation_timestamp: stored.creationTimestamp,
-        deletion_timestamp: stored.deletionTimestamp ?? null,
-        finalizers: JSON.stringify(stored.finalizers),
-        labels: JSON.stringify(stored.labels),
-        annotations: JSON.stringify(stored.annotations),
-        spec: JSON.stringify(stored.spec),
-        source: JSON.stringify(stored.source),
-        status: JSON.stringify(stored.status),
-      };
-      this.q.putJob.run(row);
-      const written = { labels: { ...stored.labels }, load: lazy(() => rowToJob(row)) };
-      this.feed.queue({ resourceVersion: this.rv, resource: 'containerjobs', kind: prev ? 'MODIFIED' : 'ADDED', name: job.name, written });
-      return stored;
+  listJobs(): Promise<StoredJob[]> {
+    return gated(this.gate, () => {
+      this.open();
+      return (this.q.listJobs.all() as Row[]).map(rowToJob);
     });
   }
 
-  putJobStatus(name: string, status: JobStatus): StoredJob | undefined {
-    return this.write(() => (this.writeJobStatus(name, status) ? rowToJob(this.q.getJob.get(name) as Row) : undefined));
-  }
-
-  writeJobStatus(name: string, status: JobStatus): boolean {
-    return this.write(() => {
-      const row = this.q.putStatus.get(JSON.stringify(status ?? {}), this.rv + 1, name) as Row | undefined;
-      if (!row) return false;
-      this.rv++;
-      const written = { labels: JSON.parse(row.labels as string) as Record<string, string>, load: lazy(() => rowToJob(row)) };
-      this.feed.queue({ resourceVersion: this.rv, resource: 'containerjobs', kind: 'MODIFIED', name, written });
-      return true;
+  forEachJob(fn: (job: StoredJob) => void): Promise<void> {
+    return gated(this.gate, () => {
+      this.open();
+      for (const row of this.q.listJobs.iterate() as Iterable<Row>) fn(rowToJob(row));
     });
   }
 
-  deleteJob(name: string): void {
-    this.write(() => {
-      const row = this.q.deleteJob.get(name) as Row | undefined;
-      if (!row) return;
-      this.feed.queue({ resourceVersion: ++this.rv, resource: 'containerjobs', kind: 'DELETED', name, last: lazy(() => rowToJob(row)) });
+  getJobResourceVersion(name: string): Promise<number | undefined> {
+    return gated(this.gate, () => {
+      this.open();
+      const row = this.q.getJobRv.get(name) as Row | undefined;
+      return row ? Number(row.resource_version) : undefined;
+    });
+  }
+
+  listJobNames(): Promise<string[]> {
+    return gated(this.gate, () => {
+      this.open();
+      return (this.q.listJobNames.all() as Row[]).map((r) => r.name as string);
+    });
+  }
+
+  getJob(name: string): Promise<StoredJob | undefined> {
+    return gated(this.gate, () => {
+      this.open();
+      const row = this.q.getJob.get(name) as Row | undefined;
+      return row ? rowToJob(row) : undefined;
+    });
+  }
+
+  peekJob(name: string): Promise<{ labels: Record<string, string>; load: Lazy<StoredJob> } | undefined> {
+    return gated(this.gate, () => {
+      this.open();
+      const row = this.q.getJob.get(name) as Row | undefined;
+      return row ? { labels: JSON.parse(row.labels as string) as Record<string, string>, load: lazy(() => rowToJob(row)) } : undefined;
+    });
+  }
+
+  listJobLabels(): Promise<{ name: string; labels: Record<string, string> }[]> {
+    return gated(this.gate, () => {
+      this.open();
+      return (this.q.listJobLabels.all() as Row[]).map((row) => ({ name: row.name as string, labels: JSON.parse(row.labels as string) as Record<string, string> }));
+    });
+  }
+
+  putJob(job: JobInput, expectedResourceVersion?: number): Promise<StoredJob> {
+    return gated(this.gate, () => {
+      return this.write(() => {
+        const prevRow = this.q.getJob.get(job.name) as Row | undefined;
+        const prev = prevRow ? rowToJob(prevRow) : undefined;
+        checkExpected(job.name, prev, expectedResourceVersion, (m) => new StoreConflictError(m));
+        const stored = nextJob(job, prev, ++this.rv, new Date(this.now()).toISOString());
+        const row = {
+          name: stored.name,
+          uid: stored.uid,
+          resource_version: stored.resourceVersion,
+          generation: stored.generation,
+          creation_timestamp: stored.creationTimestamp,
+          deletion_timestamp: stored.deletionTimestamp ?? null,
+          finalizers: JSON.stringify(stored.finalizers),
+          labels: JSON.stringify(stored.labels),
+          annotations: JSON.stringify(stored.annotations),
+          spec: JSON.stringify(stored.spec),
+          source: JSON.stringify(stored.source),
+          status: JSON.stringify(stored.status),
+        };
+        this.q.putJob.run(row);
+        const written = { labels: { ...stored.labels }, load: lazy(() => rowToJob(row)) };
+        this.feed.queue({ resourceVersion: this.rv, resource: 'containerjobs', kind: prev ? 'MODIFIED' : 'ADDED', name: job.name, written });
+        return stored;
+      });
+    });
+  }
+
+  putJobStatus(name: string, status: JobStatus): Promise<StoredJob | undefined> {
+    return gated(this.gate, () => {
+      return this.write(() => (this.writeStatusSync(name, status) ? rowToJob(this.q.getJob.get(name) as Row) : undefined));
+    });
+  }
+
+  writeJobStatus(name: string, status: JobStatus): Promise<boolean> {
+    return gated(this.gate, () => this.writeStatusSync(name, status));
+  }
+
+  private writeStatusSync(name: string, status: JobStatus): boolean {
+    {
+      return this.write(() => {
+        const row = this.q.putStatus.get(JSON.stringify(status ?? {}), this.rv + 1, name) as Row | undefined;
+        if (!row) return false;
+        this.rv++;
+        const written = { labels: JSON.parse(row.labels as string) as Record<string, string>, load: lazy(() => rowToJob(row)) };
+        this.feed.queue({ resourceVersion: this.rv, resource: 'containerjobs', kind: 'MODIFIED', name, written });
+        return true;
+      });
+    }
+  }
+
+  deleteJob(name: string): Promise<void> {
+    return gated(this.gate, () => {
+      this.write(() => {
+        const row = this.q.deleteJob.get(name) as Row | undefined;
+        if (!row) return;
+        this.feed.queue({ resourceVersion: ++this.rv, resource: 'containerjobs', kind: 'DELETED', name, last: lazy(() => rowToJob(row)) });
+      });
     });
   }
 
   // scheduler state ---------------------------------------------------------------------------
-  getSchedulerState(job: string): SchedulerState | undefined {
-    this.open();
-    const row = this.q.getSched.get(job) as Row | undefined;
-    return row ? (JSON.parse(row.state as string) as SchedulerState) : undefined;
+  getSchedulerState(job: string): Promise<SchedulerState | undefined> {
+    return gated(this.gate, () => {
+      this.open();
+      const row = this.q.getSched.get(job) as Row | undefined;
+      return row ? (JSON.parse(row.state as string) as SchedulerState) : undefined;
+    });
   }
 
-  putSchedulerState(job: string, state: SchedulerState): void {
-    this.write(() => {
-      this.q.putSched.run(job, JSON.stringify(state));
+  putSchedulerState(job: string, state: SchedulerState): Promise<void> {
+    return gated(this.gate, () => {
+      this.write(() => {
+        this.q.putSched.run(job, JSON.stringify(state));
+      });
     });
   }
 
   // runs --------------------------------------------------------------------------------------
-  listRuns(job?: string): RunRecord[] {
-    this.open();
-    const rows = (job === undefined ? this.q.listRuns.all() : this.q.listRunsOf.all(job)) as Row[];
-    return rows.map((r) => JSON.parse(r.record as string) as RunRecord);
-  }
-
-  getRun(id: string): RunRecord | undefined {
-    this.open();
-    const row = this.q.getRun.get(id) as Row | undefined;
-    return row ? (JSON.parse(row.record as string) as RunRecord) : undefined;
-  }
-
-  getRunResourceVersion(id: string): number | undefined {
-    this.open();
-    const row = this.q.getRun.get(id) as Row | undefined;
-    return row ? Number(row.resource_version) : undefined;
-  }
-
-  peekRun(id: string): { job: string; resourceVersion: number; load: Lazy<RunRecord> } | undefined {
-    this.open();
-    const row = this.q.getRun.get(id) as Row | undefined;
-    return row ? { job: row.job as string, resourceVersion: Number(row.resource_version), load: lazy(() => JSON.parse(row.record as string) as RunRecord) } : undefined;
-  }
-
-  listRunJobs(): { id: string; job: string }[] {
-    this.open();
-    return (this.q.listRunJobs.all() as Row[]).map((row) => ({ id: row.id as string, job: row.job as string }));
-  }
-
-  putRun(run: RunRecord): void {
-    this.write(() => {
-      const existed = this.q.hasRun.get(run.id) !== undefined;
-      const text = JSON.stringify(run);
-      const rv = ++this.rv;
-      this.q.putRun.run(run.id, run.job, run.scheduledTime, rv, text);
-      const written = { job: run.job, resourceVersion: rv, load: lazy(() => JSON.parse(text) as RunRecord) };
-      this.feed.queue({ resourceVersion: rv, resource: 'containerjobruns', kind: existed ? 'MODIFIED' : 'ADDED', name: run.id, written });
+  listRuns(job?: string): Promise<RunRecord[]> {
+    return gated(this.gate, () => {
+      this.open();
+      const rows = (job === undefined ? this.q.listRuns.all() : this.q.listRunsOf.all(job)) as Row[];
+      return rows.map((r) => JSON.parse(r.record as string) as RunRecord);
     });
   }
 
-  deleteRun(id: string): void {
-    this.write(() => {
-      const row = this.q.deleteRun.get(id) as Row | undefined;
-      if (!row) return;
-      this.q.deleteRunLogs.run(id);
-      const record = row.record as string;
-      this.feed.queue({ resourceVersion: ++this.rv, resource: 'containerjobruns', kind: 'DELETED', name: id, last: lazy(() => JSON.parse(record) as RunRecord) });
+  listRunsWithVersion(job?: string): Promise<{ run: RunRecord; resourceVersion: number }[]> {
+    return gated(this.gate, () => {
+      this.open();
+      const rows = (job === undefined ? this.q.listRunsV.all() : this.q.listRunsOfV.all(job)) as Row[];
+      return rows.map((r) => ({ run: JSON.parse(r.record as string) as RunRecord, resourceVersion: Number(r.resource_version) }));
+    });
+  }
+
+  getRun(id: string): Promise<RunRecord | undefined> {
+    return gated(this.gate, () => {
+      this.open();
+      const row = this.q.getRun.get(id) as Row | undefined;
+      return row ? (JSON.parse(row.record as string) as RunRecord) : undefined;
+    });
+  }
+
+  getRunResourceVersion(id: string): Promise<number | undefined> {
+    return gated(this.gate, () => {
+      this.open();
+      const row = this.q.getRun.get(id) as Row | undefined;
+      return row ? Number(row.resource_version) : undefined;
+    });
+  }
+
+  peekRun(id: string): Promise<{ job: string; resourceVersion: number; load: Lazy<RunRecord> } | undefined> {
+    return gated(this.gate, () => {
+      this.open();
+      const row = this.q.getRun.get(id) as Row | undefined;
+      return row ? { job: row.job as string, resourceVersion: Number(row.resource_version), load: lazy(() => JSON.parse(row.record as string) as RunRecord) } : undefined;
+    });
+  }
+
+  listRunJobs(): Promise<{ id: string; job: string }[]> {
+    return gated(this.gate, () => {
+      this.open();
+      return (this.q.listRunJobs.all() as Row[]).map((row) => ({ id: row.id as string, job: row.job as string }));
+    });
+  }
+
+  putRun(run: RunRecord): Promise<void> {
+    return gated(this.gate, () => {
+      this.write(() => {
+        const existed = this.q.hasRun.get(run.id) !== undefined;
+        const text = JSON.stringify(run);
+        const rv = ++this.rv;
+        this.q.putRun.run(run.id, run.job, run.scheduledTime, rv, text);
+        const written = { job: run.job, resourceVersion: rv, load: lazy(() => JSON.parse(text) as RunRecord) };
+        this.feed.queue({ resourceVersion: rv, resource: 'containerjobruns', kind: existed ? 'MODIFIED' : 'ADDED', name: run.id, written });
+      });
+    });
+  }
+
+  deleteRun(id: string): Promise<void> {
+    return gated(this.gate, () => {
+      this.write(() => {
+        const row = this.q.deleteRun.get(id) as Row | undefined;
+        if (!row) return;
+        this.q.deleteRunLogs.run(id);
+        const record = row.record as string;
+        this.feed.queue({ resourceVersion: ++this.rv, resource: 'containerjobruns', kind: 'DELETED', name: id, last: lazy(() => JSON.parse(record) as RunRecord) });
+      });
     });
   }
 
   // logs --------------------------------------------------------------------------------------
-  putLog(runId: string, attempt: number, container: string, content: string): void {
-    this.write(() => {
-      this.q.putLog.run(runId, attempt, container, content);
+  putLog(runId: string, attempt: number, container: string, content: string): Promise<void> {
+    return gated(this.gate, () => {
+      this.write(() => {
+        this.q.putLog.run(runId, attempt, container, content);
+      });
     });
   }
 
-  getLog(runId: string, attempt: number, container?: string): { container: string; content: string }[] {
-    this.open();
-    const rows = (container === undefined ? this.q.getLogs.all(runId, attempt) : this.q.getLog.all(runId, attempt, container)) as Row[];
-    return rows.map((r) => ({ container: r.container as string, content: r.content as string }));
+  getLog(runId: string, attempt: number, container?: string): Promise<{ container: string; content: string }[]> {
+    return gated(this.gate, () => {
+      this.open();
+      const rows = (container === undefined ? this.q.getLogs.all(runId, attempt) : this.q.getLog.all(runId, attempt, container)) as Row[];
+      return rows.map((r) => ({ container: r.container as string, content: r.content as string }));
+    });
   }
 
   // events ------------------------------------------------------------------------------------
-  addEvent(event: StoredEvent): void {
-    this.write(() => {
-      this.q.addEvent.run(event.job, event.run ?? null, event.time, event.type, event.reason, event.message);
-      this.q.capEvents.run({ job: event.job, keep: this.eventsPerJob });
+  addEvent(event: StoredEvent): Promise<void> {
+    return gated(this.gate, () => {
+      this.write(() => {
+        this.q.addEvent.run(event.job, event.run ?? null, event.time, event.type, event.reason, event.message);
+        this.q.capEvents.run({ job: event.job, keep: this.eventsPerJob });
+      });
     });
   }
 
-  listEvents(job?: string, limit?: number): StoredEvent[] {
-    this.open();
-    const max = limit !== undefined && limit >= 0 ? limit : -1; // LIMIT -1 = no limit
-    const rows = (job === undefined ? this.q.eventsAll.all(max) : this.q.eventsOf.all(job, max)) as Row[];
-    return rows.map((r) => {
-      const e: StoredEvent = {
-        id: Number(r.id),
-        time: r.time as string,
-        job: r.job as string,
-        type: r.type as StoredEvent['type'],
-        reason: r.reason as string,
-        message: r.message as string,
-      };
-      if (r.run !== null) e.run = r.run as string;
-      return e;
+  listEvents(job?: string, limit?: number): Promise<StoredEvent[]> {
+    return gated(this.gate, () => {
+      this.open();
+      const max = limit !== undefined && limit >= 0 ? limit : -1; // LIMIT -1 = no limit
+      const rows = (job === undefined ? this.q.eventsAll.all(max) : this.q.eventsOf.all(job, max)) as Row[];
+      return rows.map((r) => {
+        const e: StoredEvent = {
+          id: Number(r.id),
+          time: r.time as string,
+          job: r.job as string,
+          type: r.type as StoredEvent['type'],
+          reason: r.reason as string,
+          message: r.message as string,
+        };
+        if (r.run !== null) e.run = r.run as string;
+        return e;
+      });
     });
   }
 
   // change feed -------------------------------------------------------------------------------
-  currentResourceVersion(): number {
-    this.open();
-    // outside a transaction, read the committed counter (another handle on the file may have written)
-    if (this.depth === 0 && !this.deferredOpen) this.rv = Number((this.q.getRv.get() as Row).value);
-    return this.rv;
+  currentResourceVersion(): Promise<number> {
+    return gated(this.gate, () => {
+      this.open();
+      // outside a transaction, read the committed counter (another handle on the file may have written)
+      if (!this.gate.inside() && !this.deferredOpen) this.rv = Number((this.q.getRv.get() as Row).value);
+      return this.rv;
+    });
   }
 
   onChange(listener: (change: Change) => void): () => void {
     return this.feed.subscribe(listener);
   }
 
-  getOrCreateSecret(name: string): Buffer {
-    return this.write(() => {
-      const row = this.q.getSecret.get(name) as Row | undefined;
-      if (row) return Buffer.from(row.value as Uint8Array);
-      const secret = randomBytes(32);
-      this.q.putSecret.run(name, secret);
-      return Buffer.from(secret);
+  getOrCreateSecret(name: string): Promise<Buffer> {
+    return gated(this.gate, () => {
+      return this.write(() => {
+        const row = this.q.getSecret.get(name) as Row | undefined;
+        if (row) return Buffer.from(row.value as Uint8Array);
+        const secret = randomBytes(32);
+        this.q.putSecret.run(name, secret);
+        return Buffer.from(secret);
+      });
     });
   }
 
-  transaction<T>(fn: () => T): T {
-    return this.write(fn);
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    this.open();
+    if (this.gate.inside()) return fn(); // nested: joins the outer one
+    return this.gate.hold(async () => {
+      this.open();
+      if (this.deferredOpen) {
+        // Commits when it returns, as every write does — with what was deferred before it.
+        const out = await this.inSavepoint(fn);
+        this.flushSync();
+        return out;
+      }
+      this.db.exec('BEGIN IMMEDIATE');
+      // the write lock is held now: the counter cannot move under us
+      this.rv = Number((this.q.getRv.get() as Row).value);
+      this.rvAtBegin = this.rv;
+      let out: T;
+      try {
+        out = await fn();
+        if (this.closed) throw new Error('store is closed');
+        if (this.rv !== this.rvAtBegin) this.q.setRv.run(this.rv);
+        this.db.exec('COMMIT');
+      } catch (err) {
+        if (!this.closed && this.db.isTransaction) this.db.exec('ROLLBACK');
+        this.rv = this.rvAtBegin;
+        this.feed.discard();
+        throw err;
+      }
+      this.feed.flush();
+      return out;
+    });
   }
 
   /**
@@ -422,28 +518,31 @@ export class SqliteStore implements Store {
    * next transaction's — in a burst of 1,000 launches, one COMMIT per launch instead of two
    * (each COMMIT writes every page it touched to the WAL), and no one waits for it.
    */
-  transactionDeferred<T>(fn: () => T, after?: () => void): T {
+  async transactionDeferred<T>(fn: () => Promise<T>, after?: () => void): Promise<T> {
     this.open();
-    if (this.depth > 0) throw new Error('transactionDeferred cannot run inside another transaction');
-    if (!this.deferredOpen) {
-      this.db.exec('BEGIN IMMEDIATE');
-      this.rv = Number((this.q.getRv.get() as Row).value);
-      this.rvAtBegin = this.rv;
-      this.deferredOpen = true;
-      setImmediate(() => {
-        try {
-          this.flush();
-        } catch (err) {
-          this.onDeferredCommitError?.(err as Error);
-        }
-      });
-    }
-    const out = this.inSavepoint(fn);
-    if (after) this.deferredAfter.push(after);
-    return out;
+    if (this.gate.inside()) throw new Error('transactionDeferred cannot run inside another transaction');
+    return this.gate.hold(async () => {
+      this.open();
+      if (!this.deferredOpen) {
+        this.db.exec('BEGIN IMMEDIATE');
+        this.rv = Number((this.q.getRv.get() as Row).value);
+        this.rvAtBegin = this.rv;
+        this.deferredOpen = true;
+        setImmediate(() => {
+          void this.flush().catch((err: Error) => this.onDeferredCommitError?.(err));
+        });
+      }
+      const out = await this.inSavepoint(fn);
+      if (after) this.deferredAfter.push(after);
+      return out;
+    });
   }
 
-  flush(): void {
+  flush(): Promise<void> {
+    return gated(this.gate, () => this.flushSync());
+  }
+
+  private flushSync(): void {
     if (!this.deferredOpen || this.closed) return;
     this.deferredOpen = false;
     const after = this.deferredAfter;
@@ -461,10 +560,15 @@ export class SqliteStore implements Store {
     for (const f of after) f();
   }
 
-  close(): void {
+  close(): Promise<void> {
+    return gated(this.gate, () => this.closeSync());
+  }
+
+  /** Close at once (whatever holds the gate finds the store closed). */
+  closeSync(): void {
     if (this.closed) return;
     try {
-      this.flush();
+      this.flushSync();
     } catch {
       // closing anyway: what was deferred is gone, as after a crash
     }
@@ -478,49 +582,68 @@ export class SqliteStore implements Store {
   }
 
   /** Run `fn` in a savepoint of the open transaction: a throw undoes its writes only. */
-  private inSavepoint<T>(fn: () => T): T {
+  private async inSavepoint<T>(fn: () => Promise<T>): Promise<T> {
     const rvMark = this.rv;
     const feedMark = this.feed.mark();
     this.db.exec('SAVEPOINT part');
-    this.depth++;
     try {
-      const out = fn();
+      const out = await fn();
+      this.open();
       this.db.exec('RELEASE part');
       return out;
     } catch (err) {
-      this.db.exec('ROLLBACK TO part');
-      this.db.exec('RELEASE part');
+      if (!this.closed) {
+        this.db.exec('ROLLBACK TO part');
+        this.db.exec('RELEASE part');
+      }
       this.rv = rvMark;
       this.feed.discardAfter(feedMark);
       throw err;
-    } finally {
-      this.depth--;
     }
   }
 
+  /** One synchronous write: joins the open transaction when called from inside it, else is its own. */
   private write<T>(fn: () => T): T {
     this.open();
-    if (this.depth > 0) return fn();
+    if (this.gate.inside() || this.syncDepth > 0) return fn();
+    this.syncDepth++;
+    try {
+      return this.writeOwn(fn);
+    } finally {
+      this.syncDepth--;
+    }
+  }
+
+  private writeOwn<T>(fn: () => T): T {
     if (this.deferredOpen) {
       // Commits when it returns, as every write does — with what was deferred before it.
-      const out = this.inSavepoint(fn);
-      this.flush();
+      const rvMark = this.rv;
+      const feedMark = this.feed.mark();
+      this.db.exec('SAVEPOINT part');
+      let out: T;
+      try {
+        out = fn();
+        this.db.exec('RELEASE part');
+      } catch (err) {
+        this.db.exec('ROLLBACK TO part');
+        this.db.exec('RELEASE part');
+        this.rv = rvMark;
+        this.feed.discardAfter(feedMark);
+        throw err;
+      }
+      this.flushSync();
       return out;
     }
     this.db.exec('BEGIN IMMEDIATE');
-    // the write lock is held now: the counter cannot move under us
     this.rv = Number((this.q.getRv.get() as Row).value);
     this.rvAtBegin = this.rv;
-    this.depth++;
     try {
       const out = fn();
       if (this.rv !== this.rvAtBegin) this.q.setRv.run(this.rv);
       this.db.exec('COMMIT');
-      this.depth--;
       this.feed.flush();
       return out;
     } catch (err) {
-      this.depth--;
       if (this.db.isTransaction) this.db.exec('ROLLBACK');
       this.rv = this.rvAtBegin;
       this.feed.discard();

@@ -1,7 +1,11 @@
 /**
  * The durable state of one controller: desired objects, their status, scheduler state, runs,
- * archived logs and events. Synchronous on purpose (embedded SQLite is synchronous and fast); a
- * shared backend for several replicas would implement the same interface.
+ * archived logs and events. Asynchronous: every method returns a Promise, so one interface fits
+ * the embedded SQLite store (which answers at once) and a networked one (PostgreSQL) alike.
+ *
+ * Transactions: `transaction(fn)` runs `fn` (async) with every store call made from inside it — in
+ * its async context, followed through awaits — joining the transaction; calls made from elsewhere
+ * while it is open wait for it to end (they never see its uncommitted writes).
  */
 import type { ContainerJob } from '../api/types';
 import type { RunRecord, SchedulerState } from '../api/runs';
@@ -85,8 +89,8 @@ export interface Change {
    */
   last?: Lazy<StoredJob> | Lazy<RunRecord>;
   /**
-   * ADDED/MODIFIED, when the store had the written object at hand: what `peekJob` / `peekRun`
-   * would return right after the write (saves the watch hub a read per change).
+   * ADDED/MODIFIED (every store sets it): what `peekJob` / `peekRun` would return right after the
+   * write (the watch hub reads nothing per change, and listeners stay synchronous).
    */
   written?: WrittenJob | WrittenRun;
 }
@@ -107,69 +111,71 @@ export type JobInput = Omit<StoredJob, 'uid' | 'resourceVersion' | 'generation' 
 
 export interface Store {
   // desired objects --------------------------------------------------------------------------
-  listJobs(): StoredJob[];
+  listJobs(): Promise<StoredJob[]>;
   /**
    * Visit every job in name order, decoding one at a time (nothing is held for all of them at
    * once: a scan of 10,000 jobs). `fn` must not write to the store.
    */
-  forEachJob(fn: (job: StoredJob) => void): void;
+  forEachJob(fn: (job: StoredJob) => void): Promise<void>;
   /** The names of every job, sorted (no decoding: for counts and queueing). */
-  listJobNames(): string[];
-  getJob(name: string): StoredJob | undefined;
+  listJobNames(): Promise<string[]>;
+  getJob(name: string): Promise<StoredJob | undefined>;
   /** The stored job's resourceVersion (no decoding: "has it changed since I read it?"). */
-  getJobResourceVersion(name: string): number | undefined;
+  getJobResourceVersion(name: string): Promise<number | undefined>;
   /**
    * Create or replace a job. `expectedResourceVersion` (when given) must match the stored one or
    * StoreConflictError is thrown; `0` means "must not exist yet" (create only). Bumps resourceVersion;
    * bumps generation only when spec changed (deep compare). uid and creationTimestamp are kept from
    * the stored object, else taken from the input, else generated. Returns the stored object.
    */
-  putJob(job: Omit<StoredJob, 'uid' | 'resourceVersion' | 'generation' | 'creationTimestamp'> & Partial<Pick<StoredJob, 'uid' | 'creationTimestamp'>>, expectedResourceVersion?: number): StoredJob;
+  putJob(job: JobInput, expectedResourceVersion?: number): Promise<StoredJob>;
   /** Replace status only (bumps resourceVersion, never generation). */
-  putJobStatus(name: string, status: JobStatus): StoredJob | undefined;
+  putJobStatus(name: string, status: JobStatus): Promise<StoredJob | undefined>;
   /** putJobStatus without reading the object back (the reconciler's path): false when there is no such job. */
-  writeJobStatus(name: string, status: JobStatus): boolean;
+  writeJobStatus(name: string, status: JobStatus): Promise<boolean>;
   /** Remove the object for good (after finalizers are cleared). Runs, logs and events are left to their own deletes. */
-  deleteJob(name: string): void;
+  deleteJob(name: string): Promise<void>;
   /**
    * getJob for holders of many objects that rarely look inside them (the API's watch hub): the
    * stored form is read now, decoded on first use — no JSON decoding for an object nobody reads.
    */
-  peekJob(name: string): { labels: Record<string, string>; load: Lazy<StoredJob> } | undefined;
+  peekJob(name: string): Promise<{ labels: Record<string, string>; load: Lazy<StoredJob> } | undefined>;
   /** Every job's name and labels, sorted by name (what a label selector looks at). */
-  listJobLabels(): { name: string; labels: Record<string, string> }[];
+  listJobLabels(): Promise<{ name: string; labels: Record<string, string> }[]>;
 
   // scheduler state ---------------------------------------------------------------------------
-  getSchedulerState(job: string): SchedulerState | undefined;
-  putSchedulerState(job: string, state: SchedulerState): void;
+  getSchedulerState(job: string): Promise<SchedulerState | undefined>;
+  putSchedulerState(job: string, state: SchedulerState): Promise<void>;
 
   // runs --------------------------------------------------------------------------------------
-  listRuns(job?: string): RunRecord[];
-  getRun(id: string): RunRecord | undefined;
+  listRuns(job?: string): Promise<RunRecord[]>;
+  /** listRuns with each run's resourceVersion, in one read (what a run list shows). */
+  listRunsWithVersion(job?: string): Promise<{ run: RunRecord; resourceVersion: number }[]>;
+  getRun(id: string): Promise<RunRecord | undefined>;
   /** Create or replace a run record (bumps the global resourceVersion; ADDED or MODIFIED change). */
-  putRun(run: RunRecord): void;
+  putRun(run: RunRecord): Promise<void>;
   /** The resourceVersion of a run's last write (for Kubernetes-style run objects), or undefined. */
-  getRunResourceVersion(id: string): number | undefined;
+  getRunResourceVersion(id: string): Promise<number | undefined>;
   /** Remove a run record and its archived logs. */
-  deleteRun(id: string): void;
+  deleteRun(id: string): Promise<void>;
   /** getRun and getRunResourceVersion in one read, decoding deferred (see peekJob). */
-  peekRun(id: string): { job: string; resourceVersion: number; load: Lazy<RunRecord> } | undefined;
+  peekRun(id: string): Promise<{ job: string; resourceVersion: number; load: Lazy<RunRecord> } | undefined>;
   /** Every run's id and job (what a run selector looks at), without reading the records. */
-  listRunJobs(): { id: string; job: string }[];
+  listRunJobs(): Promise<{ id: string; job: string }[]>;
 
   // logs (archived per attempt and container) --------------------------------------------------
-  putLog(runId: string, attempt: number, container: string, content: string): void;
-  getLog(runId: string, attempt: number, container?: string): { container: string; content: string }[];
+  putLog(runId: string, attempt: number, container: string, content: string): Promise<void>;
+  getLog(runId: string, attempt: number, container?: string): Promise<{ container: string; content: string }[]>;
 
   // events ------------------------------------------------------------------------------------
   /** Append an event (id assigned by the store); only the newest events of each job are kept. */
-  addEvent(event: StoredEvent): void;
+  addEvent(event: StoredEvent): Promise<void>;
   /** Events oldest first; with `limit`, the newest `limit` of them. */
-  listEvents(job?: string, limit?: number): StoredEvent[];
+  listEvents(job?: string, limit?: number): Promise<StoredEvent[]>;
 
   // change feed for watches -------------------------------------------------------------------
   /** The current global resourceVersion. */
-  currentResourceVersion(): number;
+  currentResourceVersion(): Promise<number>;
   /** Subscribe to changes; returns an unsubscribe function. */
   onChange(listener: (change: Change) => void): () => void;
 
@@ -178,10 +184,10 @@ export interface Store {
    * A random 32-byte secret, created on first use and kept for the life of the store (e.g. a key
    * for keyed hashes). Never log or expose it.
    */
-  getOrCreateSecret(name: string): Buffer;
+  getOrCreateSecret(name: string): Promise<Buffer>;
 
   /** Run `fn` atomically: all of its writes or none (it rolls back on throw). Nested calls join the outer one. */
-  transaction<T>(fn: () => T): T;
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
   /**
    * Run `fn` atomically now (a throw undoes its writes, and only its writes), but let its COMMIT
    * wait for the next write of any kind, `flush()`, or the next turn of the event loop, whichever
@@ -189,8 +195,8 @@ export interface Store {
    * caller about to act on them (an ARM call) calls `flush()` first. Until then they are visible
    * to readers of this store but not durable. Not for use inside `transaction`.
    */
-  transactionDeferred<T>(fn: () => T, after?: () => void): T;
+  transactionDeferred<T>(fn: () => Promise<T>, after?: () => void): Promise<T>;
   /** Commit what deferred transactions wrote (throws if the COMMIT fails: their writes are then gone). */
-  flush(): void;
-  close(): void;
+  flush(): Promise<void>;
+  close(): Promise<void>;
 }

@@ -34,8 +34,8 @@ function minimalDeps(): ApiServerDeps {
     store: new MemoryStore(),
     validate: () => ({ ok: false, errors: [], warnings: [] }) as never,
     enqueue() {},
-    trigger: () => ({ run: 'r' }),
-    setSuspended() {},
+    trigger: async () => ({ run: 'r' }),
+    async setSuspended() {},
     logs: async function* () {},
     metrics: async () => ({ contentType: 'text/plain', body: '' }),
     ready: () => true,
@@ -52,7 +52,7 @@ test.each([
   expect(r.status).toBe(400);
   expect(r.json).toMatchObject({ kind: 'Status', reason: 'BadRequest' });
   expect(r.json.message).toContain(`${MAX_NESTING_DEPTH} levels`);
-  expect(h.store.getJob('deep')).toBeUndefined();
+  expect(await h.store.getJob('deep')).toBeUndefined();
 });
 
 test('deep PUT, merge patch and JSON patch bodies are 400 too; a normal job still works', async () => {
@@ -151,7 +151,7 @@ describe('bearer tokens over plain HTTP on a non-loopback listener', () => {
     expect(isLoopbackHost(host)).toBe(loop);
   });
 
-  test('the kubeconfig of a wildcard bind points at loopback (which the certificate names)', () => {
+  test('the kubeconfig of a wildcard bind points at loopback (which the certificate names)', async () => {
     expect(localClientUrl('https://0.0.0.0:8642')).toBe('https://127.0.0.1:8642');
     expect(localClientUrl('https://[::]:8642')).toBe('https://[::1]:8642');
     expect(localClientUrl('https://10.0.0.5:8642')).toBe('https://10.0.0.5:8642');

@@ -50,11 +50,13 @@ export async function startHarness(extra: Partial<ApiServerDeps> = {}, listen: {
       store,
       validate: (obj, opts) => validateObject(obj, opts),
       enqueue: (n) => enqueued.push(n),
-      trigger: (n) => {
+      trigger: async (n) => {
         triggered.push(n);
         return { run: `${n}-m20260101000000` };
       },
-      setSuspended: (n, s) => suspended.push([n, s]),
+      setSuspended: async (n, s) => {
+        suspended.push([n, s]);
+      },
       logs: async function* () {
         yield 'no logs\n';
       },
@@ -128,7 +130,7 @@ export async function startHarness(extra: Partial<ApiServerDeps> = {}, listen: {
     },
     async close() {
       await server.close();
-      store.close();
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

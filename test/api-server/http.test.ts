@@ -97,7 +97,7 @@ test('create, dryRun=All, PUT needs a current resourceVersion, patch types', asy
   const dry = await h.http('POST', `${JOBS}?dryRun=All`, { body: jobObject('alpha', { team: 'data' }) });
   expect(dry.status).toBe(201);
   expect(dry.json.metadata.finalizers).toEqual([FINALIZER_CLEANUP]);
-  expect(h.store.getJob('alpha')).toBeUndefined();
+  expect(await h.store.getJob('alpha')).toBeUndefined();
 
   const created = await h.http('POST', JOBS, { body: jobObject('alpha', { team: 'data' }) });
   expect(created.status).toBe(201);
@@ -116,14 +116,14 @@ test('create, dryRun=All, PUT needs a current resourceVersion, patch types', asy
   const dryPatch = await h.http('PATCH', `${JOBS}/alpha?dryRun=All`, { raw: JSON.stringify({ spec: { suspend: true } }), headers: { 'Content-Type': 'application/merge-patch+json' } });
   expect(dryPatch.json.spec.suspend).toBe(true);
   expect(dryPatch.json.metadata.generation).toBe(2);
-  expect(h.store.getJob('alpha')!.spec.suspend).toBeUndefined();
+  expect((await h.store.getJob('alpha'))!.spec.suspend).toBeUndefined();
 
   const jp = await h.http('PATCH', `${JOBS}/alpha`, {
     raw: JSON.stringify([{ op: 'replace', path: '/spec/schedule', value: '@hourly' }, { op: 'add', path: '/metadata/labels/tier', value: 'gold' }]),
     headers: { 'Content-Type': 'application/json-patch+json' },
   });
   expect(jp.status).toBe(200);
-  expect(h.store.getJob('alpha')).toMatchObject({ generation: 2, labels: { team: 'data', tier: 'gold' }, spec: { schedule: '@hourly' } });
+  expect(await h.store.getJob('alpha')).toMatchObject({ generation: 2, labels: { team: 'data', tier: 'gold' }, spec: { schedule: '@hourly' } });
   const failedTest = await h.http('PATCH', `${JOBS}/alpha`, { raw: JSON.stringify([{ op: 'test', path: '/spec/schedule', value: 'nope' }]), headers: { 'Content-Type': 'application/json-patch+json' } });
   expect(failedTest.status).toBe(422);
 
@@ -150,7 +150,7 @@ test('fieldValidation: Strict rejects, Warn drops with Warning headers, Ignore d
   const ignore = await h.http('POST', `${JOBS}?fieldValidation=Ignore`, { body });
   expect(ignore.status).toBe(201);
   expect(ignore.headers.warning).toBeUndefined();
-  expect(h.store.getJob('fv')!.spec).not.toHaveProperty('colour');
+  expect((await h.store.getJob('fv'))!.spec).not.toHaveProperty('colour');
   expect((await h.http('POST', `${JOBS}?fieldValidation=Loose`, { body })).status).toBe(400);
 });
 
@@ -215,14 +215,14 @@ function watch(path: string, count: number, onOpen?: () => void): Promise<{ type
 test('watch: from a resourceVersion, selector transitions, DELETED with the object, initial ADDED list', async () => {
   const rv = (await h.http('GET', JOBS)).json.metadata.resourceVersion;
   const events = watch(`${JOBS}?watch=1&resourceVersion=${rv}&labelSelector=team%3Dweb`, 4, () => {
-    setTimeout(() => {
-      h.store.putJobStatus('b1', { lastRunResult: 'Succeeded' });
-      const b3 = h.store.getJob('b3')!;
-      h.store.putJob({ ...b3, labels: { team: 'web' } }, b3.resourceVersion); // enters the selection
-      h.store.putJobStatus('b3', { lastRunResult: 'Failed' });
-      const b2 = h.store.getJob('b2')!;
-      h.store.putJob({ ...b2, finalizers: [] }, b2.resourceVersion);
-      h.store.deleteJob('b2');
+    setTimeout(async () => {
+      await h.store.putJobStatus('b1', { lastRunResult: 'Succeeded' });
+      const b3 = (await h.store.getJob('b3'))!;
+      await h.store.putJob({ ...b3, labels: { team: 'web' } }, b3.resourceVersion); // enters the selection
+      await h.store.putJobStatus('b3', { lastRunResult: 'Failed' });
+      const b2 = (await h.store.getJob('b2'))!;
+      await h.store.putJob({ ...b2, finalizers: [] }, b2.resourceVersion);
+      await h.store.deleteJob('b2');
     }, 50);
   });
   const got = await events;
@@ -234,12 +234,12 @@ test('watch: from a resourceVersion, selector transitions, DELETED with the obje
 
   const all = await watch(`${JOBS}?watch=true&timeoutSeconds=1`, 100);
   expect(all.every((e) => e.type === 'ADDED')).toBe(true);
-  expect(all.map((e) => e.object.metadata.name)).toEqual(h.store.listJobs().map((j) => j.name));
+  expect(all.map((e) => e.object.metadata.name)).toEqual((await h.store.listJobs()).map((j) => j.name));
 
 });
 
 test('jobs from a manifests directory are read-only, naming the file; trigger/suspend still work', async () => {
-  h.store.putJob({
+  await h.store.putJob({
     name: 'fromdir', finalizers: [], labels: {}, annotations: {}, status: {},
     spec: jobObject('fromdir').spec, source: { kind: 'directory', root: '/m', file: '/m/jobs/fromdir.yaml' },
   });
@@ -247,7 +247,7 @@ test('jobs from a manifests directory are read-only, naming the file; trigger/su
   expect(put.status).toBe(403);
   expect(put.json.message).toContain('/m/jobs/fromdir.yaml');
   expect((await h.http('DELETE', `${JOBS}/fromdir`)).status).toBe(403);
-  expect(h.store.getJob('fromdir')).toBeDefined();
+  expect(await h.store.getJob('fromdir')).toBeDefined();
   expect((await h.http('GET', `${JOBS}/fromdir`)).json.status.source).toEqual({ kind: 'directory', file: '/m/jobs/fromdir.yaml' });
 
   const trig = await h.http('POST', `${JOBS}/fromdir/trigger`);
@@ -265,8 +265,8 @@ test('status subresource: only status changes, with optimistic concurrency; main
   const cur = (await h.http('GET', `${JOBS}/alpha/status`)).json;
   const put = await h.http('PUT', `${JOBS}/alpha/status`, { body: { ...cur, spec: { schedule: 'ignored' }, status: { lastRunResult: 'Succeeded' } } });
   expect(put.status).toBe(200);
-  expect(h.store.getJob('alpha')!.status).toEqual({ lastRunResult: 'Succeeded' });
-  expect(h.store.getJob('alpha')!.spec.schedule).toBe('@hourly');
+  expect((await h.store.getJob('alpha'))!.status).toEqual({ lastRunResult: 'Succeeded' });
+  expect((await h.store.getJob('alpha'))!.spec.schedule).toBe('@hourly');
   expect((await h.http('PUT', `${JOBS}/alpha/status`, { body: cur })).status).toBe(409);
   const patched = await h.http('PATCH', `${JOBS}/alpha/status`, { raw: '{"status":{"suspended":true}}', headers: { 'Content-Type': 'application/merge-patch+json' } });
   expect(patched.json.status).toEqual({ lastRunResult: 'Succeeded', suspended: true });
@@ -278,23 +278,23 @@ test('delete: without finalizers at once; with them deletionTimestamp, then gone
   const noFin = await h.http('PATCH', `${JOBS}/b1`, { raw: '{"metadata":{"finalizers":null}}', headers: { 'Content-Type': 'application/merge-patch+json' } });
   expect(noFin.json.metadata.finalizers).toBeUndefined();
   expect((await h.http('DELETE', `${JOBS}/b1`)).status).toBe(200);
-  expect(h.store.getJob('b1')).toBeUndefined();
+  expect(await h.store.getJob('b1')).toBeUndefined();
   expect((await h.http('DELETE', `${JOBS}/b1`)).status).toBe(404);
 
   expect((await h.http('DELETE', `${JOBS}/b3?dryRun=All`)).status).toBe(200);
-  expect(h.store.getJob('b3')!.deletionTimestamp).toBeUndefined();
+  expect((await h.store.getJob('b3'))!.deletionTimestamp).toBeUndefined();
   const del = await h.http('DELETE', `${JOBS}/b3`, { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } });
   expect(del.text).toContain('"deletionTimestamp"');
   expect(del.json.metadata.deletionTimestamp).toBeDefined();
-  expect(h.store.getJob('b3')!.deletionTimestamp).toBeDefined();
+  expect((await h.store.getJob('b3'))!.deletionTimestamp).toBeDefined();
   expect(h.enqueued).toContain('b3');
   await h.http('PATCH', `${JOBS}/b3`, { raw: '{"metadata":{"finalizers":null}}', headers: { 'Content-Type': 'application/merge-patch+json' } });
-  expect(h.store.getJob('b3')).toBeUndefined();
+  expect(await h.store.getJob('b3')).toBeUndefined();
 });
 
 test('runs: list with Table columns, get, selectors, log stream', async () => {
-  h.store.putRun(run('alpha-202601010200', 'alpha'));
-  h.store.putRun(run('fv-m20260101020000', 'fv', { manual: true, slot: null, phase: 'Failed', attempts: [{ attempt: 1, groupName: 'g', phase: 'Failed', createdAt: 0, exitCode: 3, logsArchived: false, groupDeleted: false }] }));
+  await h.store.putRun(run('alpha-202601010200', 'alpha'));
+  await h.store.putRun(run('fv-m20260101020000', 'fv', { manual: true, slot: null, phase: 'Failed', attempts: [{ attempt: 1, groupName: 'g', phase: 'Failed', createdAt: 0, exitCode: 3, logsArchived: false, groupDeleted: false }] }));
   const list = (await h.http('GET', RUNS)).json;
   expect(list.kind).toBe('ContainerJobRunList');
   expect(list.items[0]).toMatchObject({ kind: 'ContainerJobRun', metadata: { name: 'alpha-202601010200', labels: { 'acictl.dev/job': 'alpha' } }, spec: { job: 'alpha', slot: '2026-01-01T02:00:00Z' }, status: { phase: 'Succeeded' } });

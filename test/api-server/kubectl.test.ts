@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 /** Wait until `check` returns true (polling the in-process store). */
-async function until(check: () => boolean, ms = 20000): Promise<void> {
+async function until(check: () => boolean | Promise<boolean>, ms = 20000): Promise<void> {
   const end = Date.now() + ms;
   while (!check()) {
     if (Date.now() > end) throw new Error('condition not reached');
@@ -37,19 +37,19 @@ test('apply prints created, then unchanged, then configured after an edit; the c
   expect(first.stderr).toBe('');
   expect(first.stdout.trim()).toBe('containerjob.acictl.dev/nightly created');
   expect(h.enqueued).toEqual(['nightly']);
-  const created = h.store.getJob('nightly')!;
+  const created = (await h.store.getJob('nightly'))!;
   expect(created.finalizers).toEqual([FINALIZER_CLEANUP]);
   expect(created.annotations['kubectl.kubernetes.io/last-applied-configuration']).toContain('"name":"nightly"');
   expect(created.source).toEqual({ kind: 'api', fieldManager: 'kubectl-client-side-apply' });
 
   const again = await h.kubectl(['apply', '-f', file]);
   expect(again.stdout.trim()).toBe('containerjob.acictl.dev/nightly unchanged');
-  expect(h.store.getJob('nightly')!.resourceVersion).toBe(created.resourceVersion);
+  expect((await h.store.getJob('nightly'))!.resourceVersion).toBe(created.resourceVersion);
 
   h.write('nightly.yaml', jobYaml('nightly', { labels: { team: 'data' }, image: 'busybox:1.37' }));
   const edited = await h.kubectl(['apply', '-f', file]);
   expect(edited.stdout.trim()).toBe('containerjob.acictl.dev/nightly configured');
-  const after = h.store.getJob('nightly')!;
+  const after = (await h.store.getJob('nightly'))!;
   expect(after.spec.template.containers[0]!.image).toBe('busybox:1.37');
   expect(after.generation).toBe(2);
   expect(h.enqueued.filter((n) => n === 'nightly').length).toBeGreaterThanOrEqual(2);
@@ -62,13 +62,13 @@ test('apply of an unknown field fails with its path; a bad cron expression fails
   expect(r1.stderr).toContain('The ContainerJob "typo" is invalid');
   expect(r1.stderr).toContain('spec.shedule');
   expect(r1.stderr).toContain('spec.template.containers[0].imagePullPolicy');
-  expect(h.store.getJob('typo')).toBeUndefined();
+  expect(await h.store.getJob('typo')).toBeUndefined();
 
   const cron = h.write('cron.yaml', jobYaml('badcron', { schedule: '61 * * * *' }));
   const r2 = await h.kubectl(['apply', '-f', cron]);
   expect(r2.code).not.toBe(0);
   expect(r2.stderr).toMatch(/The ContainerJob "badcron" is invalid: .*spec\.schedule/s);
-  expect(h.store.getJob('badcron')).toBeUndefined();
+  expect(await h.store.getJob('badcron')).toBeUndefined();
 });
 
 test('get shows the printer columns, -l filters, -o yaml round-trips', async () => {
@@ -89,7 +89,7 @@ test('get shows the printer columns, -l filters, -o yaml round-trips', async () 
 
   const yaml = await h.kubectl(['get', 'cj', 'nightly', '-o', 'yaml']);
   const obj = parse(yaml.stdout);
-  expect(obj.metadata.uid).toBe(h.store.getJob('nightly')!.uid);
+  expect(obj.metadata.uid).toBe((await h.store.getJob('nightly'))!.uid);
   expect(obj.metadata.generation).toBe(2);
   expect(obj.metadata.finalizers).toEqual([FINALIZER_CLEANUP]);
   expect(obj.spec.template.containers[0].image).toBe('busybox:1.37');
@@ -97,17 +97,17 @@ test('get shows the printer columns, -l filters, -o yaml round-trips', async () 
   // round trip: what -o yaml prints, replaced as it is, changes nothing
   const created = await h.kubectl(['create', '-f', h.write('rt.yaml', jobYaml('roundtrip', { schedule: '@weekly' }))]);
   expect(created.stdout.trim()).toBe('containerjob.acictl.dev/roundtrip created');
-  const before = h.store.getJob('roundtrip')!;
+  const before = (await h.store.getJob('roundtrip'))!;
   const printed = await h.kubectl(['get', 'cj', 'roundtrip', '-o', 'yaml']);
   const replaced = await h.kubectl(['replace', '-f', '-'], { input: printed.stdout });
   expect(replaced.stdout.trim()).toBe('containerjob.acictl.dev/roundtrip replaced');
-  expect(h.store.getJob('roundtrip')).toEqual(before);
+  expect(await h.store.getJob('roundtrip')).toEqual(before);
   expect((await h.kubectl(['get', 'cj', 'roundtrip', '-o', 'yaml'])).stdout).toBe(printed.stdout);
 });
 
 test('get cjr shows the run columns', async () => {
   const t = Date.parse('2026-01-01T02:00:00Z');
-  h.store.putRun({
+  await h.store.putRun({
     id: 'nightly-202601010200', job: 'nightly', slot: t, manual: false, scheduledTime: t, dataIntervalStart: t - 300_000, dataIntervalEnd: t, phase: 'Failed', createdAt: t, finishedAt: t + 90_000,
     attempts: [{ attempt: 1, groupName: 'nightly-202601010200', phase: 'Failed', createdAt: t, startedAt: t, finishedAt: t + 90_000, exitCode: 2, logsArchived: true, groupDeleted: false }],
   });
@@ -127,9 +127,9 @@ test('get -w prints an update when the status changes', async () => {
     await until(() => out.includes('nightly'));
     expect(out).toMatch(/nightly\s+\*\/5 \* \* \* \*\s+false\s+0\s/);
     const now = new Date().toISOString();
-    h.store.putJobStatus('nightly', { lastScheduleTime: now, active: [{ run: 'nightly-1', group: 'nightly-1', attempt: 1 }] });
+    await h.store.putJobStatus('nightly', { lastScheduleTime: now, active: [{ run: 'nightly-1', group: 'nightly-1', attempt: 1 }] });
     await until(() => /nightly\s+\*\/5 \* \* \* \*\s+false\s+1\s+\d+s/.test(out));
-    h.store.putJobStatus('nightly', { lastScheduleTime: now, active: [], lastRunResult: 'Succeeded' });
+    await h.store.putJobStatus('nightly', { lastScheduleTime: now, active: [], lastRunResult: 'Succeeded' });
     await until(() => /\s0\s+\d+s\s+\S+\s+Succeeded\s/.test(out));
   } finally {
     child.kill('SIGTERM');
@@ -138,7 +138,7 @@ test('get -w prints an update when the status changes', async () => {
 
 test('diff exits 0 without changes and 1 with them, and changes nothing', async () => {
   const file = join(h.dir, 'nightly.yaml');
-  const before = h.store.getJob('nightly')!;
+  const before = (await h.store.getJob('nightly'))!;
   const same = await h.kubectl(['diff', '-f', file]);
   expect(same.stdout).toBe('');
   expect(same.code).toBe(0);
@@ -149,8 +149,8 @@ test('diff exits 0 without changes and 1 with them, and changes nothing', async 
   expect(diff.stdout).toMatch(/^\+\s+image: busybox:9\.9$/m);
   const fresh = h.write('fresh.yaml', jobYaml('fresh'));
   expect((await h.kubectl(['diff', '-f', fresh])).code).toBe(1);
-  expect(h.store.getJob('nightly')).toEqual(before);
-  expect(h.store.getJob('fresh')).toBeUndefined();
+  expect(await h.store.getJob('nightly')).toEqual(before);
+  expect(await h.store.getJob('fresh')).toBeUndefined();
 });
 
 test('explain prints the schema descriptions', async () => {
@@ -163,10 +163,10 @@ test('explain prints the schema descriptions', async () => {
 });
 
 test('wait --for=condition=Ready succeeds once the controller sets the condition', async () => {
-  const job = h.store.getJob('nightly')!;
+  const job = (await h.store.getJob('nightly'))!;
   const waiting = h.kubectl(['wait', '--for=condition=Ready', 'cj/nightly', '--timeout=10s']);
   await new Promise((r) => setTimeout(r, 300));
-  h.store.putJobStatus('nightly', {
+  await h.store.putJobStatus('nightly', {
     ...job.status,
     observedGeneration: job.generation,
     conditions: [{ type: 'Ready', status: 'True', reason: 'Scheduled', message: 'next run scheduled', lastTransitionTime: new Date().toISOString(), observedGeneration: job.generation }],
@@ -197,11 +197,11 @@ test('a stale resourceVersion gets 409 Conflict; no token gets 401', async () =>
 
 test('delete leaves the job (deletionTimestamp) until the finalizer is removed, then it is gone', async () => {
   const deleting = h.kubectl(['delete', 'cj', 'other', '--timeout=10s']);
-  await until(() => h.store.getJob('other')?.deletionTimestamp !== undefined);
+  await until(async () => (await h.store.getJob('other'))?.deletionTimestamp !== undefined);
   const shown = await h.kubectl(['get', 'cj', 'other', '-o', 'jsonpath={.metadata.deletionTimestamp}']);
   expect(shown.stdout).toMatch(/^\d{4}-\d\d-\d\dT/);
   // what the reconciler does once the job's groups are gone
-  expect(removeFinalizer(h.store, 'other')).toBe(true);
+  expect(await removeFinalizer(h.store, 'other')).toBe(true);
   const r = await deleting;
   expect(r.stdout.trim()).toBe('containerjob.acictl.dev "other" deleted');
   expect(r.code).toBe(0);

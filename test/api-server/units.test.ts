@@ -38,11 +38,11 @@ describe('label selectors', () => {
   test.each(['==', 'team in (a', 'a b c', 'te am=x', ',x'])('rejects %j', (selector) => {
     expect(() => parseLabelSelector(selector)).toThrow(expect.objectContaining({ code: 400 }));
   });
-  test('an empty value is a value', () => {
+  test('an empty value is a value', async () => {
     expect(matchLabels(parseLabelSelector('team='), { team: '' })).toBe(true);
     expect(matchLabels(parseLabelSelector('team='), { team: 'x' })).toBe(false);
   });
-  test('field selectors accept only supported fields', () => {
+  test('field selectors accept only supported fields', async () => {
     expect(parseFieldSelector('metadata.name=x,metadata.name!=y', ['metadata.name'])).toEqual([
       { field: 'metadata.name', equal: true, value: 'x' },
       { field: 'metadata.name', equal: false, value: 'y' },
@@ -51,25 +51,25 @@ describe('label selectors', () => {
   });
 });
 
-test('pointers become Kubernetes field paths', () => {
+test('pointers become Kubernetes field paths', async () => {
   expect(pointerToFieldPath('/spec/template/containers/0/image')).toBe('spec.template.containers[0].image');
   expect(pointerToFieldPath('/metadata/labels/a~1b')).toBe('metadata.labels["a/b"]');
   expect(pointerToFieldPath('')).toBe('');
 });
 
-test('HumanDuration like kubectl', () => {
+test('HumanDuration like kubectl', async () => {
   expect([5e3, 119e3, 125e3, 600e3, 3 * 3600e3 + 60e3, 7 * 3600e3 + 30 * 60e3, 30 * 3600e3, 3 * 86400e3 + 3600e3, 40 * 86400e3, 800 * 86400e3].map(humanDuration)).toEqual([
     '5s', '119s', '2m5s', '10m', '3h1m', '7h30m', '30h', '3d1h', '40d', '2y70d',
   ]);
 });
 
-test('merge patch follows RFC 7386', () => {
+test('merge patch follows RFC 7386', async () => {
   expect(mergePatch({ a: 1, b: { c: 2, d: 3 }, e: [1] }, { a: null, b: { c: 9 }, e: [2], f: 'x' })).toEqual({ b: { c: 9, d: 3 }, e: [2], f: 'x' });
 });
 
 describe('schema conversion', () => {
   const schema = loadJobSchema();
-  test('the real schema loads and is structural', () => {
+  test('the real schema loads and is structural', async () => {
     expect(schema.file).toMatch(/containerjob\.v1\.schema\.json$/);
     const text = JSON.stringify(schema.spec);
     expect(text).not.toMatch(/"\$ref"|"oneOf"|"anyOf"|"allOf"|"const"/);
@@ -77,7 +77,7 @@ describe('schema conversion', () => {
     expect(schema.spec.properties?.schedule?.nullable).toBe(true);
     expect(schema.spec.properties?.concurrencyPolicy?.type).toBe('string');
   });
-  test('pruning finds unknown fields at every depth and keeps maps', () => {
+  test('pruning finds unknown fields at every depth and keeps maps', async () => {
     const spec = jobObject('x').spec;
     spec.oops = 1;
     spec.template.tags = { anything: 'goes' };
@@ -87,7 +87,7 @@ describe('schema conversion', () => {
     expect((pruned as any).template.tags).toEqual({ anything: 'goes' });
     expect((pruned as any).oops).toBeUndefined();
   });
-  test('combinators, refs and nullable types are flattened', () => {
+  test('combinators, refs and nullable types are flattened', async () => {
     const s = jobSchemaFrom({
       $defs: { Ref: { oneOf: [{ type: 'object', properties: { env: { type: 'string' } }, required: ['env'] }, { type: 'object', properties: { file: { type: 'string' } }, required: ['file'] }] } },
       properties: { spec: { type: 'object', properties: { r: { $ref: '#/$defs/Ref', description: 'a ref' }, n: { type: ['integer', 'null'] }, k: { const: 'X' } } } },
@@ -99,27 +99,27 @@ describe('schema conversion', () => {
   });
 });
 
-test('the watch hub answers "gone" once history no longer reaches back', () => {
+test('the watch hub answers "gone" once history no longer reaches back', async () => {
   const store = new MemoryStore();
-  const hub = new WatchHub(store, 2);
+  const hub = await WatchHub.open(store, 2);
   const job = jobObject('w');
-  const put = () => store.putJob({ name: 'w', finalizers: [], labels: {}, annotations: {}, spec: job.spec as any, source: { kind: 'api' }, status: {} });
-  put();
-  store.putJobStatus('w', { lastRunResult: 'Failed' });
+  const put = async () => await store.putJob({ name: 'w', finalizers: [], labels: {}, annotations: {}, spec: job.spec as any, source: { kind: 'api' }, status: {} });
+  await put();
+  await store.putJobStatus('w', { lastRunResult: 'Failed' });
   expect(hub.since('containerjobs', 0)).not.toBe('gone');
   expect((hub.since('containerjobs', 0) as unknown[]).length).toBe(2);
-  store.putJobStatus('w', { lastRunResult: 'Succeeded' });
+  await store.putJobStatus('w', { lastRunResult: 'Succeeded' });
   expect(hub.since('containerjobs', 0)).toBe('gone');
   expect(hub.since('containerjobs', 1)).not.toBe('gone');
-  store.deleteJob('w');
+  await store.deleteJob('w');
   const events = hub.since('containerjobs', 3) as { type: string; object: any }[];
   expect(events.map((e) => e.type)).toEqual(['DELETED']);
   expect(events[0]!.object.job.status.lastRunResult).toBe('Succeeded');
   hub.close();
-  store.close();
+  await store.close();
 });
 
-test('token and kubeconfig files are private; the token is stable', () => {
+test('token and kubeconfig files are private; the token is stable', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'acictl-tok-'));
   try {
     const t1 = loadOrCreateToken(join(dir, 'state'));
@@ -139,16 +139,16 @@ test('token and kubeconfig files are private; the token is stable', () => {
   }
 });
 
-test('removeFinalizer drops the finalizer; the job goes only when it is being deleted and none is left', () => {
+test('removeFinalizer drops the finalizer; the job goes only when it is being deleted and none is left', async () => {
   const store = new MemoryStore();
   const spec = jobObject('f').spec as any;
-  store.putJob({ name: 'f', finalizers: ['acictl.dev/cleanup', 'other/x'], labels: {}, annotations: {}, spec, source: { kind: 'api' }, status: {} });
-  expect(removeFinalizer(store, 'f')).toBe(false);
-  expect(store.getJob('f')!.finalizers).toEqual(['other/x']);
-  const j = store.getJob('f')!;
+  await store.putJob({ name: 'f', finalizers: ['acictl.dev/cleanup', 'other/x'], labels: {}, annotations: {}, spec, source: { kind: 'api' }, status: {} });
+  expect(await removeFinalizer(store, 'f')).toBe(false);
+  expect((await store.getJob('f'))!.finalizers).toEqual(['other/x']);
+  const j = (await store.getJob('f'))!;
   const { uid: _u, resourceVersion: _r, generation: _g, creationTimestamp: _c, ...rest } = j;
-  store.putJob({ ...rest, deletionTimestamp: '2026-01-01T00:00:00Z' }, j.resourceVersion);
-  expect(removeFinalizer(store, 'f', 'other/x')).toBe(true);
-  expect(store.getJob('f')).toBeUndefined();
-  store.close();
+  await store.putJob({ ...rest, deletionTimestamp: '2026-01-01T00:00:00Z' }, j.resourceVersion);
+  expect(await removeFinalizer(store, 'f', 'other/x')).toBe(true);
+  expect(await store.getJob('f')).toBeUndefined();
+  await store.close();
 });

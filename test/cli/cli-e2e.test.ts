@@ -49,9 +49,9 @@ describe('apply', () => {
     r = await acictl(['apply', '-f', '-'], { stdin: jobYaml('apply-a', { image: 'busybox:1.36' }) });
     expect(r.stdout).toBe('containerjob/apply-a configured\n');
     expect(r.code).toBe(0);
-    expect(server.store.getJob('apply-a')!.spec.template.containers[0].image).toBe('busybox:1.36');
+    expect((await server.store.getJob('apply-a'))!.spec.template.containers[0].image).toBe('busybox:1.36');
     // the controller's cleanup finalizer survives a PUT
-    expect(server.store.getJob('apply-a')!.finalizers).toEqual(['acictl.dev/cleanup']);
+    expect((await server.store.getJob('apply-a'))!.finalizers).toEqual(['acictl.dev/cleanup']);
   });
 
   it('reads a directory (-R for subdirectories) and supports --dry-run', async () => {
@@ -59,7 +59,7 @@ describe('apply', () => {
     write('tree/sub/b.yml', `${jobYaml('tree-b')}---\n${jobYaml('tree-c')}`);
     let r = await acictl(['apply', '-f', path.join(tmp.dir, 'tree'), '--dry-run']);
     expect(r.stdout).toBe('containerjob/tree-a created (server dry run)\n');
-    expect(server.store.getJob('tree-a')).toBeUndefined();
+    expect(await server.store.getJob('tree-a')).toBeUndefined();
     r = await acictl(['apply', '-f', 'tree', '-R']);
     expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(['containerjob/tree-a created', 'containerjob/tree-b created', 'containerjob/tree-c created']);
     expect(r.code).toBe(0);
@@ -71,17 +71,17 @@ describe('apply', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/bad[/\\]typo\.yaml:\d+:\d+: error: .*schedul/);
     expect(r.stdout).toBe('');
-    expect(server.store.getJob('bad-one')).toBeUndefined();
+    expect(await server.store.getJob('bad-one')).toBeUndefined();
   });
 
   it('refuses to change a job that comes from a manifests directory, naming the file (exit 1)', async () => {
-    server.store.putJob({ ...storedFromObject('from-dir'), source: { kind: 'directory', root: '/srv/manifests', file: '/srv/manifests/from-dir.yaml' } });
+    await server.store.putJob({ ...storedFromObject('from-dir'), source: { kind: 'directory', root: '/srv/manifests', file: '/srv/manifests/from-dir.yaml' } });
     const f = write('dir-job.yaml', jobYaml('from-dir', { image: 'other:1' }));
     const r = await acictl(['apply', '-f', f]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('/srv/manifests/from-dir.yaml');
     expect(r.stderr).toMatch(/dir-job\.yaml:1:1: error: containerjob\/from-dir/);
-    expect(server.store.getJob('from-dir')!.spec.template.containers[0].image).toBe('busybox');
+    expect((await server.store.getJob('from-dir'))!.spec.template.containers[0].image).toBe('busybox');
   });
 
   it('--prune removes exactly its own set’s vanished jobs; other sets and directory jobs survive', async () => {
@@ -92,14 +92,14 @@ describe('apply', () => {
     expect((await acictl(['apply', '-f', 'setB', '--prune', '--applyset', 'team-b'])).code).toBe(0);
     expect((await acictl(['apply', '-f', write('plain.yaml', jobYaml('prune-none'))])).code).toBe(0);
     // A directory job whose manifest carries set A's label must survive set A's prune.
-    server.store.putJob({ ...storedFromObject('prune-dir', { 'acictl.dev/applyset': 'team-a' }), source: { kind: 'directory', root: '/srv', file: '/srv/prune-dir.yaml' } });
-    expect(server.store.getJob('prune-a2')!.labels['acictl.dev/applyset']).toBe('team-a');
+    await server.store.putJob({ ...storedFromObject('prune-dir', { 'acictl.dev/applyset': 'team-a' }), source: { kind: 'directory', root: '/srv', file: '/srv/prune-dir.yaml' } });
+    expect((await server.store.getJob('prune-a2'))!.labels['acictl.dev/applyset']).toBe('team-a');
 
     // p2 vanishes from set A's input.
     const r = await acictl(['apply', '-f', write('setA2/p1.yaml', jobYaml('prune-a1')), '--prune', '--applyset', 'team-a']);
     expect(r.stdout).toBe('containerjob/prune-a1 unchanged\ncontainerjob/prune-a2 pruned\n');
     expect(r.code).toBe(0);
-    const names = server.store.listJobs().filter((j) => !j.deletionTimestamp).map((j) => j.name);
+    const names = (await server.store.listJobs()).filter((j) => !j.deletionTimestamp).map((j) => j.name);
     expect(names).not.toContain('prune-a2');
     expect(names).toEqual(expect.arrayContaining(['prune-a1', 'prune-b1', 'prune-none', 'prune-dir']));
   });
@@ -109,7 +109,7 @@ describe('apply', () => {
     const r = await acictl(['apply', '-f', 'empty', '--prune', '--applyset', 'team-b']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/refusing to prune/);
-    expect(server.store.getJob('prune-b1')).toBeDefined();
+    expect(await server.store.getJob('prune-b1')).toBeDefined();
   });
 });
 
@@ -155,14 +155,14 @@ describe('get', () => {
     write('get/jobs.yaml', `${jobYaml('get-a', { labels: { team: 'data' } })}---\n${jobYaml('get-b', { schedule: '*/5 * * * *', labels: { team: 'web' } })}`);
     expect((await acictl(['apply', '-f', 'get/jobs.yaml'])).code).toBe(0);
     const t = Date.parse('2026-01-02T00:00:00Z');
-    server.store.putRun(run('get-a', 'get-a-202601020000', t, 'Succeeded', [{ startedAt: t + 5_000, finishedAt: t + 65_000, exitCode: 0, phase: 'Succeeded' }]));
-    server.store.putRun(run('get-a', 'get-a-202601030000', t + 86_400_000, 'Running', [
+    await server.store.putRun(run('get-a', 'get-a-202601020000', t, 'Succeeded', [{ startedAt: t + 5_000, finishedAt: t + 65_000, exitCode: 0, phase: 'Succeeded' }]));
+    await server.store.putRun(run('get-a', 'get-a-202601030000', t + 86_400_000, 'Running', [
       { startedAt: t + 86_400_000, finishedAt: t + 86_430_000, exitCode: 1, phase: 'Failed', reason: 'ExitCode' },
       { startedAt: t + 86_500_000, phase: 'Running' },
     ]));
-    server.store.putRun(run('get-b', 'get-b-202601020005', t + 300_000, 'Failed', [{ startedAt: t + 300_000, finishedAt: t + 303_000, exitCode: 2, phase: 'Failed' }]));
+    await server.store.putRun(run('get-b', 'get-b-202601020005', t + 300_000, 'Failed', [{ startedAt: t + 300_000, finishedAt: t + 303_000, exitCode: 2, phase: 'Failed' }]));
     const now = Date.now();
-    server.store.putJobStatus('get-a', {
+    await server.store.putJobStatus('get-a', {
       lastScheduleTime: new Date(now - 3 * 3_600_000).toISOString(),
       lastRunResult: 'Succeeded',
       nextScheduleTime: new Date(now + 90 * 60_000).toISOString(),
@@ -251,7 +251,7 @@ describe('get', () => {
   it('--watch prints the list, then a line per change, and stops cleanly on SIGTERM', async () => {
     const p = spawnCli(['get', 'jobs', '--watch', '-l', 'team=web', '--server', server.url, '--token', server.token]);
     await p.waitFor(/^get-b\s/m);
-    server.store.putJobStatus('get-b', { lastRunResult: 'Failed' });
+    await server.store.putJobStatus('get-b', { lastRunResult: 'Failed' });
     await p.waitFor(/get-b\s+\S.*Failed/);
     p.child.kill('SIGTERM');
     const r = await p.done;
@@ -284,7 +284,7 @@ describe('run, suspend, resume, logs, delete', () => {
     const r = await acictl(['run', 'ops-job']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^ops-job-m\d{14}\n$/);
-    expect(server.store.getRun(r.stdout.trim())).toBeDefined();
+    expect(await server.store.getRun(r.stdout.trim())).toBeDefined();
     const missing = await acictl(['run', 'no-such-job']);
     expect(missing.code).toBe(1);
   });
@@ -303,11 +303,11 @@ describe('run, suspend, resume, logs, delete', () => {
 
   it('logs prints the latest run by default, a chosen run/attempt, and --tail', async () => {
     const t = Date.parse('2098-02-01T00:00:00Z');
-    server.store.putRun(run('ops-job', 'ops-job-209802010000', t, 'Succeeded', [{ phase: 'Failed', exitCode: 1 }, { phase: 'Succeeded', exitCode: 0 }]));
-    server.store.putLog('ops-job-209802010000', 1, 'main', 'first attempt failed\n');
-    server.store.putLog('ops-job-209802010000', 2, 'main', 'line 1\nline 2\nline 3\n');
-    server.store.putRun(run('ops-job', 'ops-job-209801310000', t - 86_400_000, 'Succeeded', [{}]));
-    server.store.putLog('ops-job-209801310000', 1, 'main', 'older run\n');
+    await server.store.putRun(run('ops-job', 'ops-job-209802010000', t, 'Succeeded', [{ phase: 'Failed', exitCode: 1 }, { phase: 'Succeeded', exitCode: 0 }]));
+    await server.store.putLog('ops-job-209802010000', 1, 'main', 'first attempt failed\n');
+    await server.store.putLog('ops-job-209802010000', 2, 'main', 'line 1\nline 2\nline 3\n');
+    await server.store.putRun(run('ops-job', 'ops-job-209801310000', t - 86_400_000, 'Succeeded', [{}]));
+    await server.store.putLog('ops-job-209801310000', 1, 'main', 'older run\n');
 
     let r = await acictl(['logs', 'ops-job']);
     expect(r.stdout).toBe('first attempt failed\nline 1\nline 2\nline 3\n');
@@ -325,7 +325,7 @@ describe('run, suspend, resume, logs, delete', () => {
 
   it('logs -f streams chunks as they are produced and ends when the run ends', async () => {
     const id = 'ops-job-202603010000';
-    server.store.putRun(run('ops-job', id, Date.parse('2099-03-01T00:00:00Z'), 'Running', [{ phase: 'Running' }]));
+    await server.store.putRun(run('ops-job', id, Date.parse('2099-03-01T00:00:00Z'), 'Running', [{ phase: 'Running' }]));
     server.liveLogs.set(id, { chunks: ['tick 1\n', 'tick 2\n', 'tick 3\n'], delayMs: 400 });
     const started = Date.now();
     // default run: the latest of the job (this one, scheduled last)
@@ -344,7 +344,7 @@ describe('run, suspend, resume, logs, delete', () => {
     let r = await acictl(['delete', 'job', 'ops-job']);
     expect(r.stdout).toBe('containerjob/ops-job deleted\n');
     expect(r.code).toBe(0);
-    expect(server.store.getJob('ops-job')?.deletionTimestamp ?? 'gone').toBeTruthy();
+    expect((await server.store.getJob('ops-job'))?.deletionTimestamp ?? 'gone').toBeTruthy();
 
     const f = write('del/x.yaml', jobYaml('del-x'));
     expect((await acictl(['apply', '-f', f])).code).toBe(0);

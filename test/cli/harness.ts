@@ -188,16 +188,16 @@ export async function startTestServer(clockNow: () => number = () => Date.now())
     token,
     validate: (obj: unknown, opts: { strict: boolean }) => validateObject(obj, opts),
     enqueue: () => undefined,
-    trigger: (name: string) => {
+    trigger: async (name: string) => {
       const now = clockNow();
       const id = manualRunId(name, now);
-      store.putRun({ ...run(name, id, null, 'Pending'), scheduledTime: now, createdAt: now });
+      await store.putRun({ ...run(name, id, null, 'Pending'), scheduledTime: now, createdAt: now });
       return { run: id };
     },
-    setSuspended: (name: string, suspended: boolean | null) => {
+    setSuspended: async (name: string, suspended: boolean | null) => {
       suspendCalls.push([name, suspended]);
-      const job = store.getJob(name);
-      if (job) store.putJobStatus(name, { ...job.status, suspended: suspended ?? job.spec.suspend ?? false });
+      const job = await store.getJob(name);
+      if (job) await store.putJobStatus(name, { ...job.status, suspended: suspended ?? job.spec.suspend ?? false });
     },
     logs: async function* (runId: string, attempt: number | undefined, follow: boolean, signal: AbortSignal): AsyncIterable<string> {
       const live = liveLogs.get(runId);
@@ -210,8 +210,8 @@ export async function startTestServer(clockNow: () => number = () => Date.now())
         return;
       }
       // Like the controller: one attempt when asked, else every attempt in order.
-      const attempts = attempt !== undefined ? [attempt] : (store.getRun(runId)?.attempts ?? []).map((a) => a.attempt);
-      for (const n of attempts) for (const part of store.getLog(runId, n)) yield part.content;
+      const attempts = attempt !== undefined ? [attempt] : ((await store.getRun(runId))?.attempts ?? []).map((a) => a.attempt);
+      for (const n of attempts) for (const part of await store.getLog(runId, n)) yield part.content;
     },
     metrics: async () => ({ contentType: 'text/plain', body: '' }),
     ready: () => true,

@@ -48,9 +48,9 @@ const validated = () => {
   return s.inPlace + s.inWorkers;
 };
 
-function specs(c: RunningController): Record<string, unknown> {
+async function specs(c: RunningController): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
-  c.store.forEachJob((j) => (out[j.name] = { spec: j.spec, labels: j.labels, source: j.source }));
+  await c.store.forEachJob((j) => (out[j.name] = { spec: j.spec, labels: j.labels, source: j.source }));
   return out;
 }
 
@@ -67,7 +67,7 @@ test('a restarted controller validates none of its unchanged manifests; a garbag
   let jobs: Record<string, unknown>;
   try {
     expect(validated() - before).toBe(21);
-    jobs = specs(first);
+    jobs = await specs(first);
     expect(Object.keys(jobs)).toHaveLength(20);
   } finally {
     await first.stop();
@@ -78,7 +78,7 @@ test('a restarted controller validates none of its unchanged manifests; a garbag
   const second = await start(m, state, warnings);
   try {
     expect(validated() - before).toBe(0);
-    expect(specs(second)).toEqual(jobs);
+    expect(await specs(second)).toEqual(jobs);
   } finally {
     await second.stop();
   }
@@ -90,7 +90,7 @@ test('a restarted controller validates none of its unchanged manifests; a garbag
   try {
     expect(warnings).toContain('validation cache file is corrupt; replacing it with an empty one');
     expect(validated() - before).toBe(21);
-    expect(specs(third)).toEqual(jobs);
+    expect(await specs(third)).toEqual(jobs);
   } finally {
     await third.stop();
   }

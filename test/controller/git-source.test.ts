@@ -26,7 +26,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await emu.close();
 });
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'acictl-git-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -84,7 +84,7 @@ async function hook(c: RunningController, secret = HOOK_SECRET): Promise<number>
   return res.status;
 }
 
-const job = (c: RunningController, name: string): StoredJob | undefined => c.store.getJob(name);
+const job = (c: RunningController, name: string): Promise<StoredJob | undefined> => c.store.getJob(name);
 const ready = (j: StoredJob | undefined) => j?.status.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
 
 test('commit, edit, broken file, delete, force-push — each applied through the webhook in seconds', async () => {
@@ -104,7 +104,7 @@ test('commit, edit, broken file, delete, force-push — each applied through the
   };
   try {
     // 1. commit a job: Ready, with that commit as its revision
-    const a1 = await waitFor('job-a Ready', () => ready(job(ctl, 'job-a')) && job(ctl, 'job-a'));
+    const a1 = await waitFor('job-a Ready', async () => ready(await job(ctl, 'job-a')) && await job(ctl, 'job-a'));
     expect(a1.status.sourceRevision).toBe(c1);
     expect(a1.source).toMatchObject({ kind: 'directory', revision: c1 });
     let [src] = await sources(ctl);
@@ -113,33 +113,33 @@ test('commit, edit, broken file, delete, force-push — each applied through the
     expect(src.lastFetchTime).toBeDefined();
 
     // 2. an edit is applied
-    const c2 = await push({ 'jobs/a.yaml': jobYaml('job-a', { image: 'registry.example.com/app:2' }) }, () => job(ctl, 'job-a')?.status.sourceRevision !== c1 && ready(job(ctl, 'job-a')));
-    expect(job(ctl, 'job-a')!.spec.template.containers[0].image).toBe('registry.example.com/app:2');
-    expect(job(ctl, 'job-a')!.status.sourceRevision).toBe(c2);
-    expect(job(ctl, 'job-b')!.status.sourceRevision).toBe(c2);
+    const c2 = await push({ 'jobs/a.yaml': jobYaml('job-a', { image: 'registry.example.com/app:2' }) }, async () => (await job(ctl, 'job-a'))?.status.sourceRevision !== c1 && ready(await job(ctl, 'job-a')));
+    expect((await job(ctl, 'job-a'))!.spec.template.containers[0].image).toBe('registry.example.com/app:2');
+    expect((await job(ctl, 'job-a'))!.status.sourceRevision).toBe(c2);
+    expect((await job(ctl, 'job-b'))!.status.sourceRevision).toBe(c2);
 
     // 3. a broken file: only its job is Invalid, with the file's line, and keeps the previous revision
     const broken = jobYaml('job-b', { image: 'registry.example.com/app:3' }).replace('location: eastus', 'locashun: eastus');
     const brokenLine = broken.split('\n').findIndex((l) => l.includes('locashun')) + 1;
-    const c3 = await push({ 'jobs/b.yaml': broken, 'jobs/a.yaml': jobYaml('job-a', { image: 'registry.example.com/app:3' }) }, () =>
-      job(ctl, 'job-b')?.status.conditions?.some((x) => x.type === 'Invalid' && x.status === 'True'),
+    const c3 = await push({ 'jobs/b.yaml': broken, 'jobs/a.yaml': jobYaml('job-a', { image: 'registry.example.com/app:3' }) }, async () =>
+      (await job(ctl, 'job-b'))?.status.conditions?.some((x) => x.type === 'Invalid' && x.status === 'True'),
     );
-    const b3 = job(ctl, 'job-b')!;
+    const b3 = (await job(ctl, 'job-b'))!;
     const inv = b3.status.conditions!.find((x) => x.type === 'Invalid')!;
     expect(inv.message).toContain(`b.yaml:${brokenLine}:`);
     expect(b3.status.sourceRevision).toBe(c2); // the previous revision, kept for it
     expect(b3.spec.template.containers[0].image).toBe('registry.example.com/app:1'); // its last good spec
-    await waitFor('job-a at c3', () => job(ctl, 'job-a')?.status.sourceRevision === c3);
-    expect(job(ctl, 'job-a')!.spec.template.containers[0].image).toBe('registry.example.com/app:3');
+    await waitFor('job-a at c3', async () => (await job(ctl, 'job-a'))?.status.sourceRevision === c3);
+    expect((await job(ctl, 'job-a'))!.spec.template.containers[0].image).toBe('registry.example.com/app:3');
     [src] = await sources(ctl);
     expect(src.lastAppliedRevision).toBe(c3);
 
     // 4. delete a file: its job is pruned
-    const c4 = await push({ 'jobs/a.yaml': null, 'jobs/b.yaml': jobYaml('job-b') }, () => {
-      const a = job(ctl, 'job-a');
+    const c4 = await push({ 'jobs/a.yaml': null, 'jobs/b.yaml': jobYaml('job-b') }, async () => {
+      const a = await job(ctl, 'job-a');
       return !a || a.deletionTimestamp;
     });
-    await waitFor('job-b valid at c4', () => job(ctl, 'job-b')?.status.sourceRevision === c4 && ready(job(ctl, 'job-b')));
+    await waitFor('job-b valid at c4', async () => (await job(ctl, 'job-b'))?.status.sourceRevision === c4 && ready(await job(ctl, 'job-b')));
 
     // 5. a force-push of an older history: held, nothing deleted, a Warning on the source
     repo.forcePush(c2);
@@ -151,15 +151,15 @@ test('commit, edit, broken file, delete, force-push — each applied through the
     expect(src.lastAppliedRevision).toBe(c4);
     expect(src.lastAttemptedRevision).toBe(c2);
     expect(src.conditions.find((x) => x.type === 'Ready')?.status).toBe('False');
-    expect(job(ctl, 'job-b')).toBeDefined();
-    expect(job(ctl, 'job-b')!.deletionTimestamp).toBeFalsy();
-    expect(job(ctl, 'job-b')!.status.sourceRevision).toBe(c4);
+    expect(await job(ctl, 'job-b')).toBeDefined();
+    expect((await job(ctl, 'job-b'))!.deletionTimestamp).toBeFalsy();
+    expect((await job(ctl, 'job-b'))!.status.sourceRevision).toBe(c4);
     // a new commit on top of the rewritten history is still not a descendant of c4: held too
     const c6 = repo.commit({ 'jobs/c.yaml': jobYaml('job-c') });
     expect(await hook(ctl)).toBe(202);
     await waitFor('c6 attempted', async () => (await sources(ctl))[0].lastAttemptedRevision === c6);
-    expect(job(ctl, 'job-c')).toBeUndefined();
-    expect(job(ctl, 'job-b')!.deletionTimestamp).toBeFalsy();
+    expect(await job(ctl, 'job-c')).toBeUndefined();
+    expect((await job(ctl, 'job-b'))!.deletionTimestamp).toBeFalsy();
     // the branch back where it was: the warning clears
     repo.forcePush(c4);
     expect(await hook(ctl)).toBe(202);
@@ -190,12 +190,12 @@ test('without the webhook a push is applied within one interval; a stopped serve
   const logs: string[] = [];
   let ctl = await start([{ url: `${server.url}/jobs.git`, ref: 'main', intervalMs: 1_000 }], { allowEmpty: true, logs });
   try {
-    await waitFor('jobs at c1', () => job(ctl, 'job-a')?.status.sourceRevision === c1 && job(ctl, 'job-b')?.status.sourceRevision === c1);
+    await waitFor('jobs at c1', async () => (await job(ctl, 'job-a'))?.status.sourceRevision === c1 && (await job(ctl, 'job-b'))?.status.sourceRevision === c1);
 
     // polling: at most one interval (plus the pass)
     const c2 = repo.commit({ 'a.yaml': jobYaml('job-a', { image: 'registry.example.com/app:2' }) });
     const t0 = Date.now();
-    await waitFor('c2 by polling', () => job(ctl, 'job-a')?.status.sourceRevision === c2, 5_000);
+    await waitFor('c2 by polling', async () => (await job(ctl, 'job-a'))?.status.sourceRevision === c2, 5_000);
     const took = Date.now() - t0;
     process.stdout.write(`git poll (1 s interval) push→applied ms: ${took}\n`);
     expect(took).toBeLessThan(2_500);
@@ -211,8 +211,8 @@ test('without the webhook a push is applied within one interval; a stopped serve
     expect(down.conditions.find((x) => x.type === 'Warning')?.reason).toBe('FetchFailed');
     expect(down.lastAppliedRevision).toBe(c2);
     await new Promise((r) => setTimeout(r, 1_500));
-    expect(job(ctl, 'job-a')?.deletionTimestamp).toBeFalsy();
-    expect(job(ctl, 'job-b')?.deletionTimestamp).toBeFalsy();
+    expect((await job(ctl, 'job-a'))?.deletionTimestamp).toBeFalsy();
+    expect((await job(ctl, 'job-b'))?.deletionTimestamp).toBeFalsy();
     const metrics = await (await fetch(`${ctl.url}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`acictl_git_source_ready\\{source="${down.name}"\\} 0`));
     expect(metrics).toMatch(/acictl_git_source_fetch_failures_total\{source="jobs-[0-9a-f]+"\} [1-9]/);
@@ -230,8 +230,8 @@ test('without the webhook a push is applied within one interval; a stopped serve
     });
     expect(gone.conditions.find((x) => x.type === 'Warning')?.message).toContain(`keeping revision ${c4}`);
     expect(gone.lastAppliedRevision).toBe(c4);
-    expect(job(ctl, 'job-a')?.deletionTimestamp).toBeFalsy();
-    expect(job(ctl, 'job-b')?.deletionTimestamp).toBeFalsy();
+    expect((await job(ctl, 'job-a'))?.deletionTimestamp).toBeFalsy();
+    expect((await job(ctl, 'job-b'))?.deletionTimestamp).toBeFalsy();
     repo.forcePush(c4); // main is back
     await waitFor('the ref back', async () => (await sources(ctl))[0].lastFetchError === undefined);
 
@@ -239,9 +239,9 @@ test('without the webhook a push is applied within one interval; a stopped serve
     const mirror = path.join(path.dirname((await sources(ctl))[0].root), 'mirror.git');
     rmSync(path.join(mirror, 'objects'), { recursive: true, force: true });
     const c5 = repo.commit({ 'c.yaml': jobYaml('job-c') });
-    await waitFor('job-c after the mirror was refetched', () => job(ctl, 'job-c')?.status.sourceRevision === c5);
+    await waitFor('job-c after the mirror was refetched', async () => (await job(ctl, 'job-c'))?.status.sourceRevision === c5);
     expect(logs.some((l) => l.includes('the mirror is unusable; fetching it again'))).toBe(true);
-    expect(job(ctl, 'job-a')?.deletionTimestamp).toBeFalsy();
+    expect((await job(ctl, 'job-a'))?.deletionTimestamp).toBeFalsy();
 
     // a restart while the server is down: the last checkout is read, nothing is deleted, the
     // applied revision is remembered and the error shows
@@ -253,8 +253,8 @@ test('without the webhook a push is applied within one interval; a stopped serve
     expect(again.lastAppliedRevision).toBe(c5);
     expect(again.lastFetchError).toMatch(/failed/);
     for (const n of ['job-a', 'job-b', 'job-c']) {
-      expect(job(ctl, n)?.deletionTimestamp).toBeFalsy();
-      expect(job(ctl, n)?.status.sourceRevision).toBe(c5);
+      expect((await job(ctl, n))?.deletionTimestamp).toBeFalsy();
+      expect((await job(ctl, n))?.status.sourceRevision).toBe(c5);
     }
   } finally {
     await ctl.stop();

@@ -78,7 +78,7 @@ async function simulate(cfg: Config, steps: Step[]): Promise<void> {
   h.restart();
   const scope = { subscriptionId: SUB, resourceGroup: 'rg1' };
   const snapshots: ObservedGroup[][] = [[]];
-  h.putJob(
+  await h.putJob(
     'j',
     spec({
       schedule: cfg.schedule,
@@ -145,14 +145,14 @@ async function simulate(cfg: Config, steps: Step[]): Promise<void> {
   // 1. Exactly once: no (run, attempt) was ever put twice.
   for (const [k, n] of puts) expect([k, n]).toEqual([k, 1]);
   // Every group we hold is tagged for a recorded attempt.
-  for (const g of h.groups.all()) expect(h.store.getRun(g.tags[TAG_RUN])).toBeDefined();
+  for (const g of h.groups.all()) expect(await h.store.getRun(g.tags[TAG_RUN])).toBeDefined();
 
   // 2. No lost slot: where nothing may block a slot, every slot due while the controller was up
   //    (and whose deadline has passed by the end) has a run.
   if (cfg.policy !== 'Forbid' && cfg.groupPolicy === 'PerRun') {
     const schedule = compileSchedule(cfg.schedule, { timeZone: 'UTC' });
     const horizon = h.clock.t - (cfg.deadline === null ? 1_000 : cfg.deadline * 1000);
-    const ids = new Set(h.store.listRuns('j').map((r) => r.id));
+    const ids = new Set((await h.store.listRuns('j')).map((r) => r.id));
     for (const slot of schedule.between(start, horizon, 10_000)) expect(ids.has(scheduledRunId('j', slot)) ? slot : `lost ${new Date(slot).toISOString()}`).toBe(slot);
   }
 }
@@ -165,7 +165,7 @@ describe('properties', () => {
     );
   });
 
-  it('planning twice on the same input yields the same actions, and the input is left untouched', () => {
+  it('planning twice on the same input yields the same actions, and the input is left untouched', async () => {
     const R = 'j-202601100900';
     const attemptArb = fc.record({
       phase: fc.constantFrom('Creating' as const, 'Running' as const, 'Succeeded' as const, 'Failed' as const),

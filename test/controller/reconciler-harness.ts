@@ -80,9 +80,9 @@ export class Harness {
     }
   }
 
-  putJob(name: string, s: ContainerJobSpec = spec()): void {
-    const prev = this.store.getJob(name);
-    this.store.putJob({
+  async putJob(name: string, s: ContainerJobSpec = spec()): Promise<void> {
+    const prev = await this.store.getJob(name);
+    await this.store.putJob({
       name,
       labels: {},
       annotations: {},
@@ -94,10 +94,10 @@ export class Harness {
     });
   }
 
-  deleteJob(name: string): void {
-    const j = this.store.getJob(name)!;
+  async deleteJob(name: string): Promise<void> {
+    const j = (await this.store.getJob(name))!;
     const { uid, creationTimestamp, labels, annotations, finalizers, spec: s, source, status } = j;
-    this.store.putJob({ name, uid, creationTimestamp, labels, annotations, finalizers, spec: s, source, status, deletionTimestamp: new Date(this.clock.t).toISOString() });
+    await this.store.putJob({ name, uid, creationTimestamp, labels, annotations, finalizers, spec: s, source, status, deletionTimestamp: new Date(this.clock.t).toISOString() });
   }
 
   reconcile(name: string): Promise<ReconcileResult> {

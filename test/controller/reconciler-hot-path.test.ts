@@ -14,19 +14,17 @@ const SLOT1 = Date.UTC(2026, 0, 10, 1);
 const RUN = 'rep-202601100100';
 
 /** Count outermost store commits (MemoryStore: a write entered at depth 0). */
-function countCommits(h: Harness): { n: number } {
-  const c = { n: 0 };
-  const store = h.store as unknown as { write: (fn: () => unknown) => unknown; depth: number };
-  const orig = store.write.bind(store);
-  store.write = (fn) => {
-    if (store.depth === 0) c.n++;
-    return orig(fn);
+function countCommits(h: Harness): { readonly n: number } {
+  const base = h.store.stats.commits;
+  return {
+    get n() {
+      return h.store.stats.commits - base;
+    },
   };
-  return c;
 }
 
 async function toSlot(h: Harness): Promise<void> {
-  h.putJob('rep', spec({ cleanup: { onSuccess: 'Delete', onFailure: 'Keep' } } as never));
+  await h.putJob('rep', spec({ cleanup: { onSuccess: 'Delete', onFailure: 'Keep' } } as never));
   await h.reconcile('rep');
   h.clock.t = SLOT1;
 }
@@ -35,13 +33,13 @@ describe('reconcile hot path: commits', () => {
   it('a launch is one commit before the PUT (holding the attempt record) and one after', async () => {
     const h = new Harness();
     const seenAtPut: { commits: number; phase?: string }[] = [];
-    let commits = { n: 0 };
+    let commits: { readonly n: number } = { n: 0 };
     h.wrapGroups = (inner) =>
       new Proxy(inner, {
         get(target, prop, recv) {
           if (prop === 'createOrUpdate') {
-            return (d: Parameters<ContainerGroups['createOrUpdate']>[0], o: Parameters<ContainerGroups['createOrUpdate']>[1]) => {
-              seenAtPut.push({ commits: commits.n, phase: h.store.getRun(RUN)?.attempts[0]?.phase });
+            return async (d: Parameters<ContainerGroups['createOrUpdate']>[0], o: Parameters<ContainerGroups['createOrUpdate']>[1]) => {
+              seenAtPut.push({ commits: commits.n, phase: (await h.store.getRun(RUN))?.attempts[0]?.phase });
               return target.createOrUpdate(d, o);
             };
           }
@@ -54,23 +52,23 @@ describe('reconcile hot path: commits', () => {
     await h.reconcile('rep');
     expect(seenAtPut).toEqual([{ commits: 1, phase: 'Creating' }]);
     expect(commits.n).toBe(2);
-    expect(h.store.getRun(RUN)!.attempts[0].phase).toBe('Running');
-    expect(h.store.getJob('rep')!.status.active).toEqual([{ run: RUN, group: RUN, attempt: 1 }]);
+    expect((await h.store.getRun(RUN))!.attempts[0].phase).toBe('Running');
+    expect((await h.store.getJob('rep'))!.status.active).toEqual([{ run: RUN, group: RUN, attempt: 1 }]);
     expect(h.events.map((e) => e.reason)).toEqual(['RunCreated', 'AttemptStarted']);
   });
 
   it('steady state: a reconcile with nothing to do commits nothing and leaves the status object as it is', async () => {
     const h = new Harness();
-    h.putJob('rep', spec());
+    await h.putJob('rep', spec());
     await h.reconcile('rep');
-    const before = h.store.getJob('rep')!;
+    const before = (await h.store.getJob('rep'))!;
     const commits = countCommits(h);
     for (let i = 0; i < 3; i++) {
       h.clock.t += 1000;
       await h.reconcile('rep');
     }
     expect(commits.n).toBe(0);
-    expect(h.store.getJob('rep')!.resourceVersion).toBe(before.resourceVersion);
+    expect((await h.store.getJob('rep'))!.resourceVersion).toBe(before.resourceVersion);
   });
 
   it('a failing ARM call after recorded writes keeps them (committed before the error propagates)', async () => {
@@ -78,13 +76,13 @@ describe('reconcile hot path: commits', () => {
     await toSlot(h);
     h.groups.injectError('createOrUpdate', new AciError('Transient', 'boom'));
     await expect(h.reconcile('rep')).rejects.toBeTruthy();
-    const run = h.store.getRun(RUN)!;
+    const run = (await h.store.getRun(RUN))!;
     expect(run.attempts[0].phase).toBe('Creating');
     // The retry recovers the attempt and launches once.
     await h.reconcile('rep');
     expect(h.creations().filter((n) => n === RUN).length).toBeGreaterThanOrEqual(1);
-    expect(h.store.getRun(RUN)!.attempts).toHaveLength(1);
-    expect(h.store.getRun(RUN)!.attempts[0].phase).toBe('Running');
+    expect((await h.store.getRun(RUN))!.attempts).toHaveLength(1);
+    expect((await h.store.getRun(RUN))!.attempts[0].phase).toBe('Running');
   });
 });
 
@@ -132,10 +130,10 @@ describe('reconcile hot path: log fetches and the delete', () => {
     expect(logs).toBeLessThanOrEqual(Math.floor(gets / 2) + 1);
     const lines = h.lines.map((l) => l.line);
     expect(lines).toEqual(Array.from({ length: total }, (_, i) => `line-${i + 1}`));
-    expect(h.store.getLog(RUN, 1)[0].content.split('\n').filter(Boolean)).toHaveLength(total);
+    expect((await h.store.getLog(RUN, 1))[0].content.split('\n').filter(Boolean)).toHaveLength(total);
     const ops = h.groups.calls.map((c) => c.op);
     expect(ops.lastIndexOf('logs')).toBeLessThan(ops.indexOf('delete'));
-    expect(h.store.getRun(RUN)!.attempts[0]).toMatchObject({ logsArchived: true, groupDeleted: true });
+    expect((await h.store.getRun(RUN))!.attempts[0]).toMatchObject({ logsArchived: true, groupDeleted: true });
     // The delete carried the tags of the GET made in the same reconcile.
     expect(deleteOpts).toHaveLength(1);
     expect(deleteOpts[0]!.observedTags![TAG_MANAGED_BY]).toBe(INSTANCE);
@@ -169,7 +167,7 @@ describe('reconcile hot path: log fetches and the delete', () => {
     await h.reconcile('rep'); // launched
     await h.resync();
     // The job is deleted: its running group is archived and deleted from the listing alone.
-    h.deleteJob('rep');
+    await h.deleteJob('rep');
     h.restart();
     await h.resync();
     await h.reconcile('rep');

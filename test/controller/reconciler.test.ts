@@ -5,12 +5,12 @@ const HOUR = 3_600_000;
 describe('Reconciler: a scheduled PerRun job', () => {
   it('runs at the slot, streams each log line once, archives logs, then deletes the group', async () => {
     const h = new Harness();
-    h.putJob('rep', spec());
+    await h.putJob('rep', spec());
     const first = await h.reconcile('rep');
-    expect(h.store.listRuns('rep')).toEqual([]);
+    expect(await h.store.listRuns('rep')).toEqual([]);
     expect(first.requeueAfterMs).toBe(Date.UTC(2026, 0, 10, 1) - T0);
     await h.runFor('rep', first.requeueAfterMs!);
-    const runs = h.store.listRuns('rep');
+    const runs = await h.store.listRuns('rep');
     expect(runs.map((r) => r.id)).toEqual(['rep-202601100100']);
     expect(h.groups.has('rep-202601100100')).toBe(true);
     expect(h.groups.inspect('rep-202601100100').runEnv).toMatchObject({
@@ -30,14 +30,14 @@ describe('Reconciler: a scheduled PerRun job', () => {
     await h.runFor('rep', 60_000);
     expect(h.lines.map((l) => l.line)).toEqual(['one', 'two', 'three', 'four', 'five']);
     expect(h.lines[0].f).toEqual({ job: 'rep', run: 'rep-202601100100', attempt: 1, container: 'main' });
-    const run = h.store.getRun('rep-202601100100')!;
+    const run = (await h.store.getRun('rep-202601100100'))!;
     expect(run.phase).toBe('Succeeded');
     expect(run.attempts[0]).toMatchObject({ phase: 'Succeeded', exitCode: 0, logsArchived: true, groupDeleted: true });
-    expect(h.store.getLog('rep-202601100100', 1)).toEqual([{ container: 'main', content: 'one\ntwo\nthree\nfour\nfive' }]);
+    expect(await h.store.getLog('rep-202601100100', 1)).toEqual([{ container: 'main', content: 'one\ntwo\nthree\nfour\nfive' }]);
     expect(h.groups.has('rep-202601100100')).toBe(false);
     const order = h.groups.calls.filter((c) => c.op === 'logs' || c.op === 'delete').map((c) => c.op);
     expect(order[order.length - 1]).toBe('delete');
-    const status = h.store.getJob('rep')!.status;
+    const status = (await h.store.getJob('rep'))!.status;
     expect(status.lastRunResult).toBe('Succeeded');
     expect(status.conditions!.find((c) => c.type === 'LastRunSucceeded')!.status).toBe('True');
     expect(status.lastScheduleTime).toBe('2026-01-10T01:00:00.000Z');
@@ -49,7 +49,7 @@ const SLOT1 = Date.UTC(2026, 0, 10, 1);
 const runId = (h: number) => `rep-2026011${h >= 24 ? 1 : 0}${String(h % 24).padStart(2, '0')}00`;
 
 async function toFirstSlot(h: Harness, s = spec(), slot = SLOT1): Promise<void> {
-  h.putJob('rep', s);
+  await h.putJob('rep', s);
   await h.reconcile('rep');
   await h.runFor('rep', slot - h.clock.t);
 }
@@ -61,7 +61,7 @@ describe('Reconciler: retries, timeout, concurrency', () => {
     await toFirstSlot(h, spec({ retries: 2, retryDelay: '10s', retryBackoff: { factor: 3, maxDelay: '1h' }, cleanup: { onFailure: 'Delete' } }));
     h.groups.finish('rep-202601100100', 3);
     await h.runFor('rep', 3_000);
-    let run = h.store.getRun(runId(1))!;
+    let run = (await h.store.getRun(runId(1)))!;
     expect(run.phase).toBe('Retrying');
     const failedAt = run.attempts[0].finishedAt!;
     expect(run.nextAttemptAt).toBe(failedAt + 10_000);
@@ -75,12 +75,12 @@ describe('Reconciler: retries, timeout, concurrency', () => {
     expect(h.groups.inspect('rep-202601100100-a2').runEnv.ACICTL_ATTEMPT).toBe('2');
     h.groups.finish('rep-202601100100-a2', 1);
     await h.runFor('rep', 3_000);
-    run = h.store.getRun(runId(1))!;
+    run = (await h.store.getRun(runId(1)))!;
     expect(run.nextAttemptAt! - run.attempts[1].finishedAt!).toBe(30_000);
     await h.runFor('rep', 31_000);
     h.groups.finish('rep-202601100100-a3', 1);
     await h.runFor('rep', 5_000);
-    run = h.store.getRun(runId(1))!;
+    run = (await h.store.getRun(runId(1)))!;
     expect(run.phase).toBe('Failed');
     expect(run.attempts.map((a) => a.phase)).toEqual(['Failed', 'Failed', 'Failed']);
     expect(h.creations()).toEqual(['rep-202601100100', 'rep-202601100100-a2', 'rep-202601100100-a3']);
@@ -90,7 +90,7 @@ describe('Reconciler: retries, timeout, concurrency', () => {
     const h = new Harness();
     await toFirstSlot(h, spec({ timeout: '30s' }));
     await h.runFor('rep', 31_000);
-    const run = h.store.getRun(runId(1))!;
+    const run = (await h.store.getRun(runId(1)))!;
     expect(run.phase).toBe('Failed');
     expect(run.attempts[0]).toMatchObject({ phase: 'Failed', reason: 'Timeout', logsArchived: true });
     expect(h.groups.calls.some((c) => c.op === 'stop' && c.name === 'rep-202601100100')).toBe(true);
@@ -101,23 +101,23 @@ describe('Reconciler: retries, timeout, concurrency', () => {
   it('Forbid: a slot during an active run waits, is recorded missed after its deadline, and the next slot runs', async () => {
     const h = new Harness();
     await toFirstSlot(h, spec({ schedule: '*/10 * * * *', startingDeadlineSeconds: 60 }), TEN);
-    expect(h.store.listRuns('rep').map((r) => r.id)).toEqual(['rep-202601100010']);
+    expect((await h.store.listRuns('rep')).map((r) => r.id)).toEqual(['rep-202601100010']);
     await h.runFor('rep', 10 * 60_000 + 30_000);
-    expect(h.store.listRuns('rep').map((r) => r.id)).toEqual(['rep-202601100010']);
-    expect(h.store.getSchedulerState('rep')!.missedCount).toBe(0);
+    expect((await h.store.listRuns('rep')).map((r) => r.id)).toEqual(['rep-202601100010']);
+    expect((await h.store.getSchedulerState('rep'))!.missedCount).toBe(0);
     await h.runFor('rep', 31_000);
-    expect(h.store.getSchedulerState('rep')!.missedCount).toBe(1);
+    expect((await h.store.getSchedulerState('rep'))!.missedCount).toBe(1);
     expect(h.events.some((e) => e.reason === 'MissedSchedule')).toBe(true);
     h.groups.finish('rep-202601100010', 0);
     await h.runFor('rep', 9 * 60_000);
-    expect(h.store.listRuns('rep').map((r) => r.id)).toEqual(['rep-202601100010', 'rep-202601100030']);
+    expect((await h.store.listRuns('rep')).map((r) => r.id)).toEqual(['rep-202601100010', 'rep-202601100030']);
   });
 
   it('Replace: stops the active run, marks it Failed/Replaced, starts the new slot', async () => {
     const h = new Harness();
     await toFirstSlot(h, spec({ schedule: '*/10 * * * *', concurrencyPolicy: 'Replace' }), TEN);
     await h.runFor('rep', 10 * 60_000);
-    const [old, cur] = h.store.listRuns('rep');
+    const [old, cur] = await h.store.listRuns('rep');
     expect(old).toMatchObject({ id: 'rep-202601100010', phase: 'Failed' });
     expect(old.attempts[0]).toMatchObject({ reason: 'Replaced', logsArchived: true });
     expect(cur).toMatchObject({ id: 'rep-202601100020', phase: 'Running' });
@@ -131,7 +131,7 @@ describe('Reconciler: retries, timeout, concurrency', () => {
     const h = new Harness();
     await toFirstSlot(h, spec({ schedule: '*/10 * * * *', concurrencyPolicy: 'Allow' }), TEN);
     await h.runFor('rep', 10 * 60_000);
-    expect(h.store.listRuns('rep').map((r) => r.phase)).toEqual(['Running', 'Running']);
+    expect((await h.store.listRuns('rep')).map((r) => r.phase)).toEqual(['Running', 'Running']);
     expect(h.groups.has('rep-202601100010')).toBe(true);
     expect(h.groups.has('rep-202601100020')).toBe(true);
   });
@@ -151,26 +151,26 @@ describe('Reconciler: Reuse groups', () => {
     expect(h.groups.has('rep')).toBe(true);
     h.groups.finish('rep', 0);
     await h.runFor('rep', 60_000);
-    h.putJob('rep', reuse('app:2'));
+    await h.putJob('rep', reuse('app:2'));
     await h.runFor('rep', HOUR - 60_000);
     expect(h.groups.inspect('rep').template!.containers[0].image).toBe('app:2');
     expect(h.groups.inspect('rep').runEnv.ACICTL_RUN_ID).toBe('rep-202601100200');
     expect(h.groups.count('delete')).toBe(0);
     h.groups.finish('rep', 0);
     await h.runFor('rep', 60_000);
-    h.putJob('rep', reuse('app:2', 2));
+    await h.putJob('rep', reuse('app:2', 2));
     await h.runFor('rep', HOUR - 60_000);
     expect(h.groups.count('delete')).toBe(1);
     expect(h.groups.inspect('rep').template!.containers[0].resources.requests.cpu).toBe(2);
     const puts = h.groups.calls.filter((c) => c.op === 'createOrUpdate');
     expect(puts.map((c) => Boolean(c.ifNoneMatch))).toEqual([true, false, true]);
-    expect(h.store.listRuns('rep').map((r) => r.phase)).toEqual(['Succeeded', 'Succeeded', 'Running']);
+    expect((await h.store.listRuns('rep')).map((r) => r.phase)).toEqual(['Succeeded', 'Succeeded', 'Running']);
   });
 
   it('never changes the group while a run is on it: the edit rolls in at the next run', async () => {
     const h = new Harness();
     await toFirstSlot(h, reuse('app:1'));
-    h.putJob('rep', reuse('app:2'));
+    await h.putJob('rep', reuse('app:2'));
     await h.runFor('rep', 30_000);
     expect(h.groups.inspect('rep').template!.containers[0].image).toBe('app:1');
     expect(h.creations()).toEqual(['rep']);
@@ -182,7 +182,7 @@ describe('Reconciler: Reuse groups', () => {
     h.groups.seedUnmanaged({ subscriptionId: '00000000-0000-0000-0000-0000000000aa', resourceGroup: 'rg1', name: 'rep' });
     await toFirstSlot(h, reuse('app:1'));
     await h.runFor('rep', 5_000);
-    const run = h.store.getRun(runId(1))!;
+    const run = (await h.store.getRun(runId(1)))!;
     expect(run.phase).toBe('Failed');
     expect(run.attempts[0].reason).toBe('AlreadyExists');
     const touching = h.groups.calls.filter((c) => c.name === 'rep' && ['stop', 'delete', 'start'].includes(c.op));
@@ -194,11 +194,11 @@ describe('Reconciler: Reuse groups', () => {
     const h = new Harness();
     h.groups.seedUnmanaged({ subscriptionId: '00000000-0000-0000-0000-0000000000aa', resourceGroup: 'rg1', name: 'rep' });
     await toFirstSlot(h, { ...reuse('app:1'), failIfExists: false });
-    const run = h.store.getRun(runId(1))!;
+    const run = (await h.store.getRun(runId(1)))!;
     expect(run.attempts[0]).toMatchObject({ groupName: 'rep-202601100100', phase: 'Running' });
     h.groups.finish('rep-202601100100', 0);
     await h.runFor('rep', 60_000);
-    expect(h.store.getRun(runId(1))!.phase).toBe('Succeeded');
+    expect((await h.store.getRun(runId(1)))!.phase).toBe('Succeeded');
     expect(h.groups.calls.filter((c) => c.name === 'rep' && c.op !== 'createOrUpdate' && c.op !== 'get')).toEqual([]);
   });
 });
@@ -206,23 +206,23 @@ describe('Reconciler: Reuse groups', () => {
 describe('Reconciler: crashes, manual runs, deletion, orphans', () => {
   it('a crash between recording the attempt and the PUT: the restart creates the group exactly once', async () => {
     const h = new Harness();
-    h.putJob('rep', spec());
+    await h.putJob('rep', spec());
     await h.reconcile('rep');
     h.clock.t = SLOT1;
     h.groups.injectError('createOrUpdate', new Error('process killed'), 1);
     await expect(h.reconcile('rep')).rejects.toThrow('process killed');
-    expect(h.store.getRun(runId(1))!.attempts[0].phase).toBe('Creating');
+    expect((await h.store.getRun(runId(1)))!.attempts[0].phase).toBe('Creating');
     h.restart();
     await h.resync();
     h.clock.t += 1_000;
     await h.reconcile('rep');
-    expect(h.store.getRun(runId(1))!.attempts[0].phase).toBe('Running');
+    expect((await h.store.getRun(runId(1)))!.attempts[0].phase).toBe('Running');
     expect(h.groups.all().filter((g) => g.name.startsWith('rep-')).length).toBe(1);
   });
 
   it('a crash after the PUT went through (response lost): the restart adopts the group, no second run', async () => {
     const h = new Harness();
-    h.putJob('rep', spec());
+    await h.putJob('rep', spec());
     await h.reconcile('rep');
     h.clock.t = SLOT1;
     h.groups.injectError('createOrUpdate', new Error('process killed'), 1, { afterEffect: true });
@@ -230,13 +230,13 @@ describe('Reconciler: crashes, manual runs, deletion, orphans', () => {
     h.restart();
     h.clock.t += 1_000;
     await h.reconcile('rep'); // cache not even resynced: the recover path GETs
-    expect(h.store.getRun(runId(1))!.attempts[0].phase).toBe('Running');
+    expect((await h.store.getRun(runId(1)))!.attempts[0].phase).toBe('Running');
     expect(h.groups.inspect('rep-202601100100').puts).toBe(1);
   });
 
   it('throttling is thrown for the workqueue to back off, and the next pass completes', async () => {
     const h = new Harness();
-    h.putJob('rep', spec());
+    await h.putJob('rep', spec());
     await h.reconcile('rep');
     h.clock.t = SLOT1;
     const { AciError } = await import('../../src/aci/types');
@@ -244,20 +244,20 @@ describe('Reconciler: crashes, manual runs, deletion, orphans', () => {
     await expect(h.reconcile('rep')).rejects.toMatchObject({ kind: 'Throttled' });
     h.clock.t += 5_000;
     await h.reconcile('rep');
-    expect(h.store.getRun(runId(1))!.attempts[0].phase).toBe('Running');
+    expect((await h.store.getRun(runId(1)))!.attempts[0].phase).toBe('Running');
     expect(h.groups.inspect('rep-202601100100').puts).toBe(1);
   });
 
   it('a manual run starts at once with a manual run id', async () => {
     const h = new Harness();
-    h.putJob('man', spec({ schedule: null }));
+    await h.putJob('man', spec({ schedule: null }));
     await h.reconcile('man');
-    const st = h.store.getSchedulerState('man')!;
-    h.store.putSchedulerState('man', { ...st, pendingManual: [{ id: 'man-m20260110000040', requestedAt: T0 + 10_000 }] });
+    const st = (await h.store.getSchedulerState('man'))!;
+    await h.store.putSchedulerState('man', { ...st, pendingManual: [{ id: 'man-m20260110000040', requestedAt: T0 + 10_000 }] });
     h.clock.t = T0 + 10_000;
     const r = await h.reconcile('man');
-    expect(h.store.listRuns('man').map((x) => [x.id, x.manual])).toEqual([['man-m20260110000040', true]]);
-    expect(h.store.getSchedulerState('man')!.pendingManual).toEqual([]);
+    expect((await h.store.listRuns('man')).map((x) => [x.id, x.manual])).toEqual([['man-m20260110000040', true]]);
+    expect((await h.store.getSchedulerState('man'))!.pendingManual).toEqual([]);
     expect(h.groups.inspect('man-m20260110000040').runEnv.ACICTL_SCHEDULED_TIME).toBe('2026-01-10T00:00:40Z');
     expect(r.requeueAfterMs).toBe(2_000);
   });
@@ -266,19 +266,19 @@ describe('Reconciler: crashes, manual runs, deletion, orphans', () => {
     const h = new Harness();
     await toFirstSlot(h, spec({ cleanup: { onSuccess: 'Keep' } }));
     h.groups.setLogs('rep-202601100100', 'main', 'kept\n');
-    h.deleteJob('rep');
+    await h.deleteJob('rep');
     await h.reconcile('rep');
     expect(h.groups.has('rep-202601100100')).toBe(false);
-    expect(h.store.getLog(runId(1), 1)).toEqual([{ container: 'main', content: 'kept\n' }]);
-    expect(h.store.getRun(runId(1))!.attempts[0].reason).toBe('JobDeleted');
-    expect(h.store.getJob('rep')).toBeUndefined();
+    expect(await h.store.getLog(runId(1), 1)).toEqual([{ container: 'main', content: 'kept\n' }]);
+    expect((await h.store.getRun(runId(1)))!.attempts[0].reason).toBe('JobDeleted');
+    expect(await h.store.getJob('rep')).toBeUndefined();
   });
 
   it('orphans: groups of a job that no longer exists are archived and deleted; unmanaged ones are not', async () => {
     const h = new Harness();
     await toFirstSlot(h, spec());
     h.groups.setLogs('rep-202601100100', 'main', 'last words\n');
-    h.store.deleteJob('rep');
+    await h.store.deleteJob('rep');
     h.groups.seedUnmanaged({ subscriptionId: '00000000-0000-0000-0000-0000000000aa', resourceGroup: 'rg1', name: 'not-ours', tags: { 'acictl.dev/job': 'rep' } });
     h.restart();
     await h.resync();
@@ -286,7 +286,7 @@ describe('Reconciler: crashes, manual runs, deletion, orphans', () => {
     await h.reconcile('rep');
     expect(h.groups.has('rep-202601100100')).toBe(false);
     expect(h.groups.has('not-ours')).toBe(true);
-    expect(h.store.getLog(runId(1), 1)[0].content).toBe('last words\n');
+    expect((await h.store.getLog(runId(1), 1))[0].content).toBe('last words\n');
   });
 });
 
@@ -297,7 +297,7 @@ describe('Reconciler: steady state, status, polling cost', () => {
     h.groups.finish('rep-202601100100', 0);
     await h.runFor('rep', 60_000);
     const writes = h.writes();
-    const rv = h.store.getJob('rep')!.resourceVersion;
+    const rv = (await h.store.getJob('rep'))!.resourceVersion;
     const calls = h.groups.calls.length;
     for (let i = 0; i < 5; i++) {
       h.clock.t += 1_000;
@@ -305,26 +305,26 @@ describe('Reconciler: steady state, status, polling cost', () => {
     }
     expect(h.writes()).toBe(writes);
     expect(h.groups.calls.length).toBe(calls);
-    expect(h.store.getJob('rep')!.resourceVersion).toBe(rv);
+    expect((await h.store.getJob('rep'))!.resourceVersion).toBe(rv);
   });
 
   it('keeps an Invalid condition set by the watcher (SourceInvalid) and reports not Ready', async () => {
     const h = new Harness();
-    h.putJob('rep', spec());
-    h.store.putJobStatus('rep', {
+    await h.putJob('rep', spec());
+    await h.store.putJobStatus('rep', {
       conditions: [{ type: 'Invalid', status: 'True', reason: 'SourceInvalid', message: 'jobs/rep.yaml:3:1: bad', lastTransitionTime: '2026-01-01T00:00:00.000Z' }],
     });
     await h.reconcile('rep');
-    const c = h.store.getJob('rep')!.status.conditions!;
+    const c = (await h.store.getJob('rep'))!.status.conditions!;
     expect(c.find((x) => x.type === 'Invalid')).toMatchObject({ status: 'True', reason: 'SourceInvalid', message: 'jobs/rep.yaml:3:1: bad' });
     expect(c.find((x) => x.type === 'Ready')!.status).toBe('False');
   });
 
   it('marks an unparsable schedule Invalid without running or deleting anything', async () => {
     const h = new Harness();
-    h.putJob('rep', spec({ schedule: 'every now and then' }));
+    await h.putJob('rep', spec({ schedule: 'every now and then' }));
     await h.reconcile('rep');
-    const c = h.store.getJob('rep')!.status.conditions!;
+    const c = (await h.store.getJob('rep'))!.status.conditions!;
     expect(c.find((x) => x.type === 'Invalid')).toMatchObject({ status: 'True', reason: 'InvalidSchedule' });
     expect(c.find((x) => x.type === 'Scheduled')).toMatchObject({ status: 'False', reason: 'InvalidSchedule' });
     expect(h.groups.calls).toEqual([]);
@@ -338,7 +338,7 @@ describe('Reconciler: steady state, status, polling cost', () => {
     h.groups.finish('rep-202601100100', 0);
     await h.runFor('rep', 40_000);
     const observeCalls = h.groups.calls.slice(before).filter((c) => c.op === 'get' || c.op === 'logs').length;
-    expect(h.store.getRun(runId(1))!.phase).toBe('Succeeded');
+    expect((await h.store.getRun(runId(1)))!.phase).toBe('Succeeded');
     expect(observeCalls).toBeLessThanOrEqual(12);
   });
 });
@@ -350,19 +350,19 @@ describe('Reconciler: long waits through the timer cap (fake clock)', () => {
   ])('%s wakes at its slot, never asking for more than WAIT_CAP_MS at once', async (schedule, slot, id) => {
     const { WAIT_CAP_MS, MAX_TIMER_MS } = await import('../../src/api/clock');
     const h = new Harness();
-    h.putJob('rep', spec({ schedule }));
+    await h.putJob('rep', spec({ schedule }));
     let wakes = 0;
     for (;;) {
       const r = await h.reconcile('rep');
       expect(r.requeueAfterMs).not.toBeNull();
       expect(r.requeueAfterMs!).toBeLessThanOrEqual(WAIT_CAP_MS);
       expect(r.requeueAfterMs!).toBeLessThan(MAX_TIMER_MS);
-      if (h.store.listRuns('rep').length > 0) break;
+      if ((await h.store.listRuns('rep')).length > 0) break;
       h.clock.t += r.requeueAfterMs!;
       wakes++;
       expect(wakes).toBeLessThan(400);
     }
-    const [r] = h.store.listRuns('rep');
+    const [r] = await h.store.listRuns('rep');
     expect(r.id).toBe(id);
     expect(h.clock.t).toBe(slot);
   });

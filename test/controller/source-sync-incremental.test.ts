@@ -146,8 +146,8 @@ const NAMES = Array.from({ length: 12 }, (_, i) => `job-${i}`);
 const FILES = ['a.yaml', 'b.yaml', 'c.yaml', 'd.yaml', 'sub/e.yaml', 'sub/f.yaml'];
 
 /** Everything but uid (a directory job's uid is random in each store). */
-function jobsOf(store: Store): Omit<StoredJob, 'uid'>[] {
-  return store.listJobs().map(({ uid: _uid, ...rest }) => rest);
+async function jobsOf(store: Store): Promise<Omit<StoredJob, 'uid'>[]> {
+  return (await store.listJobs()).map(({ uid: _uid, ...rest }) => rest);
 }
 
 /** One random change of the manifest tree. */
@@ -227,11 +227,11 @@ function mutateTree(t: FakeTree, r: ReturnType<typeof rng>, step: number): strin
 }
 
 /** One random write someone else makes (the API, the reconciler), applied alike to both stores. */
-function mutateStores(a: Store, b: Store, r: ReturnType<typeof rng>, now: number, step: number): string {
-  const jobs = a.listJobs();
-  const both = (fn: (s: Store) => void): void => {
-    fn(a);
-    fn(b);
+async function mutateStores(a: Store, b: Store, r: ReturnType<typeof rng>, now: number, step: number): Promise<string> {
+  const jobs = await a.listJobs();
+  const both = async (fn: (s: Store) => Promise<unknown>): Promise<void> => {
+    await fn(a);
+    await fn(b);
   };
   const iso = new Date(now).toISOString();
   switch (r.int(10)) {
@@ -248,7 +248,7 @@ function mutateStores(a: Store, b: Store, r: ReturnType<typeof rng>, now: number
       else if (kind === 2) delete status.conditions;
       else status.sourceRevision = r.chance(0.5) ? 'other' : undefined;
       status.observedGeneration = j.generation;
-      both((s) => s.putJobStatus(j.name, status));
+      await both(async (s) => await s.putJobStatus(j.name, status));
       return `status ${j.name} (${kind})`;
     }
     case 2: {
@@ -256,7 +256,7 @@ function mutateStores(a: Store, b: Store, r: ReturnType<typeof rng>, now: number
       const deleting = jobs.filter((j) => j.deletionTimestamp);
       if (deleting.length === 0) return 'noop';
       const j = r.pick(deleting);
-      both((s) => s.deleteJob(j.name));
+      await both(async (s) => await s.deleteJob(j.name));
       return `cleanup done ${j.name}`;
     }
     case 3: {
@@ -264,15 +264,15 @@ function mutateStores(a: Store, b: Store, r: ReturnType<typeof rng>, now: number
       const deleting = jobs.filter((j) => j.deletionTimestamp && j.finalizers.length > 0);
       if (deleting.length === 0) return 'noop';
       const j = r.pick(deleting);
-      both((s) => s.putJob({ ...j, finalizers: [] }, s.getJob(j.name)!.resourceVersion));
+      await both(async (s) => await s.putJob({ ...j, finalizers: [] }, (await s.getJob(j.name))!.resourceVersion));
       return `finalizer removed ${j.name}`;
     }
     case 4: {
       // `acictl apply`: an API job with a free name
       const name = r.pick(NAMES);
       if (jobs.some((j) => j.name === name)) return 'noop';
-      both((s) =>
-        s.putJob(
+      await both(async (s) =>
+        await s.putJob(
           {
             name,
             uid: `api-${step}`,
@@ -292,7 +292,7 @@ function mutateStores(a: Store, b: Store, r: ReturnType<typeof rng>, now: number
       const api = jobs.filter((j) => j.source.kind === 'api');
       if (api.length === 0) return 'noop';
       const j = r.pick(api);
-      both((s) => s.deleteJob(j.name));
+      await both(async (s) => await s.deleteJob(j.name));
       return `api delete ${j.name}`;
     }
     case 6: {
@@ -300,8 +300,8 @@ function mutateStores(a: Store, b: Store, r: ReturnType<typeof rng>, now: number
       const dir = jobs.filter((j) => j.source.kind === 'directory');
       if (dir.length === 0) return 'noop';
       const j = r.pick(dir);
-      if (r.chance(0.5)) both((s) => s.putJob({ ...j, deletionTimestamp: iso }));
-      else both((s) => s.deleteJob(j.name));
+      if (r.chance(0.5)) await both(async (s) => await s.putJob({ ...j, deletionTimestamp: iso }));
+      else await both(async (s) => await s.deleteJob(j.name));
       return `out-of-band delete ${j.name}`;
     }
     case 8: {
@@ -309,13 +309,13 @@ function mutateStores(a: Store, b: Store, r: ReturnType<typeof rng>, now: number
       const live = jobs.filter((j) => j.source.kind === 'directory' && !j.deletionTimestamp && j.finalizers.length > 0);
       if (live.length === 0) return 'noop';
       const j = r.pick(live);
-      both((s) => s.putJob({ ...j, finalizers: [] }));
+      await both(async (s) => await s.putJob({ ...j, finalizers: [] }));
       return `finalizers stripped ${j.name}`;
     }
     case 7: {
       // a run record: moves the resourceVersion without touching a job
       const run = { id: `run-${step}`, job: r.pick(NAMES), slot: null, manual: true, scheduledTime: now, dataIntervalStart: now, dataIntervalEnd: now, phase: 'Pending', attempts: [], createdAt: now } as unknown as RunRecord;
-      both((s) => s.putRun(run));
+      await both(async (s) => await s.putRun(run));
       return `run ${run.id}`;
     }
     default:
@@ -323,7 +323,7 @@ function mutateStores(a: Store, b: Store, r: ReturnType<typeof rng>, now: number
   }
 }
 
-function runSequence(seed: number, steps: number, mk: () => { a: Store; b: Store; done(): void }, bulkMin?: number): SourceSync['stats'] {
+async function runSequence(seed: number, steps: number, mk: () => { a: Store; b: Store; done(): void | Promise<void> }, bulkMin?: number): Promise<SourceSync['stats']> {
   const r = rng(seed);
   const { a, b, done } = mk();
   let sync = new SourceSync(b, { bulkMin });
@@ -344,7 +344,7 @@ function runSequence(seed: number, steps: number, mk: () => { a: Store; b: Store
       const changes = r.int(3); // 0: the same snapshot again (the common case of a resync)
       for (const root of tree.roots) if (root.failed && r.chance(0.3)) root.failed = false; // a failed root comes back soon
       for (let i = 0; i < changes; i++) log.push(mutateTree(tree, r, step));
-      if (r.chance(0.4)) log.push(mutateStores(a, b, r, now, step));
+      if (r.chance(0.4)) log.push(await mutateStores(a, b, r, now, step));
       if (r.chance(0.05)) allowEmpty = !allowEmpty;
       if (r.chance(0.3)) now += 1000 * (1 + r.int(60));
       if (r.chance(0.02)) {
@@ -356,13 +356,13 @@ function runSequence(seed: number, steps: number, mk: () => { a: Store; b: Store
       }
       const snapshot = tree.snapshot();
       const opts = { allowEmpty, now };
-      const expected: ApplyResult = applySnapshotFull(a, snapshot, opts);
-      const actual: ApplyResult = sync.apply(snapshot, opts);
+      const expected: ApplyResult = await applySnapshotFull(a, snapshot, opts);
+      const actual: ApplyResult = await sync.apply(snapshot, opts);
       const context = `seed ${seed}, step ${step}; last changes: ${log.slice(-6).join(' | ')}`;
       try {
         expect(actual).toEqual(expected);
-        expect(jobsOf(b)).toEqual(jobsOf(a));
-        expect(b.currentResourceVersion()).toBe(a.currentResourceVersion());
+        expect(await jobsOf(b)).toEqual(await jobsOf(a));
+        expect(await b.currentResourceVersion()).toBe(await a.currentResourceVersion());
       } catch (err) {
         (err as Error).message = `${context}\n${(err as Error).message}`;
         throw err;
@@ -372,7 +372,7 @@ function runSequence(seed: number, steps: number, mk: () => { a: Store; b: Store
     return stats;
   } finally {
     sync.close();
-    done();
+    await done();
   }
 }
 
@@ -382,34 +382,34 @@ describe('SourceSync is equivalent to applySnapshotFull', () => {
     return { a: new MemoryStore({ now: () => clock.now }), b: new MemoryStore({ now: () => clock.now }), done: () => undefined };
   };
 
-  test.each([1, 2, 3, 4, 5, 6])('random snapshots and out-of-band writes, MemoryStore, seed %i', (seed) => {
-    const stats = runSequence(seed, 400, memory);
+  test.each([1, 2, 3, 4, 5, 6])('random snapshots and out-of-band writes, MemoryStore, seed %i', async (seed) => {
+    const stats = await runSequence(seed, 400, memory);
     expect(stats.passes).toBe(400);
     // the cache was never caught out of step, and the incremental path did the work (not a reload per pass)
     expect(stats.fallbacks).toBe(0);
     expect(stats.fullLoads).toBeLessThan(stats.passes / 4);
   });
 
-  test.each([7, 8, 9])('random snapshots and out-of-band writes, MemoryStore, bulk reads from 0 jobs on, seed %i', (seed) => {
-    const stats = runSequence(seed, 400, memory, 0);
+  test.each([7, 8, 9])('random snapshots and out-of-band writes, MemoryStore, bulk reads from 0 jobs on, seed %i', async (seed) => {
+    const stats = await runSequence(seed, 400, memory, 0);
     expect(stats.passes).toBe(400);
     // the cache was never caught out of step, and the incremental path did the work (not a reload per pass)
     expect(stats.fallbacks).toBe(0);
     expect(stats.fullLoads).toBeLessThan(stats.passes / 4);
   });
 
-  test('random snapshots and out-of-band writes, SqliteStore', () => {
+  test('random snapshots and out-of-band writes, SqliteStore', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'acictl-sync-inc-'));
     try {
-      const stats = runSequence(42, 300, () => {
+      const stats = await runSequence(42, 300, () => {
         const a = SqliteStore.open(join(dir, 'a.db'), { now: () => T0 });
         const b = SqliteStore.open(join(dir, 'b.db'), { now: () => T0 });
         return {
           a,
           b,
-          done: () => {
-            a.close();
-            b.close();
+          done: async () => {
+            await a.close();
+            await b.close();
           },
         };
       });
@@ -449,7 +449,7 @@ function bigRoot(n: number, revision: string | null): RootSnapshot {
   return root;
 }
 
-test('one changed job among 10,000 (SqliteStore): no listJobs, one getJob, one write', () => {
+test('one changed job among 10,000 (SqliteStore): no listJobs, one getJob, one write', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'acictl-sync-inc-'));
   const { store, calls } = counting(SqliteStore.open(join(dir, 'state.db')));
   const sync = new SourceSync(store);
@@ -457,7 +457,7 @@ test('one changed job among 10,000 (SqliteStore): no listJobs, one getJob, one w
     const opts = { allowEmpty: false, now: T0 };
     const base = bigRoot(10_000, 'rev-1');
     let t = performance.now();
-    expect(sync.apply({ roots: [base] }, opts).changed).toHaveLength(10_000);
+    expect((await sync.apply({ roots: [base] }, opts)).changed).toHaveLength(10_000);
     const firstMs = performance.now() - t;
     expect(calls.listJobs).toBe(1);
 
@@ -467,26 +467,26 @@ test('one changed job among 10,000 (SqliteStore): no listJobs, one getJob, one w
     edited.jobs[4242] = { ...old, job: { ...old.job, spec: { ...old.job.spec, schedule: '@hourly' } } };
     for (const k of Object.keys(calls)) calls[k] = 0;
     t = performance.now();
-    const r = sync.apply({ roots: [edited] }, { ...opts, now: T0 + 1000 });
+    const r = await sync.apply({ roots: [edited] }, { ...opts, now: T0 + 1000 });
     const oneMs = performance.now() - t;
     expect(r).toEqual({ changed: ['job-4242'], pruned: [], invalid: [], conflicts: [], failedRoots: [], emptyRoots: [] });
     expect(calls).toEqual({ listJobs: 0, getJob: 1, putJob: 1 });
     expect(sync.stats.evaluated).toBe(10_000 + 1);
-    expect(store.getJob('job-4242')!.generation).toBe(2);
+    expect((await store.getJob('job-4242'))!.generation).toBe(2);
 
     // the reconciler writes three statuses: those three are read again, nothing is written
     for (const name of ['job-1', 'job-2', 'job-4242']) {
-      const j = store.getJob(name)!;
-      store.putJobStatus(name, { ...j.status, observedGeneration: j.generation, conditions: [{ type: 'Ready', status: 'True', reason: 'Ok', message: '', lastTransitionTime: new Date(T0).toISOString() }] });
+      const j = (await store.getJob(name))!;
+      await store.putJobStatus(name, { ...j.status, observedGeneration: j.generation, conditions: [{ type: 'Ready', status: 'True', reason: 'Ok', message: '', lastTransitionTime: new Date(T0).toISOString() }] });
     }
     for (const k of Object.keys(calls)) calls[k] = 0;
-    expect(sync.apply({ roots: [edited] }, { ...opts, now: T0 + 2000 }).changed).toEqual([]);
+    expect((await sync.apply({ roots: [edited] }, { ...opts, now: T0 + 2000 })).changed).toEqual([]);
     expect(calls).toEqual({ listJobs: 0, getJob: 3, putJob: 0 });
 
     // a new revision rewrites every job: O(all), read with one listJobs
     for (const k of Object.keys(calls)) calls[k] = 0;
     const rev2 = { ...edited, revision: 'rev-2' };
-    expect(sync.apply({ roots: [rev2] }, { ...opts, now: T0 + 3000 }).changed).toHaveLength(10_000);
+    expect((await sync.apply({ roots: [rev2] }, { ...opts, now: T0 + 3000 })).changed).toHaveLength(10_000);
     expect(calls.listJobs).toBe(1);
     expect(calls.getJob).toBe(0);
     expect(sync.stats.fallbacks).toBe(0);
@@ -494,13 +494,13 @@ test('one changed job among 10,000 (SqliteStore): no listJobs, one getJob, one w
     // the same pass through the full algorithm, for scale
     for (const k of Object.keys(calls)) calls[k] = 0;
     t = performance.now();
-    expect(applySnapshotFull(store, { roots: [rev2] }, { ...opts, now: T0 + 4000 }).changed).toEqual([]);
+    expect((await applySnapshotFull(store, { roots: [rev2] }, { ...opts, now: T0 + 4000 })).changed).toEqual([]);
     const fullMs = performance.now() - t;
     // eslint-disable-next-line no-console
     console.log(`SourceSync 10,000 jobs (SqliteStore): first ${firstMs.toFixed(0)} ms, one-job edit ${oneMs.toFixed(1)} ms; unchanged pass, full algorithm ${fullMs.toFixed(0)} ms`);
   } finally {
     sync.close();
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -514,7 +514,7 @@ describe('SourceSync: when the cache cannot be trusted', () => {
     return t;
   };
 
-  test('a write through another handle on the store file (no change event) makes the next pass read everything', () => {
+  test('a write through another handle on the store file (no change event) makes the next pass read everything', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'acictl-sync-inc-'));
     const file = join(dir, 'state.db');
     const mine = SqliteStore.open(file);
@@ -523,72 +523,70 @@ describe('SourceSync: when the cache cannot be trusted', () => {
     try {
       const t = tree();
       const s = t.snapshot();
-      expect(sync.apply(s, opts).changed).toEqual(['job-0', 'job-1']);
-      other.deleteJob('job-1'); // e.g. a second process; this handle hears nothing of it
+      expect((await sync.apply(s, opts)).changed).toEqual(['job-0', 'job-1']);
+      await other.deleteJob('job-1'); // e.g. a second process; this handle hears nothing of it
       let loads = sync.stats.fullLoads;
-      expect(sync.apply(s, opts).changed).toEqual(['job-1']);
+      expect((await sync.apply(s, opts)).changed).toEqual(['job-1']);
       expect(sync.stats.fullLoads).toBe(loads + 1);
-      expect(mine.getJob('job-1')).toBeDefined();
+      expect(await mine.getJob('job-1')).toBeDefined();
 
       // the same with a write through this handle after it: the change feed shows a gap
-      other.putJobStatus('job-0', { conditions: [{ type: 'Invalid', status: 'True', reason: 'SourceInvalid', message: 'x', lastTransitionTime: new Date(T0).toISOString() }] });
-      mine.putJobStatus('job-1', { sourceRevision: 'stray' });
+      await other.putJobStatus('job-0', { conditions: [{ type: 'Invalid', status: 'True', reason: 'SourceInvalid', message: 'x', lastTransitionTime: new Date(T0).toISOString() }] });
+      await mine.putJobStatus('job-1', { sourceRevision: 'stray' });
       loads = sync.stats.fullLoads;
-      expect(sync.apply(s, opts).changed).toEqual(['job-0', 'job-1']);
+      expect((await sync.apply(s, opts)).changed).toEqual(['job-0', 'job-1']);
       expect(sync.stats.fullLoads).toBe(loads + 1);
-      expect(mine.getJob('job-0')!.status.conditions).toBeUndefined();
-      expect(mine.getJob('job-1')!.status.sourceRevision).toBeUndefined();
+      expect((await mine.getJob('job-0'))!.status.conditions).toBeUndefined();
+      expect((await mine.getJob('job-1'))!.status.sourceRevision).toBeUndefined();
     } finally {
       sync.close();
-      mine.close();
-      other.close();
+      await mine.close();
+      await other.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  test('inside an outer transaction that rolls back, nothing cached survives', () => {
+  test('inside an outer transaction that rolls back, nothing cached survives', async () => {
     const store = new MemoryStore({ now: () => T0 });
     const sync = new SourceSync(store);
     const t = tree();
-    sync.apply(t.snapshot(), opts);
+    await sync.apply(t.snapshot(), opts);
     t.roots[0].files.set('a.yaml', { docs: [{ name: 'job-0', image: 'img:9', labels: {} }] });
     const s = t.snapshot();
-    expect(() =>
-      store.transaction(() => {
-        expect(sync.apply(s, opts).changed).toEqual(['job-0']);
+    await expect(store.transaction(async () => {
+        expect((await sync.apply(s, opts)).changed).toEqual(['job-0']);
         throw new Error('rolled back');
-      }),
-    ).toThrow('rolled back');
+      })).rejects.toThrow('rolled back');
     // the same snapshot again must write job-0 again (it was rolled back)
-    expect(sync.apply(s, opts).changed).toEqual(['job-0']);
-    expect(store.getJob('job-0')!.spec.template.containers[0].image).toBe('img:9');
+    expect((await sync.apply(s, opts)).changed).toEqual(['job-0']);
+    expect((await store.getJob('job-0'))!.spec.template.containers[0].image).toBe('img:9');
   });
 
-  test('a failing write rolls back and the next pass starts over', () => {
+  test('a failing write rolls back and the next pass starts over', async () => {
     const store = new MemoryStore({ now: () => T0 });
     const sync = new SourceSync(store);
     const t = tree();
-    sync.apply(t.snapshot(), opts);
+    await sync.apply(t.snapshot(), opts);
     t.roots[0].files.set('a.yaml', { docs: [{ name: 'job-0', image: 'img:9', labels: {} }] });
     const s = t.snapshot();
     const orig = store.putJob.bind(store);
-    store.putJob = () => {
+    store.putJob = async () => {
       throw new Error('disk full');
     };
-    expect(() => sync.apply(s, opts)).toThrow('disk full');
+    await expect(sync.apply(s, opts)).rejects.toThrow('disk full');
     store.putJob = orig;
-    expect(sync.apply(s, opts).changed).toEqual(['job-0']);
+    expect((await sync.apply(s, opts)).changed).toEqual(['job-0']);
   });
 
-  test('a root listed twice is applied by the full algorithm', () => {
+  test('a root listed twice is applied by the full algorithm', async () => {
     const a = new MemoryStore({ now: () => T0 });
     const b = new MemoryStore({ now: () => T0 });
     const sync = new SourceSync(b);
     const t = tree();
     const one = t.snapshot().roots[0];
     const s: Snapshot = { roots: [one, { ...one }] };
-    expect(sync.apply(s, opts)).toEqual(applySnapshotFull(a, s, opts));
-    expect(jobsOf(b)).toEqual(jobsOf(a));
+    expect(await sync.apply(s, opts)).toEqual(await applySnapshotFull(a, s, opts));
+    expect(await jobsOf(b)).toEqual(await jobsOf(a));
     expect(sync.stats.fallbacks).toBe(1);
   });
 });

@@ -32,8 +32,8 @@ class Harness {
       linkCheckMs: extra.linkCheckMs ?? 500,
       logger: quiet,
       // the real manifest validator (src/manifest/validate.ts)
-      onSnapshot: (snap) => {
-        const result = applySnapshot(this.store, snap, { allowEmpty: this.allowEmpty, now: Date.now() });
+      onSnapshot: async (snap) => {
+        const result = await applySnapshot(this.store, snap, { allowEmpty: this.allowEmpty, now: Date.now() });
         this.snapshots.push({ at: performance.now(), snap, result });
         this.waiters = this.waiters.filter((w) => {
           if (!w.pred(snap)) return true;
@@ -64,7 +64,7 @@ const images = (s: Snapshot) => s.roots.flatMap((r) => r.jobs.map((j) => j.job.s
 describe('ManifestWatcher', () => {
   let dir: string;
   let h: Harness | undefined;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'acictl-watch-'));
   });
   afterEach(async () => {
@@ -81,7 +81,7 @@ describe('ManifestWatcher', () => {
     h = new Harness([m]);
     await h.start();
     expect(h.snapshots).toHaveLength(1);
-    expect(h.store.getJob('a')!.spec.template.containers[0].image).toBe('img:0');
+    expect((await h.store.getJob('a'))!.spec.template.containers[0].image).toBe('img:0');
 
     const latencies: number[] = [];
     for (let i = 1; i <= 15; i++) {
@@ -90,7 +90,7 @@ describe('ManifestWatcher', () => {
       writeFileSync(join(m, 'a.yaml'), manifest('a', `img:${i}`));
       await wait;
       latencies.push(performance.now() - t0);
-      expect(h.store.getJob('a')!.spec.template.containers[0].image).toBe(`img:${i}`);
+      expect((await h.store.getJob('a'))!.spec.template.containers[0].image).toBe(`img:${i}`);
     }
     latencies.sort((x, y) => x - y);
     const p50 = latencies[Math.floor(latencies.length / 2)];
@@ -98,7 +98,7 @@ describe('ManifestWatcher', () => {
     // eslint-disable-next-line no-console
     console.log(`watcher edit → applied: p50 ${p50.toFixed(0)} ms, max ${max.toFixed(0)} ms over ${latencies.length} edits (debounce 100 ms)`);
     expect(max).toBeLessThan(1000);
-    expect(h.store.getJob('a')!.generation).toBe(16);
+    expect((await h.store.getJob('a'))!.generation).toBe(16);
 
     // a non-manifest file does not cause a pass (let trailing events of the last edit settle first)
     await new Promise((r) => setTimeout(r, 300));
@@ -118,13 +118,13 @@ describe('ManifestWatcher', () => {
     writeFileSync(join(m, 'sub', 'b.yml'), manifest('b'));
     h = new Harness([m]);
     await h.start();
-    expect(h.store.listJobs().map((j) => j.name)).toEqual(['a', 'b']);
-    expect(h.store.getJob('b')!.source).toMatchObject({ kind: 'directory', root: m, file: join(m, 'sub', 'b.yml'), line: 1 });
+    expect((await h.store.listJobs()).map((j) => j.name)).toEqual(['a', 'b']);
+    expect((await h.store.getJob('b'))!.source).toMatchObject({ kind: 'directory', root: m, file: join(m, 'sub', 'b.yml'), line: 1 });
 
     let wait = h.next((s) => s.roots[0].files.some((f) => !f.ok));
     writeFileSync(join(m, 'a.yaml'), manifest('a', 'bad:2').replace('spec:', 'spec:\n  bogus: true\nextra: 1\nx:'));
     await wait;
-    let a = h.store.getJob('a')!;
+    let a = (await h.store.getJob('a'))!;
     expect(a.spec.template.containers[0].image).toBe('good:1');
     const invalid = a.status.conditions!.find((c) => c.type === 'Invalid')!;
     expect(invalid).toMatchObject({ status: 'True', reason: 'SourceInvalid' });
@@ -134,15 +134,15 @@ describe('ManifestWatcher', () => {
     wait = h.next((s) => s.roots[0].files.every((f) => f.ok) && images(s).includes('good:3'));
     writeFileSync(join(m, 'a.yaml'), manifest('a', 'good:3'));
     await wait;
-    a = h.store.getJob('a')!;
+    a = (await h.store.getJob('a'))!;
     expect(a.spec.template.containers[0].image).toBe('good:3');
     expect(a.status.conditions ?? []).toEqual([]);
 
     wait = h.next((s) => s.roots[0].jobs.length === 1);
     unlinkSync(join(m, 'sub', 'b.yml'));
     await wait;
-    expect(h.store.getJob('b')!.deletionTimestamp).toBeDefined();
-    expect(h.store.getJob('a')!.deletionTimestamp).toBeUndefined();
+    expect((await h.store.getJob('b'))!.deletionTimestamp).toBeDefined();
+    expect((await h.store.getJob('a'))!.deletionTimestamp).toBeUndefined();
   });
 
   test('emptying the directory prunes nothing without allowEmpty (and prunes with it)', async () => {
@@ -157,12 +157,12 @@ describe('ManifestWatcher', () => {
     unlinkSync(join(m, 'b.yaml'));
     await wait;
     await new Promise((r) => setTimeout(r, 200));
-    expect(h.store.listJobs().filter((j) => j.deletionTimestamp)).toEqual([]);
+    expect((await h.store.listJobs()).filter((j) => j.deletionTimestamp)).toEqual([]);
     expect(h.snapshots.at(-1)!.result.emptyRoots).toEqual([m]);
     // removing the root directory itself: unreadable → still nothing pruned
     rmSync(m, { recursive: true });
     await h.next((s) => !s.roots[0].ok);
-    expect(h.store.listJobs().filter((j) => j.deletionTimestamp)).toEqual([]);
+    expect((await h.store.listJobs()).filter((j) => j.deletionTimestamp)).toEqual([]);
     await h.watcher.close();
 
     const h2 = new Harness([m], true);
@@ -170,8 +170,8 @@ describe('ManifestWatcher', () => {
     await h2.start();
     // a fresh store in h2: seed it, then empty with allowEmpty
     await h2.watcher.close();
-    h2.store.putJob({ name: 'z', finalizers: ['acictl.dev/cleanup'], labels: {}, annotations: {}, spec: h.store.getJob('a')!.spec, source: { kind: 'directory', root: m, file: join(m, 'z.yaml') }, status: {} });
-    const r = applySnapshot(h2.store, h2.snapshots[0].snap, { allowEmpty: true, now: Date.now() });
+    await h2.store.putJob({ name: 'z', finalizers: ['acictl.dev/cleanup'], labels: {}, annotations: {}, spec: (await h.store.getJob('a'))!.spec, source: { kind: 'directory', root: m, file: join(m, 'z.yaml') }, status: {} });
+    const r = await applySnapshot(h2.store, h2.snapshots[0].snap, { allowEmpty: true, now: Date.now() });
     expect(r.pruned).toEqual(['z']);
   });
 
@@ -191,7 +191,7 @@ describe('ManifestWatcher', () => {
     h = new Harness([root]);
     await h.start();
     expect(h.snapshots[0].snap.roots[0].revision).toBe('rev-1');
-    expect(h.store.getJob('job-1')!.source).toMatchObject({ revision: 'rev-1', file: join(root, 'link', 'nested', 'job-1.yaml') });
+    expect((await h.store.getJob('job-1'))!.source).toMatchObject({ revision: 'rev-1', file: join(root, 'link', 'nested', 'job-1.yaml') });
 
     for (let k = 2; k <= 8; k++) {
       writeRev(k);
@@ -212,7 +212,7 @@ describe('ManifestWatcher', () => {
       expect(new Set(r.jobs.map((j) => j.job.metadata.labels!.rev))).toEqual(new Set([r.revision]));
       expect(r.diagnostics).toEqual([]);
     }
-    const jobs = h.store.listJobs();
+    const jobs = await h.store.listJobs();
     expect(jobs).toHaveLength(8);
     for (const j of jobs) {
       expect(j.status.sourceRevision).toBe('rev-8');
@@ -240,8 +240,8 @@ describe('ManifestWatcher', () => {
     const s = await wait;
     expect(performance.now() - t0).toBeLessThan(1000);
     expect(images(s).sort()).toEqual(['two', 'two']);
-    expect(h.store.getJob('a')!.status.sourceRevision).toBe('r2');
-    expect(h.store.getJob('a')!.source).toMatchObject({ file: join(dir, 'current', 'a.yaml') });
+    expect((await h.store.getJob('a'))!.status.sourceRevision).toBe('r2');
+    expect((await h.store.getJob('a'))!.source).toMatchObject({ file: join(dir, 'current', 'a.yaml') });
 
     // and a later edit inside the new target is seen (the watch moved to the new real directory)
     const wait2 = h.next((x) => images(x).includes('three'));

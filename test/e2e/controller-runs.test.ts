@@ -113,7 +113,7 @@ test('a failing command is retried after retryDelay with backoff, then the run f
   await waitUntil('flaky run to fail', async () => (await ctl.api('GET', `/apis/acictl.dev/v1/containerjobruns/${runId}`)).body?.status?.phase === 'Failed', 30_000, 200);
   const store = readStore();
   try {
-    const run = store.getRun(runId)!;
+    const run = (await store.getRun(runId))!;
     expect(run.attempts.map((a) => a.attempt)).toEqual([1, 2, 3]);
     expect(run.attempts.every((a) => a.phase === 'Failed' && a.exitCode === 3)).toBe(true);
     // Delays: 1 s after the first failure, 2 s after the second (factor 2).
@@ -123,7 +123,7 @@ test('a failing command is retried after retryDelay with backoff, then the run f
     expect(gap2).toBeGreaterThanOrEqual(2000);
     expect(gap2).toBeGreaterThan(gap1);
     expect(run.attempts.map((a) => a.groupName)).toEqual([runId, `${runId}-a2`, `${runId}-a3`]);
-    const logs = store.getLog(runId, 3);
+    const logs = await store.getLog(runId, 3);
     expect(logs[0].content).toContain('attempt 3');
     // The job's events tell the story, through the API.
     const ev = await ctl.api('GET', '/apis/acictl.dev/v1/containerjobs/flaky/events');
@@ -131,7 +131,7 @@ test('a failing command is retried after retryDelay with backoff, then the run f
     const reasons = (ev.body.items as { reason: string; run?: string }[]).filter((e) => e.run === runId).map((e) => e.reason);
     expect(reasons).toEqual(expect.arrayContaining(['AttemptFailed', 'RunFailed']));
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -159,11 +159,11 @@ test('Forbid never overlaps runs; Replace stops the old run; timeout stops a hun
 
   const store = readStore();
   try {
-    const runs = store.listRuns('slow-forbid').flatMap((r) => r.attempts.map((a) => ({ start: a.startedAt ?? a.createdAt, end: a.finishedAt ?? Infinity })));
+    const runs = (await store.listRuns('slow-forbid')).flatMap((r) => r.attempts.map((a) => ({ start: a.startedAt ?? a.createdAt, end: a.finishedAt ?? Infinity })));
     runs.sort((a, b) => a.start - b.start);
     for (let i = 1; i < runs.length; i++) expect(runs[i].start).toBeGreaterThanOrEqual(runs[i - 1].end);
   } finally {
-    store.close();
+    await store.close();
   }
 });
 

@@ -29,18 +29,20 @@ const { SqliteStore } = require('./store/sqlite.js');
 const store = SqliteStore.open(process.argv[2]);
 const spec = { schedule: '@daily', template: { resourceGroup: 'rg', location: 'eastus',
   containers: [{ name: 'main', image: 'busybox', resources: { requests: { cpu: 1, memoryInGB: 1 } } }] } };
+(async () => {
 for (let i = 0; ; i++) {
   const name = 'job-' + i;
-  store.transaction(() => {
-    store.putJob({ name, finalizers: [], labels: {}, annotations: {}, spec, source: { kind: 'api' }, status: {} });
-    store.putRun({ id: name + '-r', job: name, slot: i, manual: false, scheduledTime: i, dataIntervalStart: i,
+  await store.transaction(async () => {
+    await store.putJob({ name, finalizers: [], labels: {}, annotations: {}, spec, source: { kind: 'api' }, status: {} });
+    await store.putRun({ id: name + '-r', job: name, slot: i, manual: false, scheduledTime: i, dataIntervalStart: i,
       dataIntervalEnd: i + 1, phase: 'Running', attempts: [], createdAt: i });
-    store.putLog(name + '-r', 1, 'main', 'x'.repeat(5000) + i);
+    await store.putLog(name + '-r', 1, 'main', 'x'.repeat(5000) + i);
   });
-  store.putJobStatus(name, { observedGeneration: 1, lastRunResult: 'Succeeded' });
-  store.addEvent({ time: String(i), job: name, type: 'Normal', reason: 'Done', message: 'ok ' + i });
+  await store.putJobStatus(name, { observedGeneration: 1, lastRunResult: 'Succeeded' });
+  await store.addEvent({ time: String(i), job: name, type: 'Normal', reason: 'Done', message: 'ok ' + i });
   process.stdout.write(i + '\\n');
 }
+})();
 `;
 
 test('SIGKILL while writing leaves a consistent, reopenable store', async () => {
@@ -76,24 +78,26 @@ test('SIGKILL while writing leaves a consistent, reopenable store', async () => 
     raw.close();
 
     const store = SqliteStore.open(file);
-    const jobs = store.listJobs();
+    const jobs = await store.listJobs();
     // everything reported committed is there; at most the in-flight iteration beyond it
     expect(jobs.length).toBeGreaterThanOrEqual(lastCommitted + 1);
     for (const job of jobs) {
       const i = Number(job.name.slice(4));
       // the multi-row transaction is all-or-nothing
-      expect(store.getRun(`${job.name}-r`)?.slot).toBe(i);
-      expect(store.getLog(`${job.name}-r`, 1)[0].content.endsWith(String(i))).toBe(true);
+      expect((await store.getRun(`${job.name}-r`))?.slot).toBe(i);
+      expect((await store.getLog(`${job.name}-r`, 1))[0].content.endsWith(String(i))).toBe(true);
       if (i <= lastCommitted) {
         expect(job.status.lastRunResult).toBe('Succeeded');
-        expect(store.listEvents(job.name).map((e) => e.message)).toEqual([`ok ${i}`]);
+        expect((await store.listEvents(job.name)).map((e) => e.message)).toEqual([`ok ${i}`]);
       }
     }
     // the counter covers every stored version and keeps growing after the restart
-    const maxRv = Math.max(...jobs.map((j) => j.resourceVersion), ...jobs.map((j) => store.getRunResourceVersion(`${j.name}-r`)!));
-    expect(store.currentResourceVersion()).toBe(maxRv);
-    expect(store.putJobStatus('job-0', {})!.resourceVersion).toBe(maxRv + 1);
-    store.close();
+    const runRvs: number[] = [];
+    for (const j of jobs) runRvs.push((await store.getRunResourceVersion(`${j.name}-r`))!);
+    const maxRv = Math.max(...jobs.map((j) => j.resourceVersion), ...runRvs);
+    expect(await store.currentResourceVersion()).toBe(maxRv);
+    expect((await store.putJobStatus('job-0', {}))!.resourceVersion).toBe(maxRv + 1);
+    await store.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

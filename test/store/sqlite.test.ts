@@ -16,7 +16,7 @@ storeContract('SqliteStore', () => {
 
 describe('SqliteStore deferred commits', () => {
   let dir: string;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = tempDir();
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,86 +27,86 @@ describe('SqliteStore deferred commits', () => {
     const other = SqliteStore.open(file, { busyTimeoutMs: 0 });
     const notified: string[] = [];
     s.onChange((c) => notified.push(c.name));
-    for (const i of [1, 2, 3]) s.transactionDeferred(() => s.putRun(runRecord('a', i)));
-    expect(s.listRuns('a')).toHaveLength(3);
-    expect(other.listRuns('a')).toHaveLength(0); // not committed yet
+    for (const i of [1, 2, 3]) await s.transactionDeferred(async () => await s.putRun(runRecord('a', i)));
+    expect(await s.listRuns('a')).toHaveLength(3);
+    expect(await other.listRuns('a')).toHaveLength(0); // not committed yet
     expect(notified).toEqual([]);
     await new Promise((r) => setImmediate(r));
-    expect(other.listRuns('a')).toHaveLength(3);
+    expect(await other.listRuns('a')).toHaveLength(3);
     expect(notified).toEqual(['a-1', 'a-2', 'a-3']);
-    expect(other.currentResourceVersion()).toBe(s.currentResourceVersion());
-    other.close();
-    s.close();
+    expect(await other.currentResourceVersion()).toBe(await s.currentResourceVersion());
+    await other.close();
+    await s.close();
   });
 
-  test('a plain write commits what was deferred with it before it returns; a failing one undoes only itself', () => {
+  test('a plain write commits what was deferred with it before it returns; a failing one undoes only itself', async () => {
     const file = join(dir, 'state.db');
     const s = SqliteStore.open(file);
     const other = SqliteStore.open(file, { busyTimeoutMs: 0 });
-    s.transactionDeferred(() => s.putRun(runRecord('a', 1)));
-    s.putJob(jobInput('a'));
-    expect(other.getJob('a')).toBeDefined();
-    expect(other.getRun('a-1')).toBeDefined();
-    s.transactionDeferred(() => s.putRun(runRecord('a', 2)));
-    expect(() => s.putJob(jobInput('a'), 999)).toThrow(/stale/);
-    s.flush();
-    expect(other.getRun('a-2')).toBeDefined();
-    other.close();
-    s.close();
+    await s.transactionDeferred(async () => await s.putRun(runRecord('a', 1)));
+    await s.putJob(jobInput('a'));
+    expect(await other.getJob('a')).toBeDefined();
+    expect(await other.getRun('a-1')).toBeDefined();
+    await s.transactionDeferred(async () => await s.putRun(runRecord('a', 2)));
+    await expect(s.putJob(jobInput('a'), 999)).rejects.toThrow(/stale/);
+    await s.flush();
+    expect(await other.getRun('a-2')).toBeDefined();
+    await other.close();
+    await s.close();
   });
 
-  test('close commits what was deferred', () => {
+  test('close commits what was deferred', async () => {
     const file = join(dir, 'state.db');
     const s = SqliteStore.open(file);
-    s.transactionDeferred(() => s.putRun(runRecord('a', 1)));
-    s.close();
+    await s.transactionDeferred(async () => await s.putRun(runRecord('a', 1)));
+    await s.close();
     const again = SqliteStore.open(file);
-    expect(again.getRun('a-1')).toEqual(runRecord('a', 1));
-    again.close();
+    expect(await again.getRun('a-1')).toEqual(runRecord('a', 1));
+    await again.close();
   });
 });
 
 describe('SqliteStore durability and schema', () => {
   let dir: string;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = tempDir();
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('everything survives close and reopen, including the resourceVersion counter and secrets', () => {
+  test('everything survives close and reopen, including the resourceVersion counter and secrets', async () => {
     const file = join(dir, 'state.db');
     const s1 = SqliteStore.open(file);
-    const a = s1.putJob(jobInput('a'));
-    s1.putRun(runRecord('a', 1));
-    s1.putLog('a-1', 1, 'main', 'hello\n');
-    s1.addEvent({ time: 't', job: 'a', type: 'Normal', reason: 'Created', message: 'm' });
-    s1.deleteRun('zzz'); // no-op
-    const secret = s1.getOrCreateSecret('k');
-    const rv = s1.currentResourceVersion();
-    s1.close();
+    const a = await s1.putJob(jobInput('a'));
+    await s1.putRun(runRecord('a', 1));
+    await s1.putLog('a-1', 1, 'main', 'hello\n');
+    await s1.addEvent({ time: 't', job: 'a', type: 'Normal', reason: 'Created', message: 'm' });
+    await s1.deleteRun('zzz'); // no-op
+    const secret = await s1.getOrCreateSecret('k');
+    const rv = await s1.currentResourceVersion();
+    await s1.close();
 
     const s2 = SqliteStore.open(file);
-    expect(s2.getJob('a')).toEqual(a);
-    expect(s2.currentResourceVersion()).toBe(rv);
-    expect(s2.getRun('a-1')).toEqual(runRecord('a', 1));
-    expect(s2.getLog('a-1', 1)).toEqual([{ container: 'main', content: 'hello\n' }]);
-    expect(s2.listEvents('a')).toHaveLength(1);
-    expect(s2.getOrCreateSecret('k').equals(secret)).toBe(true);
+    expect(await s2.getJob('a')).toEqual(a);
+    expect(await s2.currentResourceVersion()).toBe(rv);
+    expect(await s2.getRun('a-1')).toEqual(runRecord('a', 1));
+    expect(await s2.getLog('a-1', 1)).toEqual([{ container: 'main', content: 'hello\n' }]);
+    expect(await s2.listEvents('a')).toHaveLength(1);
+    expect((await s2.getOrCreateSecret('k')).equals(secret)).toBe(true);
     // a later write continues the counter (no resourceVersion is ever reused)
-    expect(s2.putJob(jobInput('b')).resourceVersion).toBe(rv + 1);
-    s2.close();
+    expect((await s2.putJob(jobInput('b'))).resourceVersion).toBe(rv + 1);
+    await s2.close();
   });
 
-  test('opens in WAL mode with a versioned schema', () => {
+  test('opens in WAL mode with a versioned schema', async () => {
     const file = join(dir, 'state.db');
-    SqliteStore.open(file).close();
+    await SqliteStore.open(file).close();
     const db = new DatabaseSync(file);
     expect((db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode).toBe('wal');
     expect((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version).toBe(MIGRATIONS.length);
     db.close();
   });
 
-  test('migrates an old schema forward, keeping its data', () => {
+  test('migrates an old schema forward, keeping its data', async () => {
     const file = join(dir, 'state.db');
     // a version-1 file, written as version 1 wrote it; it kept store secrets in meta
     const raw = new DatabaseSync(file);
@@ -122,28 +122,28 @@ describe('SqliteStore durability and schema', () => {
     raw.close();
 
     const s = SqliteStore.open(file);
-    expect(s.getJob('a')).toMatchObject({ uid: 'u-1', generation: 1, resourceVersion: 3, spec: jobInput('a').spec });
-    expect(s.currentResourceVersion()).toBe(3);
-    expect(s.getOrCreateSecret('legacy').equals(Buffer.alloc(32, 7))).toBe(true);
-    s.close();
+    expect(await s.getJob('a')).toMatchObject({ uid: 'u-1', generation: 1, resourceVersion: 3, spec: jobInput('a').spec });
+    expect(await s.currentResourceVersion()).toBe(3);
+    expect((await s.getOrCreateSecret('legacy')).equals(Buffer.alloc(32, 7))).toBe(true);
+    await s.close();
     const check = new DatabaseSync(file);
     expect((check.prepare('PRAGMA user_version').get() as { user_version: number }).user_version).toBe(MIGRATIONS.length);
     expect(check.prepare(`SELECT count(*) AS n FROM meta WHERE key LIKE 'secret:%'`).get()).toEqual({ n: 0 });
     check.close();
   });
 
-  test('refuses a file written by a newer schema', () => {
+  test('refuses a file written by a newer schema', async () => {
     const file = join(dir, 'state.db');
-    SqliteStore.open(file).close();
+    await SqliteStore.open(file).close();
     const raw = new DatabaseSync(file);
     raw.exec(`PRAGMA user_version = ${MIGRATIONS.length + 5}`);
     raw.close();
     expect(() => SqliteStore.open(file)).toThrow(/newer/);
   });
 
-  test('a failing migration leaves the file at the previous version', () => {
+  test('a failing migration leaves the file at the previous version', async () => {
     const file = join(dir, 'state.db');
-    SqliteStore.open(file).close();
+    await SqliteStore.open(file).close();
     const broken = [...MIGRATIONS, (db: DatabaseSync) => db.exec('CREATE TABLE x (a); SELECT * FROM no_such_table')];
     expect(() => SqliteStore.open(file, { migrations: broken })).toThrow();
     const raw = new DatabaseSync(file);
@@ -152,34 +152,34 @@ describe('SqliteStore durability and schema', () => {
     raw.close();
   });
 
-  test('two handles on one file see each other\'s commits (busy timeout instead of SQLITE_BUSY)', () => {
+  test('two handles on one file see each other\'s commits (busy timeout instead of SQLITE_BUSY)', async () => {
     const file = join(dir, 'state.db');
     const a = SqliteStore.open(file);
     const b = SqliteStore.open(file);
-    a.putJob(jobInput('x'));
-    expect(b.getJob('x')?.name).toBe('x');
-    a.close();
-    b.close();
+    await a.putJob(jobInput('x'));
+    expect((await b.getJob('x'))?.name).toBe('x');
+    await a.close();
+    await b.close();
   });
 
-  test('10,000 jobs: bulk putJob in one transaction and listJobs are fast', () => {
+  test('10,000 jobs: bulk putJob in one transaction and listJobs are fast', async () => {
     const s = SqliteStore.open(join(dir, 'state.db'));
     let t = performance.now();
-    s.transaction(() => {
-      for (let i = 0; i < 10_000; i++) s.putJob(jobInput(`job-${String(i).padStart(5, '0')}`));
+    await s.transaction(async () => {
+      for (let i = 0; i < 10_000; i++) await s.putJob(jobInput(`job-${String(i).padStart(5, '0')}`));
     });
     const bulkMs = performance.now() - t;
     t = performance.now();
-    const all = s.listJobs();
+    const all = await s.listJobs();
     const listMs = performance.now() - t;
     t = performance.now();
-    for (let i = 0; i < 10_000; i++) s.putJob(jobInput(`job-${String(i).padStart(5, '0')}`, 'busybox:2'));
+    for (let i = 0; i < 10_000; i++) await s.putJob(jobInput(`job-${String(i).padStart(5, '0')}`, 'busybox:2'));
     const singleMs = (performance.now() - t) / 10_000;
     t = performance.now();
-    for (let i = 0; i < 1000; i++) s.getJob(`job-${String(i * 7).padStart(5, '0')}`);
+    for (let i = 0; i < 1000; i++) await s.getJob(`job-${String(i * 7).padStart(5, '0')}`);
     const getMs = (performance.now() - t) / 1000;
     expect(all).toHaveLength(10_000);
-    expect(s.getJob('job-00042')!.generation).toBe(2);
+    expect((await s.getJob('job-00042'))!.generation).toBe(2);
     // eslint-disable-next-line no-console
     console.log(
       `sqlite: putJob x10000 in one transaction ${bulkMs.toFixed(0)} ms; listJobs(10000) ${listMs.toFixed(0)} ms; ` +
@@ -188,6 +188,6 @@ describe('SqliteStore durability and schema', () => {
     expect(bulkMs).toBeLessThan(5000);
     expect(listMs).toBeLessThan(2000);
     expect(singleMs).toBeLessThan(20);
-    s.close();
+    await s.close();
   });
 });

@@ -30,11 +30,11 @@ describe('web UI authentication and CSRF', () => {
         token: TOKEN,
         validate: (obj, o) => validateObject(obj, o) as never,
         enqueue: () => undefined,
-        trigger: (name) => {
+        trigger: async (name) => {
           triggered.push(name);
           return { run: `${name}-m1` };
         },
-        setSuspended: () => undefined,
+        setSuspended: async () => undefined,
         logs: async function* () {},
         metrics: async () => ({ contentType: 'text/plain', body: '' }),
         ready: () => true,

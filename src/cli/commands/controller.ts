@@ -146,7 +146,7 @@ Examples:
       });
       if (o.once) {
         await controller.whenIdle();
-        const ok = controller.allReady();
+        const ok = await controller.allReady();
         await controller.stop();
         ctx.exitCode = ok ? EXIT.OK : EXIT.NEGATIVE;
         return;

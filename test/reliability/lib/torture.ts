@@ -40,7 +40,7 @@ function job(name: string, rg: string, o: { period: number; catchup: boolean; de
 }
 
 /** Every run that started (emulator creation log) is recorded as finished in the store file. */
-export function checkRecordedFinished(stateDir: string, stats: EmulatorStats, jobs: string[], logJobs: string[] = []): { checked: number; logsChecked: number; problems: string[] } {
+export async function checkRecordedFinished(stateDir: string, stats: EmulatorStats, jobs: string[], logJobs: string[] = []): Promise<{ checked: number; logsChecked: number; problems: string[] }> {
   let logsChecked = 0;
   const instanceId = readFileSync(path.join(stateDir, 'instance-id'), 'utf8').trim();
   const store = SqliteStore.open(path.join(stateDir, 'acictl.db'));
@@ -52,7 +52,7 @@ export function checkRecordedFinished(stateDir: string, stats: EmulatorStats, jo
       checked++;
       const runId = c.tags[TAG_RUN];
       const attempt = Number(c.tags[TAG_ATTEMPT] ?? '1');
-      const run = store.getRun(runId);
+      const run = await store.getRun(runId);
       if (!run) {
         problems.push(`${c.name}: run ${runId} not in the store`);
         continue;
@@ -63,14 +63,14 @@ export function checkRecordedFinished(stateDir: string, stats: EmulatorStats, jo
       else if (logJobs.includes(c.tags[TAG_JOB])) {
         // Invariant 7: the attempt's output is in the store (captured before its group was deleted).
         logsChecked++;
-        const text = store.getLog(runId, attempt).map((l) => l.content).join('');
+        const text = (await store.getLog(runId, attempt)).map((l) => l.content).join('');
         if (!a.logsArchived || !text.includes(`run ${runId} attempt ${attempt}`)) problems.push(`${c.name}: logs not kept (archived=${a.logsArchived}, ${text.length} bytes)`);
       }
       if (run.phase !== 'Succeeded' && run.phase !== 'Failed') problems.push(`${runId}: run is ${run.phase}`);
     }
-    for (const name of jobs) for (const r of store.listRuns(name)) if (r.phase !== 'Succeeded' && r.phase !== 'Failed') problems.push(`${r.id}: left ${r.phase}`);
+    for (const name of jobs) for (const r of await store.listRuns(name)) if (r.phase !== 'Succeeded' && r.phase !== 'Failed') problems.push(`${r.id}: left ${r.phase}`);
   } finally {
-    store.close();
+    await store.close();
   }
   return { checked, logsChecked, problems: [...new Set(problems)] };
 }
@@ -206,7 +206,7 @@ export async function runCrashTorture(o: { kills: number; seed: number; maxUpMs:
       settleMs: 1500,
       actMs: 1500,
     });
-    const finished = checkRecordedFinished(stateDir, stats, names, ['tick1', 'tick2c']);
+    const finished = await checkRecordedFinished(stateDir, stats, names, ['tick1', 'tick2c']);
     const ownership = await checkUntouched(emu, planted, emu.events(), stats);
     const requests = Object.values(stats.requests).reduce((a, b) => a + b, 0);
     return { kills: o.kills, killsBeforeReady, analysis, finished, ownership, cleanExit: exitCode, durationMs: Date.now() - t0, requests };
@@ -296,15 +296,15 @@ export async function runFaultTorture(o: { durationMs: number; seed: number; per
     const catchupJobs = jobs.filter((j) => j.catchup).map((j) => j.name);
     const lostStrict = analysis.lost.filter((l) => catchupJobs.includes(l.split('@')[0]));
     const lateSuperseded = analysis.lost.filter((l) => !catchupJobs.includes(l.split('@')[0]));
-    const finished = checkRecordedFinished(stateDir, stats, names, ['fault1c']);
+    const finished = await checkRecordedFinished(stateDir, stats, names, ['fault1c']);
     const ownership = await checkUntouched(emu, planted, emu.events(), stats);
     const runs = stats.creations.filter((c) => names.includes(c.tags[TAG_JOB])).length;
     const store = SqliteStore.open(path.join(stateDir, 'acictl.db'));
     let failedRuns = 0;
     try {
-      for (const n of names) failedRuns += store.listRuns(n).filter((r) => r.phase === 'Failed').length;
+      for (const n of names) failedRuns += (await store.listRuns(n)).filter((r) => r.phase === 'Failed').length;
     } finally {
-      store.close();
+      await store.close();
     }
     const requests = total(stats.requests) - total(before.requests);
     const armRequests = requests - (stats.requests.token ?? 0) + (before.requests.token ?? 0) - (stats.requests.identity ?? 0) + (before.requests.identity ?? 0);
