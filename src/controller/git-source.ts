@@ -395,9 +395,15 @@ export class GitSource {
       await fsp.mkdir(tmp);
       try {
         const treeish = this.subPath ? `${sha}:${this.subPath}` : `${sha}^{tree}`;
-        await this.extract(treeish, tmp).catch((err: Error) => {
-          throw new Error(this.subPath ? `${this.subPath} is not a directory at ${sha} (${lastLine(err)})` : err.message);
-        });
+        const prev = this.checkedOut;
+        const incremental = prev && prev !== sha && (await exists(path.join(revs, prev))) ? await this.extractChanges(prev, sha, treeish, path.join(revs, prev), tmp).catch(() => false) : false;
+        if (!incremental) {
+          await fsp.rm(tmp, { recursive: true, force: true });
+          await fsp.mkdir(tmp);
+          await this.extract(treeish, tmp).catch((err: Error) => {
+            throw new Error(this.subPath ? `${this.subPath} is not a directory at ${sha} (${lastLine(err)})` : err.message);
+          });
+        }
         await fsp.rename(tmp, target);
       } catch (err) {
         await fsp.rm(tmp, { recursive: true, force: true });
@@ -412,11 +418,42 @@ export class GitSource {
     this.stats.checkouts++;
   }
 
-  /** `git archive TREE | tar -x -C dir`, without a shell. */
-  private extract(treeish: string, dir: string): Promise<void> {
+  /**
+   * The new tree as the previous one hard-linked (files are never written in place: a changed file
+   * is a new file) with only the paths `git diff-tree` names written again. False when there is too
+   * much to change (a full extract is then as cheap).
+   */
+  private async extractChanges(prev: string, sha: string, treeish: string, prevDir: string, dir: string): Promise<boolean> {
+    const args = ['--git-dir', this.mirror, 'diff-tree', '-r', '-z', '--no-renames', '--name-status'];
+    if (this.subPath) args.push(`--relative=${this.subPath}/`);
+    const out = (await this.git([...args, prev, sha], this.dir)).split('\0').filter((x) => x !== '');
+    const changes: { status: string; file: string }[] = [];
+    for (let i = 0; i + 1 < out.length; i += 2) changes.push({ status: out[i], file: out[i + 1] });
+    if (changes.length > 2000) return false;
+    const copy = async (from: string, to: string): Promise<void> => {
+      for (const e of await fsp.readdir(from, { withFileTypes: true })) {
+        const a = path.join(from, e.name);
+        const b = path.join(to, e.name);
+        if (e.isDirectory()) {
+          await fsp.mkdir(b);
+          await copy(a, b);
+        } else if (e.isSymbolicLink()) await fsp.symlink(await fsp.readlink(a), b);
+        else await fsp.link(a, b);
+      }
+    };
+    await copy(prevDir, dir);
+    for (const c of changes) await fsp.rm(path.join(dir, c.file), { recursive: true, force: true });
+    const write = changes.filter((c) => !c.status.startsWith('D')).map((c) => c.file);
+    if (write.length > 0) await this.extract(treeish, dir, write);
+    return true;
+  }
+
+  /** `git archive TREE [-- PATHS] | tar -x -C dir`, without a shell. */
+  private extract(treeish: string, dir: string, paths: string[] = []): Promise<void> {
     return new Promise((resolve, reject) => {
-      const env = this.env();
-      const archive = spawn('git', ['--git-dir', this.mirror, 'archive', '--format=tar', treeish], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      // paths are file names, never patterns
+      const env = { ...this.env(), GIT_LITERAL_PATHSPECS: '1' };
+      const archive = spawn('git', ['--git-dir', this.mirror, 'archive', '--format=tar', treeish, ...(paths.length ? ['--', ...paths] : [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       const tar = spawn('tar', ['-x', '-f', '-', '-C', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
       let err = '';
       archive.stderr.on('data', (d: Buffer) => (err += d.toString()));
