@@ -262,17 +262,27 @@ export interface OwnershipReport {
  * names, the start log shows only their own creation, and each still exists, running, with its tags.
  * `createdBefore` = the number of creation entries the planting itself produced per name (1).
  */
-export async function checkUntouched(emu: EmulatorTarget, planted: PlantedGroup[], events: EmuEvent[], stats: EmulatorStats): Promise<OwnershipReport> {
+/**
+ * `since` (epoch ms, the controller's first spawn): writes before it are the planting itself — under
+ * injected `lost` faults the test's own SDK client re-sends a planting PUT, which an emulator that
+ * ignores If-None-Match turns into an update. Only what happened from `since` on is the controller's.
+ */
+export async function checkUntouched(emu: EmulatorTarget, planted: PlantedGroup[], events: EmuEvent[], stats: EmulatorStats, since?: number): Promise<OwnershipReport> {
   const client = armClient(emu);
   const problems: string[] = [];
   const writesSeen: string[] = [];
+  const after = (t: unknown) => since === undefined || typeof t !== 'string' || Date.parse(t) >= since;
   for (const g of planted) {
     const touched = events.filter(
-      (e) => e.group === g.name && (e.resourceGroup ?? g.resourceGroup).toLowerCase() === g.resourceGroup.toLowerCase() && /updated|deleting|stopped|restarted|started/.test(e.msg),
+      (e) => e.group === g.name && (e.resourceGroup ?? g.resourceGroup).toLowerCase() === g.resourceGroup.toLowerCase() && /updated|deleting|stopped|restarted|started/.test(e.msg) && after(e.time),
     );
     for (const t of touched) writesSeen.push(`${g.name}: ${t.msg}`);
-    const starts = stats.starts.filter((s) => s.name === g.name && s.resourceGroup.toLowerCase() === g.resourceGroup.toLowerCase());
-    if (starts.length !== 1 || starts[0].reason !== 'create') problems.push(`${g.name}: starts ${JSON.stringify(starts.map((s) => s.reason))}`);
+    const mine = (s: { name: string; resourceGroup: string }) => s.name === g.name && s.resourceGroup.toLowerCase() === g.resourceGroup.toLowerCase();
+    const starts = stats.starts.filter(mine);
+    const later = starts.filter((s) => since !== undefined && Date.parse(s.time) >= since);
+    if (since === undefined ? starts.length !== 1 || starts[0].reason !== 'create' : starts[0]?.reason !== 'create' || later.length > 0) {
+      problems.push(`${g.name}: starts ${JSON.stringify(starts.map((s) => s.reason))}${since !== undefined ? ` (${later.length} after the controller started)` : ''}`);
+    }
     const creations = stats.creations.filter((c) => c.name === g.name && c.resourceGroup.toLowerCase() === g.resourceGroup.toLowerCase());
     if (creations.length !== 1) problems.push(`${g.name}: ${creations.length} creations`);
     try {

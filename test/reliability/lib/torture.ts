@@ -287,7 +287,8 @@ export async function runFaultTorture(o: { durationMs: number; seed: number; per
       jobs,
       lives: [{ spawnAt: t0, readyAt, killAt: suspendedAt }],
       creations: stats.creations,
-      starts: stats.starts,
+      // Starts before the controller's spawn are the planting (see checkUntouched).
+      starts: stats.starts.filter((s) => Date.parse(s.time) >= t0),
       windowStart: readyAt,
       windowEnd: suspendedAt - 1000,
       settleMs: 1500,
@@ -297,7 +298,7 @@ export async function runFaultTorture(o: { durationMs: number; seed: number; per
     const lostStrict = analysis.lost.filter((l) => catchupJobs.includes(l.split('@')[0]));
     const lateSuperseded = analysis.lost.filter((l) => !catchupJobs.includes(l.split('@')[0]));
     const finished = await checkRecordedFinished(stateDir, stats, names, ['fault1c']);
-    const ownership = await checkUntouched(emu, planted, emu.events(), stats);
+    const ownership = await checkUntouched(emu, planted, emu.events(), stats, t0);
     const runs = stats.creations.filter((c) => names.includes(c.tags[TAG_JOB])).length;
     const store = SqliteStore.open(path.join(stateDir, 'acictl.db'));
     let failedRuns = 0;
