@@ -16,6 +16,7 @@ import type { ObservedGroup } from '../api/observed';
 import { newSchedulerState, type SchedulerState } from '../api/runs';
 import { validateObject } from '../manifest/validate';
 import { SqliteStore } from '../store/sqlite';
+import { PostgresStore, isPostgresUrl } from '../store/postgres';
 import type { Store, StoredJob } from '../store/types';
 import type { ContainerGroups, Scope } from '../aci/types';
 import { AciContainerGroups } from '../aci/adapter';
@@ -46,6 +47,8 @@ import { loadOrCreateTls } from '../apiserver/tls';
 import { WebUi } from '../ui/server';
 
 export interface ControllerOptions {
+  /** A shared store URL (postgres://…); default: SQLite `<stateDir>/acictl.db`. */
+  store?: string;
   manifests: string[];
   stateDir: string;
   listen: { host: string; port: number };
@@ -134,16 +137,22 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     /* not ours to change; the token file itself is 0600 */
   }
 
-  const store = SqliteStore.open(join(stateDir, 'acictl.db'), {
-    // The reconciler's last stretches commit with the next write (see Reconciler.drive); one that
-    // fails on its own turn is lost like a crash there, and redone by the next reconcile.
-    onDeferredCommitError: (err) => log.error({ err: err.message }, 'store: a deferred commit failed; those writes are redone by the next reconcile'),
-  });
+  // The store: embedded SQLite in the state dir (default), or PostgreSQL shared by replicas.
+  const pgStore = opts.store && isPostgresUrl(opts.store) ? await PostgresStore.open(opts.store, { onFeedError: (err) => log.warn({ err: err.message }, 'store: reading other replicas\' changes failed; retrying') }) : null;
+  if (opts.store && !pgStore) throw new Error(`--store: unsupported store URL (expected postgres://USER@HOST:PORT/DB)`);
+  const store: Store =
+    pgStore ??
+    SqliteStore.open(join(stateDir, 'acictl.db'), {
+      // The reconciler's last stretches commit with the next write (see Reconciler.drive); one that
+      // fails on its own turn is lost like a crash there, and redone by the next reconcile.
+      onDeferredCommitError: (err) => log.error({ err: err.message }, 'store: a deferred commit failed; those writes are redone by the next reconcile'),
+    });
   // What has been started so far, undone in reverse if start-up fails half-way (a port in use, an
   // unreachable ARM endpoint): a failed start must not leave an emulator or a watcher running.
   const undo: (() => unknown)[] = [() => store.close()];
   try {
-  const instanceId = loadOrCreateInstanceId(stateDir);
+  // Replicas on one database are one logical controller: they share the instance id that tags groups.
+  const instanceId = pgStore ? await pgStore.getOrCreateSetting('instance-id', () => loadOrCreateInstanceId(stateDir)) : loadOrCreateInstanceId(stateDir);
   const metrics = new ControllerMetrics();
   const hub = new LogHub();
 

@@ -32,6 +32,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--emulator', 'start the local ARM emulator in-process and run against it')
     .addOption(new Option('--runtime <runtime>', 'emulator runtime (with --emulator)').choices(['process', 'simulate']).default('process'))
     .option('--state-dir <dir>', 'store, token, kubeconfig and emulator state', ctx.env.ACICTL_STATE_DIR ?? '.acictl')
+    .option('--store <url>', 'shared store: postgres://USER@HOST:PORT/DB (env ACICTL_STORE; default: SQLite in the state dir)', ctx.env.ACICTL_STORE)
     .option('--listen <host:port>', 'HTTP API address', DEFAULT_LISTEN)
     .option('--ui <on>', 'serve the web UI at / on the API port (--ui=false turns it off)', 'true')
     .option('--once', 'reconcile every job once and exit (0 when every job is Ready)')
@@ -114,6 +115,7 @@ Examples:
         gitWebhookSecret: hookFrom === undefined ? undefined : () => readSecretRef(hookFrom, ctx.env, ctx.cwd),
         manifests: (o.manifests as string[]).map((m) => resolve(ctx.cwd, m)),
         stateDir: resolve(ctx.cwd, o.stateDir),
+        store: o.store as string | undefined,
         listen,
         once: Boolean(o.once),
         allowEmpty: Boolean(o.allowEmpty),

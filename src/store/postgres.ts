@@ -1,0 +1,675 @@
+/**
+ * The shared Store: PostgreSQL (`pg`), for several controller replicas on one database.
+ *
+ * Semantics are the SQLite store's (the same contract suite runs against both):
+ * - Every write transaction takes one transaction-scoped advisory lock first, so write
+ *   transactions are serialized across every process on the database, as SQLite's BEGIN
+ *   IMMEDIATE serializes them on one file: a read-modify-write inside `transaction` cannot lose
+ *   another replica's write, and resourceVersions are handed out in commit order.
+ * - Reads outside a transaction go to the pool and see what is committed.
+ * - Changes: each write also appends to the `changes` table. A process delivers its own changes
+ *   after COMMIT (with the written objects at hand), and another process's changes by reading
+ *   that table (woken by NOTIFY, and polled): listeners see every change once, in
+ *   resourceVersion order, whoever wrote it — so the API's watches on a follower work.
+ * - Fencing: a write transaction made in a fenced context (`withFence(token, fn)`: the leader's
+ *   reconciles) first calls `acictl_fence($token)` in the database, which takes a share lock on
+ *   the lease row and raises SQLSTATE 'AC001' unless `token` is the lease's current token. The
+ *   lease cannot change hands before that transaction ends, so a stale leader's writes are
+ *   refused by the database and never half-applied. `flush()` in a fenced context makes the same
+ *   check: the reconciler calls it right before every ARM call.
+ * - `transactionDeferred` commits at once (a networked COMMIT is not worth deferring, and an open
+ *   transaction would hold the advisory lock).
+ * - Connections run with `idle_in_transaction_session_timeout`, so a process frozen (SIGSTOP) in
+ *   the middle of a transaction loses its session and its locks instead of blocking the others.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import { Client, Pool, type PoolClient, type QueryResultRow } from 'pg';
+import type { RunRecord, SchedulerState } from '../api/runs';
+import { ChangeFeed, DEFAULT_EVENTS_PER_JOB, TxGate, checkExpected, lazy, nextJob } from './common';
+import { StoreConflictError } from './types';
+import type { Change, JobInput, JobStatus, Lazy, Store, StoredEvent, StoredJob } from './types';
+
+/** The advisory lock key every write transaction takes ('acictl' in ASCII). */
+const WRITE_LOCK = 0x616369637463;
+const CHANNEL = 'acictl_changes';
+export const LEASE_NAME = 'controller';
+
+/** Whether `url` names a PostgreSQL database (postgres:// or postgresql://). */
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}
+
+/** A write refused because the fencing token is no longer the lease's. */
+export class FencedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FencedError';
+  }
+}
+
+/** SQL migrations, applied in order at start-up (schema_migrations records each). */
+export const PG_MIGRATIONS: readonly string[] = [
+  // 1: the initial schema (what the SQLite store holds), the change log, the lease and fencing
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
+  INSERT INTO meta (key, value) VALUES ('resourceVersion', 0);
+  CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE jobs (
+    name TEXT PRIMARY KEY,
+    uid TEXT NOT NULL,
+    resource_version BIGINT NOT NULL,
+    generation BIGINT NOT NULL,
+    creation_timestamp TEXT NOT NULL,
+    deletion_timestamp TEXT,
+    finalizers TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    annotations TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    source TEXT NOT NULL,
+    status TEXT NOT NULL
+  );
+  CREATE TABLE scheduler_state (job TEXT PRIMARY KEY, state TEXT NOT NULL);
+  CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    job TEXT NOT NULL,
+    scheduled_time BIGINT NOT NULL,
+    resource_version BIGINT NOT NULL,
+    record TEXT NOT NULL
+  );
+  CREATE INDEX runs_by_job ON runs (job, scheduled_time, id);
+  CREATE TABLE logs (
+    run_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    container TEXT NOT NULL,
+    content TEXT NOT NULL,
+    seq BIGSERIAL,
+    PRIMARY KEY (run_id, attempt, container)
+  );
+  CREATE TABLE events (
+    id BIGSERIAL PRIMARY KEY,
+    job TEXT NOT NULL,
+    run TEXT,
+    time TEXT NOT NULL,
+    type TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    message TEXT NOT NULL
+  );
+  CREATE INDEX events_by_job ON events (job, id);
+  CREATE TABLE secrets (name TEXT PRIMARY KEY, value BYTEA NOT NULL);
+  CREATE TABLE changes (
+    rv BIGINT PRIMARY KEY,
+    resource TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    last TEXT
+  );
+  CREATE TABLE lease (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    token BIGINT NOT NULL,
+    renew_time TIMESTAMPTZ NOT NULL,
+    lease_duration_ms INTEGER NOT NULL,
+    transitions INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE fencing_refusals (id BIGSERIAL PRIMARY KEY, token BIGINT NOT NULL, current BIGINT, at TIMESTAMPTZ NOT NULL DEFAULT now());
+  CREATE FUNCTION acictl_fence(t BIGINT) RETURNS VOID LANGUAGE plpgsql AS $$
+  DECLARE cur BIGINT;
+  BEGIN
+    SELECT token INTO cur FROM lease WHERE name = '${LEASE_NAME}' FOR SHARE;
+    IF cur IS DISTINCT FROM t THEN
+      RAISE EXCEPTION 'fencing token % is stale (the lease is at %)', t, cur USING ERRCODE = 'AC001';
+    END IF;
+  END $$;
+  `,
+];
+
+export interface PostgresStoreOptions {
+  now?: () => number;
+  eventsPerJob?: number;
+  /** Pool size (default 8). */
+  poolSize?: number;
+  /** How often other processes' changes are looked for besides NOTIFY (ms, default 1000). */
+  pollMs?: number;
+  /** Server-side limit on a transaction left open by a frozen process (ms, default 5000). */
+  idleInTransactionTimeoutMs?: number;
+  /** Called when reading other processes' changes fails (the store keeps trying). */
+  onFeedError?: (err: Error) => void;
+}
+
+interface Tx {
+  client: PoolClient;
+  live: boolean;
+  rv: number;
+  rvAtBegin: number;
+  changes: { change: Change; last: string | null }[];
+}
+
+type Row = QueryResultRow;
+
+/** Run pending migrations (under an advisory lock: replicas starting together apply each once). */
+export async function migratePostgres(client: Client | PoolClient, migrations: readonly string[] = PG_MIGRATIONS): Promise<number> {
+  await client.query('SELECT pg_advisory_lock($1)', [WRITE_LOCK + 1]);
+  try {
+    await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
+    const { rows } = await client.query('SELECT coalesce(max(version), 0) AS v FROM schema_migrations');
+    const current = Number(rows[0].v);
+    if (current > migrations.length) throw new Error(`store schema version ${current} is newer than this acictl understands (${migrations.length})`);
+    for (let v = current; v < migrations.length; v++) {
+      await client.query('BEGIN');
+      try {
+        await client.query(migrations[v]);
+        await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [v + 1]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw err;
+      }
+    }
+    return migrations.length;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [WRITE_LOCK + 1]);
+  }
+}
+
+/** Fencing context: store writes made inside `fn` (followed through awaits) carry `token`. */
+const fenceContext = new AsyncLocalStorage<{ token: number }>();
+
+export function withFence<T>(token: number, fn: () => T): T {
+  return fenceContext.run({ token }, fn);
+}
+
+export class PostgresStore implements Store {
+  private readonly feed = new ChangeFeed();
+  private readonly gate = new TxGate();
+  private readonly als = new AsyncLocalStorage<Tx>();
+  private readonly now: () => number;
+  private readonly eventsPerJob: number;
+  /** Every change up to here has been delivered to listeners. */
+  private delivered = 0;
+  private closed = false;
+  private listener: Client | null = null;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private catching: Promise<void> | null = null;
+  /** Fenced writes refused by the database so far. */
+  fencingRefusals = 0;
+
+  private constructor(
+    private readonly pool: Pool,
+    private readonly url: string,
+    private readonly opts: PostgresStoreOptions,
+  ) {
+    this.now = opts.now ?? (() => Date.now());
+    this.eventsPerJob = opts.eventsPerJob ?? DEFAULT_EVENTS_PER_JOB;
+  }
+
+  /** Connect, migrate, and follow other processes' changes. */
+  static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const timeout = opts.idleInTransactionTimeoutMs ?? 5000;
+    const pool = new Pool({ connectionString: url, max: opts.poolSize ?? 8, options: `-c idle_in_transaction_session_timeout=${timeout}` });
+    pool.on('error', () => undefined); // an idle client lost (server restart): the next query reconnects
+    const store = new PostgresStore(pool, url, opts);
+    try {
+      const c = await pool.connect();
+      try {
+        await migratePostgres(c);
+      } finally {
+        c.release();
+      }
+      store.delivered = await store.committedRv();
+      await store.follow();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
+  }
+
+  /** The underlying pool (leader election shares it). */
+  get db(): Pool {
+    return this.pool;
+  }
+
+  // desired objects ---------------------------------------------------------------------------
+  async listJobs(): Promise<StoredJob[]> {
+    return (await this.q('SELECT * FROM jobs ORDER BY name COLLATE "C"')).map(rowToJob);
+  }
+
+  async forEachJob(fn: (job: StoredJob) => void): Promise<void> {
+    for (const j of await this.listJobs()) fn(j);
+  }
+
+  async listJobNames(): Promise<string[]> {
+    return (await this.q('SELECT name FROM jobs ORDER BY name COLLATE "C"')).map((r) => r.name as string);
+  }
+
+  async getJob(name: string): Promise<StoredJob | undefined> {
+    const rows = await this.q('SELECT * FROM jobs WHERE name = $1', [name]);
+    return rows[0] ? rowToJob(rows[0]) : undefined;
+  }
+
+  async getJobResourceVersion(name: string): Promise<number | undefined> {
+    const rows = await this.q('SELECT resource_version FROM jobs WHERE name = $1', [name]);
+    return rows[0] ? Number(rows[0].resource_version) : undefined;
+  }
+
+  async peekJob(name: string): Promise<{ labels: Record<string, string>; load: Lazy<StoredJob> } | undefined> {
+    const rows = await this.q('SELECT * FROM jobs WHERE name = $1', [name]);
+    const row = rows[0];
+    return row ? { labels: JSON.parse(row.labels as string) as Record<string, string>, load: lazy(() => rowToJob(row)) } : undefined;
+  }
+
+  async listJobLabels(): Promise<{ name: string; labels: Record<string, string> }[]> {
+    return (await this.q('SELECT name, labels FROM jobs ORDER BY name COLLATE "C"')).map((r) => ({ name: r.name as string, labels: JSON.parse(r.labels as string) as Record<string, string> }));
+  }
+
+  putJob(job: JobInput, expectedResourceVersion?: number): Promise<StoredJob> {
+    return this.write(async (tx) => {
+      const prevRows = await tx.client.query('SELECT * FROM jobs WHERE name = $1', [job.name]);
+      const prev = prevRows.rows[0] ? rowToJob(prevRows.rows[0]) : undefined;
+      checkExpected(job.name, prev, expectedResourceVersion, (m) => new StoreConflictError(m));
+      const stored = nextJob(job, prev, ++tx.rv, new Date(this.now()).toISOString());
+      const row = jobRow(stored);
+      await tx.client.query(
+        `INSERT INTO jobs (name, uid, resource_version, generation, creation_timestamp, deletion_timestamp, finalizers, labels, annotations, spec, source, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT (name) DO UPDATE SET uid = excluded.uid, resource_version = excluded.resource_version,
+           generation = excluded.generation, creation_timestamp = excluded.creation_timestamp,
+           deletion_timestamp = excluded.deletion_timestamp, finalizers = excluded.finalizers, labels = excluded.labels,
+           annotations = excluded.annotations, spec = excluded.spec, source = excluded.source, status = excluded.status`,
+        [row.name, row.uid, row.resource_version, row.generation, row.creation_timestamp, row.deletion_timestamp, row.finalizers, row.labels, row.annotations, row.spec, row.source, row.status],
+      );
+      const written = { labels: { ...stored.labels }, load: lazy(() => rowToJob(row)) };
+      this.queue(tx, { resourceVersion: tx.rv, resource: 'containerjobs', kind: prev ? 'MODIFIED' : 'ADDED', name: job.name, written });
+      return stored;
+    });
+  }
+
+  async putJobStatus(name: string, status: JobStatus): Promise<StoredJob | undefined> {
+    return this.write(async (tx) => {
+      const row = await this.statusWrite(tx, name, status);
+      return row ? rowToJob(row) : undefined;
+    });
+  }
+
+  async writeJobStatus(name: string, status: JobStatus): Promise<boolean> {
+    return this.write(async (tx) => (await this.statusWrite(tx, name, status)) !== undefined);
+  }
+
+  private async statusWrite(tx: Tx, name: string, status: JobStatus): Promise<Row | undefined> {
+    const { rows } = await tx.client.query('UPDATE jobs SET status = $1, resource_version = $2 WHERE name = $3 RETURNING *', [JSON.stringify(status ?? {}), tx.rv + 1, name]);
+    const row = rows[0];
+    if (!row) return undefined;
+    tx.rv++;
+    const written = { labels: JSON.parse(row.labels as string) as Record<string, string>, load: lazy(() => rowToJob(row)) };
+    this.queue(tx, { resourceVersion: tx.rv, resource: 'containerjobs', kind: 'MODIFIED', name, written });
+    return row;
+  }
+
+  deleteJob(name: string): Promise<void> {
+    return this.write(async (tx) => {
+      const { rows } = await tx.client.query('DELETE FROM jobs WHERE name = $1 RETURNING *', [name]);
+      const row = rows[0];
+      if (!row) return;
+      this.queue(tx, { resourceVersion: ++tx.rv, resource: 'containerjobs', kind: 'DELETED', name, last: lazy(() => rowToJob(row)) }, JSON.stringify(rowToJob(row)));
+    });
+  }
+
+  // scheduler state ---------------------------------------------------------------------------
+  async getSchedulerState(job: string): Promise<SchedulerState | undefined> {
+    const rows = await this.q('SELECT state FROM scheduler_state WHERE job = $1', [job]);
+    return rows[0] ? (JSON.parse(rows[0].state as string) as SchedulerState) : undefined;
+  }
+
+  putSchedulerState(job: string, state: SchedulerState): Promise<void> {
+    return this.write(async (tx) => {
+      await tx.client.query('INSERT INTO scheduler_state (job, state) VALUES ($1, $2) ON CONFLICT (job) DO UPDATE SET state = excluded.state', [job, JSON.stringify(state)]);
+    });
+  }
+
+  // runs --------------------------------------------------------------------------------------
+  async listRuns(job?: string): Promise<RunRecord[]> {
+    return (await this.listRunsWithVersion(job)).map((r) => r.run);
+  }
+
+  async listRunsWithVersion(job?: string): Promise<{ run: RunRecord; resourceVersion: number }[]> {
+    const rows =
+      job === undefined
+        ? await this.q('SELECT record, resource_version FROM runs ORDER BY job COLLATE "C", scheduled_time, id COLLATE "C"')
+        : await this.q('SELECT record, resource_version FROM runs WHERE job = $1 ORDER BY scheduled_time, id COLLATE "C"', [job]);
+    return rows.map((r) => ({ run: JSON.parse(r.record as string) as RunRecord, resourceVersion: Number(r.resource_version) }));
+  }
+
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    const rows = await this.q('SELECT record FROM runs WHERE id = $1', [id]);
+    return rows[0] ? (JSON.parse(rows[0].record as string) as RunRecord) : undefined;
+  }
+
+  async getRunResourceVersion(id: string): Promise<number | undefined> {
+    const rows = await this.q('SELECT resource_version FROM runs WHERE id = $1', [id]);
+    return rows[0] ? Number(rows[0].resource_version) : undefined;
+  }
+
+  async peekRun(id: string): Promise<{ job: string; resourceVersion: number; load: Lazy<RunRecord> } | undefined> {
+    const rows = await this.q('SELECT job, record, resource_version FROM runs WHERE id = $1', [id]);
+    const row = rows[0];
+    return row ? { job: row.job as string, resourceVersion: Number(row.resource_version), load: lazy(() => JSON.parse(row.record as string) as RunRecord) } : undefined;
+  }
+
+  async listRunJobs(): Promise<{ id: string; job: string }[]> {
+    return (await this.q('SELECT id, job FROM runs ORDER BY job COLLATE "C", scheduled_time, id COLLATE "C"')).map((r) => ({ id: r.id as string, job: r.job as string }));
+  }
+
+  putRun(run: RunRecord): Promise<void> {
+    return this.write(async (tx) => {
+      const text = JSON.stringify(run);
+      const rv = ++tx.rv;
+      const { rows } = await tx.client.query(
+        `INSERT INTO runs (id, job, scheduled_time, resource_version, record) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO UPDATE SET job = excluded.job, scheduled_time = excluded.scheduled_time,
+           resource_version = excluded.resource_version, record = excluded.record
+         RETURNING (xmax = 0) AS inserted`,
+        [run.id, run.job, run.scheduledTime, rv, text],
+      );
+      const written = { job: run.job, resourceVersion: rv, load: lazy(() => JSON.parse(text) as RunRecord) };
+      this.queue(tx, { resourceVersion: rv, resource: 'containerjobruns', kind: rows[0].inserted ? 'ADDED' : 'MODIFIED', name: run.id, written });
+    });
+  }
+
+  deleteRun(id: string): Promise<void> {
+    return this.write(async (tx) => {
+      const { rows } = await tx.client.query('DELETE FROM runs WHERE id = $1 RETURNING record', [id]);
+      if (!rows[0]) return;
+      await tx.client.query('DELETE FROM logs WHERE run_id = $1', [id]);
+      const record = rows[0].record as string;
+      this.queue(tx, { resourceVersion: ++tx.rv, resource: 'containerjobruns', kind: 'DELETED', name: id, last: lazy(() => JSON.parse(record) as RunRecord) }, record);
+    });
+  }
+
+  // logs --------------------------------------------------------------------------------------
+  putLog(runId: string, attempt: number, container: string, content: string): Promise<void> {
+    return this.write(async (tx) => {
+      await tx.client.query(
+        'INSERT INTO logs (run_id, attempt, container, content) VALUES ($1, $2, $3, $4) ON CONFLICT (run_id, attempt, container) DO UPDATE SET content = excluded.content',
+        [runId, attempt, container, content],
+      );
+    });
+  }
+
+  async getLog(runId: string, attempt: number, container?: string): Promise<{ container: string; content: string }[]> {
+    const rows =
+      container === undefined
+        ? await this.q('SELECT container, content FROM logs WHERE run_id = $1 AND attempt = $2 ORDER BY seq', [runId, attempt])
+        : await this.q('SELECT container, content FROM logs WHERE run_id = $1 AND attempt = $2 AND container = $3', [runId, attempt, container]);
+    return rows.map((r) => ({ container: r.container as string, content: r.content as string }));
+  }
+
+  // events ------------------------------------------------------------------------------------
+  addEvent(event: StoredEvent): Promise<void> {
+    return this.write(async (tx) => {
+      await tx.client.query('INSERT INTO events (job, run, time, type, reason, message) VALUES ($1, $2, $3, $4, $5, $6)', [
+        event.job,
+        event.run ?? null,
+        event.time,
+        event.type,
+        event.reason,
+        event.message,
+      ]);
+      await tx.client.query('DELETE FROM events WHERE job = $1 AND id <= (SELECT id FROM events WHERE job = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)', [event.job, this.eventsPerJob]);
+    });
+  }
+
+  async listEvents(job?: string, limit?: number): Promise<StoredEvent[]> {
+    const max = limit !== undefined && limit >= 0 ? limit : null; // LIMIT NULL = no limit
+    const rows =
+      job === undefined
+        ? await this.q('SELECT * FROM (SELECT * FROM events ORDER BY id DESC LIMIT $1) e ORDER BY id', [max])
+        : await this.q('SELECT * FROM (SELECT * FROM events WHERE job = $1 ORDER BY id DESC LIMIT $2) e ORDER BY id', [job, max]);
+    return rows.map((r) => {
+      const e: StoredEvent = { id: Number(r.id), time: r.time as string, job: r.job as string, type: r.type as StoredEvent['type'], reason: r.reason as string, message: r.message as string };
+      if (r.run !== null) e.run = r.run as string;
+      return e;
+    });
+  }
+
+  // change feed -------------------------------------------------------------------------------
+  async currentResourceVersion(): Promise<number> {
+    const tx = this.tx();
+    if (tx) return tx.rv;
+    return this.committedRv();
+  }
+
+  onChange(listener: (change: Change) => void): () => void {
+    return this.feed.subscribe(listener);
+  }
+
+  getOrCreateSecret(name: string): Promise<Buffer> {
+    return this.write(async (tx) => {
+      const { rows } = await tx.client.query('SELECT value FROM secrets WHERE name = $1', [name]);
+      if (rows[0]) return Buffer.from(rows[0].value as Buffer);
+      const secret = randomBytes(32);
+      await tx.client.query('INSERT INTO secrets (name, value) VALUES ($1, $2)', [name, secret]);
+      return Buffer.from(secret);
+    });
+  }
+
+  /** A shared setting (e.g. the instance id every replica tags groups with), created with `make` on first use. */
+  getOrCreateSetting(key: string, make: () => string): Promise<string> {
+    return this.write(async (tx) => {
+      const { rows } = await tx.client.query('SELECT value FROM settings WHERE key = $1', [key]);
+      if (rows[0]) return rows[0].value as string;
+      const value = make();
+      await tx.client.query('INSERT INTO settings (key, value) VALUES ($1, $2)', [key, value]);
+      return value;
+    });
+  }
+
+  transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.write(() => fn());
+  }
+
+  async transactionDeferred<T>(fn: () => Promise<T>, after?: () => void): Promise<T> {
+    if (this.tx()) throw new Error('transactionDeferred cannot run inside another transaction');
+    const out = await this.transaction(fn);
+    after?.();
+    return out;
+  }
+
+  /** Nothing is deferred here; in a fenced context, the fencing token is checked in the database (before an ARM call). */
+  async flush(): Promise<void> {
+    this.open();
+    const fence = fenceContext.getStore();
+    if (!fence) return;
+    try {
+      await this.pool.query('SELECT acictl_fence($1)', [fence.token]);
+    } catch (err) {
+      throw this.fenceError(err, fence.token);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    const l = this.listener;
+    this.listener = null;
+    await l?.end().catch(() => undefined);
+    await this.pool.end().catch(() => undefined);
+  }
+
+  // internals ---------------------------------------------------------------------------------
+  private open(): void {
+    if (this.closed) throw new Error('store is closed');
+  }
+
+  private tx(): Tx | undefined {
+    const t = this.als.getStore();
+    return t && t.live ? t : undefined;
+  }
+
+  private async q(sql: string, params: unknown[] = []): Promise<Row[]> {
+    this.open();
+    const tx = this.tx();
+    return (await (tx ? tx.client : this.pool).query(sql, params)).rows;
+  }
+
+  private async committedRv(): Promise<number> {
+    const { rows } = await this.pool.query(`SELECT value FROM meta WHERE key = 'resourceVersion'`);
+    return Number(rows[0].value);
+  }
+
+  private queue(tx: Tx, change: Change, last: string | null = null): void {
+    tx.changes.push({ change, last });
+  }
+
+  /** Run `fn` in a write transaction (joining the caller's when there is one). */
+  private async write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    this.open();
+    const outer = this.tx();
+    if (outer) return fn(outer);
+    return this.gate.hold(async () => {
+      this.open();
+      const fence = fenceContext.getStore();
+      const client = await this.pool.connect();
+      const tx: Tx = { client, live: true, rv: 0, rvAtBegin: 0, changes: [] };
+      let out: T;
+      try {
+        await client.query('BEGIN');
+        await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
+        if (fence) await client.query('SELECT acictl_fence($1)', [fence.token]);
+        tx.rv = tx.rvAtBegin = Number((await client.query(`SELECT value FROM meta WHERE key = 'resourceVersion'`)).rows[0].value);
+        out = await this.als.run(tx, () => fn(tx));
+        if (tx.rv !== tx.rvAtBegin) {
+          await client.query(`UPDATE meta SET value = $1 WHERE key = 'resourceVersion'`, [tx.rv]);
+          const c = tx.changes;
+          await client.query(
+            `INSERT INTO changes (rv, resource, kind, name, last) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])`,
+            [c.map((x) => x.change.resourceVersion), c.map((x) => x.change.resource), c.map((x) => x.change.kind), c.map((x) => x.change.name), c.map((x) => x.last)],
+          );
+          await client.query(`SELECT pg_notify('${CHANNEL}', $1)`, [String(tx.rv)]);
+        }
+        await client.query('COMMIT');
+      } catch (err) {
+        tx.live = false;
+        await client.query('ROLLBACK').catch(() => undefined);
+        client.release();
+        throw fence ? this.fenceError(err, fence.token) : err;
+      }
+      tx.live = false;
+      client.release();
+      // Deliver in resourceVersion order: first what other processes committed before us.
+      if (tx.rvAtBegin > this.delivered) await this.catchUp(tx.rvAtBegin);
+      for (const { change } of tx.changes) this.deliver(change);
+      return out;
+    });
+  }
+
+  private fenceError(err: unknown, token: number): unknown {
+    if ((err as { code?: string }).code === 'AC001') {
+      this.fencingRefusals++;
+      void this.pool.query('INSERT INTO fencing_refusals (token, current) VALUES ($1, (SELECT token FROM lease WHERE name = $2))', [token, LEASE_NAME]).catch(() => undefined);
+      return new FencedError((err as Error).message);
+    }
+    return err;
+  }
+
+  private deliver(change: Change): void {
+    if (change.resourceVersion <= this.delivered) return;
+    this.delivered = change.resourceVersion;
+    this.feed.queue(change);
+    this.feed.flush();
+  }
+
+  /** Listen for other processes' commits; poll as well (a NOTIFY can be missed while reconnecting). */
+  private async follow(): Promise<void> {
+    const l = new Client({ connectionString: this.url });
+    l.on('error', () => {
+      if (this.listener === l) this.listener = null;
+    });
+    l.on('notification', () => void this.catchUp().catch((err: Error) => this.opts.onFeedError?.(err)));
+    await l.connect();
+    await l.query(`LISTEN ${CHANNEL}`);
+    this.listener = l;
+    this.pollTimer = setInterval(() => {
+      void this.catchUp().catch((err: Error) => this.opts.onFeedError?.(err));
+    }, this.opts.pollMs ?? 1000);
+    this.pollTimer.unref();
+  }
+
+  /** Deliver the changes other processes committed (up to `upTo`, or all). One reader at a time. */
+  private async catchUp(upTo?: number): Promise<void> {
+    while (this.catching) await this.catching;
+    if (this.closed || (upTo !== undefined && this.delivered >= upTo)) return;
+    this.catching = (async () => {
+      const { rows } = await this.pool.query(
+        `SELECT c.rv, c.resource, c.kind, c.name, c.last, j.labels AS j_labels, row_to_json(j)::text AS j_row, r.job AS r_job, r.resource_version AS r_rv, r.record AS r_record
+           FROM changes c
+           LEFT JOIN jobs j ON c.resource = 'containerjobs' AND c.kind <> 'DELETED' AND j.name = c.name
+           LEFT JOIN runs r ON c.resource = 'containerjobruns' AND c.kind <> 'DELETED' AND r.id = c.name
+          WHERE c.rv > $1 ${upTo !== undefined ? 'AND c.rv <= $2' : ''} ORDER BY c.rv`,
+        upTo !== undefined ? [this.delivered, upTo] : [this.delivered],
+      );
+      for (const r of rows) this.deliver(remoteChange(r));
+    })();
+    try {
+      await this.catching;
+    } finally {
+      this.catching = null;
+    }
+  }
+}
+
+/** A change another process committed, with the object as it is now (or, DELETED, as it was). */
+function remoteChange(r: Row): Change {
+  const change: Change = { resourceVersion: Number(r.rv), resource: r.resource as Change['resource'], kind: r.kind as Change['kind'], name: r.name as string };
+  if (change.kind === 'DELETED') {
+    const last = r.last as string | null;
+    if (last !== null) change.last = lazy(() => JSON.parse(last)) as Lazy<StoredJob> | Lazy<RunRecord>;
+    return change;
+  }
+  if (change.resource === 'containerjobs') {
+    if (r.j_row === null) return change; // gone again since; its DELETED change follows
+    const row = JSON.parse(r.j_row as string) as Row;
+    change.written = { labels: JSON.parse(r.j_labels as string) as Record<string, string>, load: lazy(() => rowToJob(row)) };
+  } else {
+    if (r.r_record === null) return change;
+    const record = r.r_record as string;
+    change.written = { job: r.r_job as string, resourceVersion: Number(r.r_rv), load: lazy(() => JSON.parse(record) as RunRecord) };
+  }
+  return change;
+}
+
+function jobRow(stored: StoredJob): Row {
+  return {
+    name: stored.name,
+    uid: stored.uid,
+    resource_version: stored.resourceVersion,
+    generation: stored.generation,
+    creation_timestamp: stored.creationTimestamp,
+    deletion_timestamp: stored.deletionTimestamp ?? null,
+    finalizers: JSON.stringify(stored.finalizers),
+    labels: JSON.stringify(stored.labels),
+    annotations: JSON.stringify(stored.annotations),
+    spec: JSON.stringify(stored.spec),
+    source: JSON.stringify(stored.source),
+    status: JSON.stringify(stored.status),
+  };
+}
+
+function rowToJob(r: Row): StoredJob {
+  const job: StoredJob = {
+    name: r.name as string,
+    uid: r.uid as string,
+    resourceVersion: Number(r.resource_version),
+    generation: Number(r.generation),
+    creationTimestamp: r.creation_timestamp as string,
+    finalizers: JSON.parse(r.finalizers as string),
+    labels: JSON.parse(r.labels as string),
+    annotations: JSON.parse(r.annotations as string),
+    spec: JSON.parse(r.spec as string),
+    source: JSON.parse(r.source as string),
+    status: JSON.parse(r.status as string),
+  };
+  if (r.deletion_timestamp !== null && r.deletion_timestamp !== undefined) job.deletionTimestamp = r.deletion_timestamp as string;
+  return job;
+}
