@@ -147,6 +147,16 @@ export class MemoryStore implements Store {
         this.set(this.s.jobs, name, undefined);
         const rv = ++this.s.rv;
         this.feed.queue({ resourceVersion: rv, resource: 'containerjobs', kind: 'DELETED', name, last: lazy(() => clone(last)) });
+        // the job's history goes with it (as SqliteStore): a job re-created under the same name starts clean
+        for (const [id, r] of [...this.s.runs]) {
+          if (r.run.job !== name) continue;
+          this.set(this.s.runs, id, undefined);
+          for (const key of [...this.s.logs.keys()]) if (key.startsWith(`${id}\u0000`)) this.set(this.s.logs, key, undefined);
+          const run = r.run;
+          this.feed.queue({ resourceVersion: ++this.s.rv, resource: 'containerjobruns', kind: 'DELETED', name: id, last: lazy(() => clone(run)) });
+        }
+        this.set(this.s.events, name, undefined);
+        this.set(this.s.sched, name, undefined);
       });
     });
   }

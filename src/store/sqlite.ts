@@ -168,6 +168,10 @@ export class SqliteStore implements Store {
           source = excluded.source, status = excluded.status`),
       putStatus: db.prepare('UPDATE jobs SET status = ?, resource_version = ? WHERE name = ? RETURNING *'),
       deleteJob: db.prepare('DELETE FROM jobs WHERE name = ? RETURNING *'),
+      deleteJobRuns: db.prepare('DELETE FROM runs WHERE job = ? RETURNING id, record'),
+      deleteJobLogs: db.prepare('DELETE FROM logs WHERE run_id IN (SELECT id FROM runs WHERE job = ?)'),
+      deleteJobEvents: db.prepare('DELETE FROM events WHERE job = ?'),
+      deleteJobSched: db.prepare('DELETE FROM scheduler_state WHERE job = ?'),
       getSched: db.prepare('SELECT state FROM scheduler_state WHERE job = ?'),
       putSched: db.prepare(
         'INSERT INTO scheduler_state (job, state) VALUES (?, ?) ON CONFLICT (job) DO UPDATE SET state = excluded.state',
@@ -313,6 +317,14 @@ export class SqliteStore implements Store {
         const row = this.q.deleteJob.get(name) as Row | undefined;
         if (!row) return;
         this.feed.queue({ resourceVersion: ++this.rv, resource: 'containerjobs', kind: 'DELETED', name, last: lazy(() => rowToJob(row)) });
+        // the job's history goes with it: a job re-created under the same name starts clean
+        this.q.deleteJobLogs.run(name);
+        for (const r of this.q.deleteJobRuns.all(name) as Row[]) {
+          const record = r.record as string;
+          this.feed.queue({ resourceVersion: ++this.rv, resource: 'containerjobruns', kind: 'DELETED', name: r.id as string, last: lazy(() => JSON.parse(record) as RunRecord) });
+        }
+        this.q.deleteJobEvents.run(name);
+        this.q.deleteJobSched.run(name);
       });
     });
   }

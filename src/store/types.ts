@@ -133,7 +133,11 @@ export interface Store {
   putJobStatus(name: string, status: JobStatus): Promise<StoredJob | undefined>;
   /** putJobStatus without reading the object back (the reconciler's path): false when there is no such job. */
   writeJobStatus(name: string, status: JobStatus): Promise<boolean>;
-  /** Remove the object for good (after finalizers are cleared). Runs, logs and events are left to their own deletes. */
+  /**
+   * Remove the object for good (after finalizers are cleared, so its container groups are gone),
+   * and its history with it: its runs (a DELETED change each), their archived logs, its events and
+   * its scheduler state. A job re-created under the same name has no runs and no last schedule.
+   */
   deleteJob(name: string): Promise<void>;
   /**
    * getJob for holders of many objects that rarely look inside them (the API's watch hub): the
