@@ -262,16 +262,25 @@ describe('Reconciler: crashes, manual runs, deletion, orphans', () => {
     expect(r.requeueAfterMs).toBe(2_000);
   });
 
-  it('deletion: archives logs, deletes every group, drops the finalizer and the job', async () => {
+  it('deletion: archives logs before deleting every group, drops the finalizer, then the job and its history', async () => {
     const h = new Harness();
     await toFirstSlot(h, spec({ cleanup: { onSuccess: 'Keep' } }));
     h.groups.setLogs('rep-202601100100', 'main', 'kept\n');
+    // what the store holds at the moment the group is deleted (invariant 7: logs are kept first)
+    const del = h.groups.delete.bind(h.groups);
+    let atDelete: { log: unknown; reason?: string } | undefined;
+    h.groups.delete = async (ref, opts) => {
+      atDelete = { log: await h.store.getLog(runId(1), 1), reason: (await h.store.getRun(runId(1)))?.attempts[0].reason };
+      return del(ref, opts);
+    };
     await h.deleteJob('rep');
     await h.reconcile('rep');
     expect(h.groups.has('rep-202601100100')).toBe(false);
-    expect(await h.store.getLog(runId(1), 1)).toEqual([{ container: 'main', content: 'kept\n' }]);
-    expect((await h.store.getRun(runId(1)))!.attempts[0].reason).toBe('JobDeleted');
+    expect(atDelete).toEqual({ log: [{ container: 'main', content: 'kept\n' }], reason: 'JobDeleted' });
     expect(await h.store.getJob('rep')).toBeUndefined();
+    // the job's runs and archived logs went with it (issue 21: a re-created job starts clean)
+    expect(await h.store.getRun(runId(1))).toBeUndefined();
+    expect(await h.store.getLog(runId(1), 1)).toEqual([]);
   });
 
   it('orphans: groups of a job that no longer exists are archived and deleted; unmanaged ones are not', async () => {
