@@ -29,6 +29,8 @@ export const SPEC_DEFAULTS = {
   cleanup: { onSuccess: 'Delete', onFailure: 'Keep', ttlAfterFinished: '1h' },
   successfulRunsHistoryLimit: 3,
   failedRunsHistoryLimit: 1,
+  dependsOn: [],
+  dependsOnPast: false,
 } as const;
 
 export const TEMPLATE_DEFAULTS = {
@@ -95,6 +97,8 @@ export function resolveJob(job: ContainerJob): ResolvedJob {
     },
     successfulRunsHistoryLimit: s.successfulRunsHistoryLimit ?? d.successfulRunsHistoryLimit,
     failedRunsHistoryLimit: s.failedRunsHistoryLimit ?? d.failedRunsHistoryLimit,
+    dependsOn: [...new Set((s.dependsOn ?? []).map((x) => x.job))],
+    dependsOnPast: s.dependsOnPast ?? d.dependsOnPast,
     template: {
       ...template,
       subscriptionId: template.subscriptionId ?? TEMPLATE_DEFAULTS.subscriptionId,

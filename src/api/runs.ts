@@ -35,7 +35,12 @@ export interface AttemptRecord {
   observations?: number;
 }
 
-export type RunPhase = 'Pending' | 'Running' | 'Retrying' | 'Succeeded' | 'Failed';
+/**
+ * Waiting: the slot is due but its upstream runs (spec.dependsOn) or the previous slot
+ * (dependsOnPast) have not succeeded yet. UpstreamFailed: one of them failed; the run starts
+ * once it is cleared and succeeds. Waiting counts as active, UpstreamFailed does not.
+ */
+export type RunPhase = 'Waiting' | 'UpstreamFailed' | 'Pending' | 'Running' | 'Retrying' | 'Succeeded' | 'Failed';
 
 export interface RunRecord {
   /** Deterministic id: see api/names.ts. */
@@ -54,6 +59,9 @@ export interface RunRecord {
   finishedAt?: number;
   /** When phase is Retrying: the earliest instant of the next attempt. */
   nextAttemptAt?: number;
+  /** Waiting / UpstreamFailed: why (UpstreamRunning, UpstreamPending, UpstreamMissing, UpstreamFailed, PreviousFailed, …) and a sentence. */
+  waitReason?: string;
+  waitMessage?: string;
   /** When the run was last cleared (`acictl clear`): it then runs again as a new attempt. */
   clearedAt?: number;
   /** Attempts made before the last clear: the retry budget counts from here. */

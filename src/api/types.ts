@@ -60,7 +60,14 @@ export interface ContainerJobSpec {
   cleanup?: { onSuccess?: CleanupAction; onFailure?: CleanupAction; ttlAfterFinished?: string | null };
   successfulRunsHistoryLimit?: number;
   failedRunsHistoryLimit?: number;
+  dependsOn?: Dependency[];
+  dependsOnPast?: boolean;
   template: GroupTemplate;
+}
+
+/** An upstream job whose runs for the same data interval must have succeeded first. */
+export interface Dependency {
+  job: string;
 }
 
 /** `count` is 1, 2 or 4 (checked by the validator). */
@@ -170,5 +177,8 @@ export interface ResolvedJob {
   cleanup: { onSuccess: CleanupAction; onFailure: CleanupAction; ttlAfterFinishedMs: number | null };
   successfulRunsHistoryLimit: number;
   failedRunsHistoryLimit: number;
+  /** Upstream job names (spec.dependsOn), in order, without repeats. */
+  dependsOn: string[];
+  dependsOnPast: boolean;
   template: GroupTemplate & { osType: 'Linux' | 'Windows'; restartPolicy: 'Never' | 'OnFailure'; priority: 'Regular' | 'Spot' };
 }

@@ -102,6 +102,8 @@ export function runToObject(run: RunRecord, resourceVersion: number): RunObject 
   if (run.finishedAt !== undefined) status.finishedAt = k8sTime(run.finishedAt);
   if (run.nextAttemptAt !== undefined) status.nextAttemptAt = k8sTime(run.nextAttemptAt);
   if (run.clearedAt !== undefined) status.clearedAt = k8sTime(run.clearedAt);
+  if (run.waitReason !== undefined) status.reason = run.waitReason;
+  if (run.waitMessage !== undefined) status.message = run.waitMessage;
   return {
     apiVersion: API_VERSION,
     kind: RUN_KIND,

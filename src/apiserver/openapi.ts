@@ -134,7 +134,9 @@ function runSchemas(): { spec: Structural; status: Structural } {
       type: 'object',
       description: 'Progress of the run.',
       properties: {
-        phase: str('Pending, Running, Retrying, Succeeded or Failed.'),
+        phase: str('Waiting, UpstreamFailed, Pending, Running, Retrying, Succeeded or Failed.'),
+        reason: str('Waiting / UpstreamFailed: why (UpstreamRunning, UpstreamPending, UpstreamMissing, UpstreamFailed, UpstreamMissed, PreviousFailed, ...).'),
+        message: str('Waiting / UpstreamFailed: what the run waits for.'),
         attempts: { type: 'array', description: 'Attempts, oldest first.', items: attempt },
         finishedAt: time('When the run finished.'),
         nextAttemptAt: time('When Retrying: the earliest next attempt.'),

@@ -4,6 +4,7 @@
  * Nothing here decides anything: decisions are the planner's, effects the reconciler's.
  */
 import { operatorVerbs } from './operator';
+import { excludeCycles } from './dependencies';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createSecretKey, randomBytes } from 'node:crypto';
@@ -317,6 +318,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       hub.publish(f.run, f.attempt, f.container, line, Boolean(f.multiContainer));
     },
     isFollowed: (run: string, attempt: number) => hub.hasFollowers(run, attempt),
+    wake: (name: string) => queue.add(name),
     metrics: {
       runFinished: (_job: string, outcome: string) => metrics.runs.inc({ outcome }),
       missedSlots: (_job: string, count: number) => metrics.missedSlots.inc(count),
@@ -389,7 +391,8 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       logger: log.child({ component: 'watcher' }),
       admit: (job, file) => admit.check(job, { file }),
       cache: validationCache,
-      onSnapshot: async (snapshot) => {
+      onSnapshot: async (read) => {
+        const snapshot = excludeCycles(read); // a dependency cycle across files: Invalid at every job on it
         const result = await sourceSync.apply(snapshot, { allowEmpty: opts.allowEmpty, now: clock.now() });
         for (const d of snapshot.roots.flatMap((r) => r.diagnostics)) {
           const where = `${d.file}:${d.line}:${d.column}`;

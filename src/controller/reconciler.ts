@@ -30,13 +30,14 @@ import { newSchedulerState, type AttemptRecord, type RunRecord, type SchedulerSt
 import { classifyChange } from '../aci/classify';
 import { collectSecretRefs } from '../aci/secrets';
 import { AciError, isAciError, type ContainerGroups, type DesiredGroup } from '../aci/types';
-import { assessGroup, isoUtc, plan, type Action, type PlanInput, type PlanResult, type SlotSchedule } from '../plan';
+import { assessGroup, isActiveRun, isoUtc, plan, type Action, type PlanInput, type PlanResult, type SlotSchedule } from '../plan';
 import { compileSchedule } from '../schedule';
 import type { Condition, JobStatus, Store, StoredEvent, StoredJob } from '../store/types';
 import { deepEqual } from '../store/common';
 import type { ObservedCache } from './observed-cache';
 import { applyOperatorAction, isOperatorAction } from './operator';
 import { ListObserver } from './list-observer';
+import { applyDependencyAction, DependencyIndex, isDependencyAction, readUpstream, retainAfter } from './dependencies';
 
 /** The finalizer that keeps a deleted job until its groups are cleaned up. */
 import { FINALIZER_CLEANUP } from '../api/names';
@@ -91,6 +92,8 @@ export interface ReconcilerDeps {
   maxRounds?: number;
   /** Test hook: called before each action is executed (a throw simulates a crash). */
   beforeAction?(a: Action): void;
+  /** Queue another job for a reconcile (a downstream job after its upstream's run finished). */
+  wake?(job: string): void;
 }
 
 export interface ReconcileResult {
@@ -174,6 +177,8 @@ export class Reconciler {
   private readonly specCache = new Map<string, SpecCacheEntry>();
   /** Callbacks to run once the current stretch's transaction committed (null: outside a stretch). */
   private afterCommit: (() => void)[] | null = null;
+  /** spec.dependsOn, reversed: whom to wake when a job's run finishes. */
+  readonly dependencies: DependencyIndex;
 
   /** Observation of running attempts: from list items' instance views when present, else GET. */
   readonly observer: ListObserver;
@@ -181,6 +186,7 @@ export class Reconciler {
   constructor(deps: ReconcilerDeps) {
     this.d = deps;
     this.observer = new ListObserver(deps.groups, deps.clock);
+    this.dependencies = new DependencyIndex(deps.store);
   }
 
   /**
@@ -342,6 +348,7 @@ export class Reconciler {
       if (typeof h === 'string') entry.specHash = h;
     }
     this.specCache.set(stored.name, entry);
+    if (entry.job) this.dependencies.update(stored.name, entry.job.dependsOn);
     return entry;
   }
 
@@ -368,7 +375,29 @@ export class Reconciler {
       defaultSubscriptionId: this.d.defaultSubscriptionId,
       now: (ctx.planNow = this.d.clock.now()),
       ...(ctx.stored ? { jobCreatedAt: Date.parse(ctx.stored.creationTimestamp) } : {}),
+      ...(await this.dependencyInput(ctx)),
     };
+  }
+
+  /** spec.dependsOn: the upstream jobs as the planner needs them, and how long downstream jobs need this job's runs. */
+  private async dependencyInput(ctx: Ctx): Promise<Pick<PlanInput, 'upstream' | 'retainRunsAfter'>> {
+    const out: Pick<PlanInput, 'upstream' | 'retainRunsAfter'> = {};
+    const resolve = (j: StoredJob) => this.resolve(j);
+    if (ctx.job && ctx.job.dependsOn.length > 0) out.upstream = await readUpstream(this.d.store, ctx.job.dependsOn, resolve);
+    const dependents = await this.dependencies.dependentsOf(ctx.name);
+    if (dependents.length > 0) {
+      const t = await retainAfter(this.d.store, dependents, resolve);
+      if (t !== undefined) out.retainRunsAfter = t;
+    }
+    return out;
+  }
+
+  /** After the commit: queue the jobs that depend on this one (one of its runs finished or is blocked). */
+  private async wakeDependents(job: string): Promise<void> {
+    const wake = this.d.wake;
+    if (!wake) return;
+    const dependents = await this.dependencies.dependentsOf(job);
+    if (dependents.length > 0) this.deferred(() => dependents.forEach((n) => wake(n)));
   }
 
   // ---- act -----------------------------------------------------------------------------------
@@ -377,6 +406,11 @@ export class Reconciler {
     if (isOperatorAction(a)) {
       const event = (run: string | undefined, type: 'Normal' | 'Warning', reason: string, msg: string): Promise<void> => this.event(ctx.name, run, type, reason, msg);
       return await applyOperatorAction(ctx.name, a, { store: this.d.store, now: this.d.clock.now(), event, metric: (v) => this.d.metrics?.operatorAction?.(ctx.name, v) });
+    }
+    if (isDependencyAction(a)) {
+      await applyDependencyAction(a, this.d.store, (run, type, reason, msg) => this.event(ctx.name, run, type, reason, msg));
+      if (a.type === 'holdRun' && a.phase === 'UpstreamFailed') await this.wakeDependents(ctx.name);
+      return;
     }
     switch (a.type) {
       case 'initState':
@@ -481,10 +515,11 @@ export class Reconciler {
           scheduledTime: a.scheduledTime,
           dataIntervalStart: a.dataIntervalStart,
           dataIntervalEnd: a.dataIntervalEnd,
-          phase: 'Pending',
+          phase: a.hold?.phase ?? 'Pending',
           attempts: [],
           createdAt: now,
           ...(a.backfill ? { backfill: a.backfill } : {}),
+          ...(a.hold ? { waitReason: a.hold.reason, waitMessage: a.hold.message } : {}),
         });
         created = true;
       }
@@ -500,6 +535,8 @@ export class Reconciler {
     });
     if (created) {
       await this.event(ctx.name, a.runId, 'Normal', 'RunCreated', a.manual ? 'manual run' : `${a.backfill ? `backfill ${a.backfill}` : 'scheduled'} run for ${isoUtc(a.scheduledTime)}`);
+      if (a.hold) await this.event(ctx.name, a.runId, a.hold.phase === 'UpstreamFailed' ? 'Warning' : 'Normal', a.hold.phase, a.hold.message);
+      if (a.hold?.phase === 'UpstreamFailed') await this.wakeDependents(ctx.name);
       if (a.slot !== null && !a.backfill) this.d.metrics?.scheduleLag?.(ctx.name, Math.max(0, now - a.slot) / 1000);
     }
   }
@@ -899,6 +936,7 @@ export class Reconciler {
       });
     }
     this.d.metrics?.runFinished?.(ctx.name, a.phase);
+    await this.wakeDependents(ctx.name);
     if (a.phase === 'Succeeded') await this.event(ctx.name, a.runId, 'Normal', 'RunSucceeded', 'run succeeded');
     else await this.event(ctx.name, a.runId, 'Warning', 'RunFailed', `run failed${a.reason ? `: ${a.reason}` : ''}`);
   }
@@ -1031,7 +1069,7 @@ export class Reconciler {
 function backfillStatus(state: SchedulerState | null, runs: RunRecord[]): JobStatus['backfill'] {
   const bf = state?.backfill;
   if (!bf) return undefined;
-  const active = runs.filter((r) => r.backfill === bf.id && (r.phase === 'Pending' || r.phase === 'Running' || r.phase === 'Retrying')).length;
+  const active = runs.filter((r) => r.backfill === bf.id && isActiveRun(r)).length;
   return { id: bf.id, from: new Date(bf.from).toISOString(), to: new Date(bf.to).toISOString(), slots: bf.slots.length, handled: bf.cursor, active };
 }
 
@@ -1095,7 +1133,7 @@ export function computeStatus(i: StatusInput): JobStatus {
     : cond('Ready', 'True', 'Reconciled', 'desired state is applied');
 
   const active = runs
-    .filter((r) => r.phase === 'Pending' || r.phase === 'Running' || r.phase === 'Retrying')
+    .filter(isActiveRun)
     .map((r) => {
       const a = r.attempts[r.attempts.length - 1];
       return { run: r.id, group: a?.groupName ?? '', attempt: a?.attempt ?? 0 };

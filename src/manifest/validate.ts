@@ -7,6 +7,7 @@
  * The core (validateText, validateObject) is pure. validatePaths is the I/O wrapper: it reads
  * through read-files.ts (or an injected reader) and adds cross-file checks (unique job names).
  */
+import { describeCycle, findCycles } from './cycles';
 import { createHash } from 'node:crypto';
 import type { ContainerJob, ResolvedJob } from '../api/types';
 import { resolveJob } from '../api/defaults';
@@ -242,6 +243,28 @@ function rejectDuplicates(jobs: Named[], diagnostics: Diagnostic[]): Named[] {
   return jobs.filter((j) => !dropped.has(j));
 }
 
+/**
+ * A dependency cycle (spec.dependsOn) is an error at every job on it, naming the cycle and where
+ * each job is; none of them is a valid job.
+ */
+function rejectCycles(jobs: Named[], diagnostics: Diagnostic[]): Named[] {
+  const byName = new Map(jobs.map((j) => [j.job.job.metadata.name, j]));
+  const graph = new Map(jobs.map((j) => [j.job.job.metadata.name, (j.job.job.spec.dependsOn ?? []).map((d) => d.job)]));
+  const dropped = new Set<Named>();
+  for (const cycle of findCycles(graph)) {
+    const message = describeCycle(cycle, (n) => {
+      const j = byName.get(n);
+      return j ? `${j.file}:${j.job.nameLine}` : undefined;
+    });
+    for (const name of cycle) {
+      const d = byName.get(name)!;
+      dropped.add(d);
+      diagnostics.push({ file: d.file, line: d.job.nameLine, column: d.job.nameColumn, pointer: '/spec/dependsOn', message, severity: 'error', document: d.job.document });
+    }
+  }
+  return jobs.filter((j) => !dropped.has(j));
+}
+
 function toValidJob(n: Named): ValidJob {
   return { job: n.job.job, resolved: n.job.resolved, file: n.file, line: n.job.line, column: n.job.column, document: n.job.document };
 }
@@ -250,7 +273,7 @@ function toValidJob(n: Named): ValidJob {
 export function validateText(text: string, file: string, opts: ValidateOptions = {}): ValidationResult {
   const m = materialise(fileOutcome(text, file, opts), file);
   const diagnostics = [...m.diagnostics];
-  const jobs = rejectDuplicates(m.jobs, diagnostics).map(toValidJob);
+  const jobs = rejectCycles(rejectDuplicates(m.jobs, diagnostics), diagnostics).map(toValidJob);
   diagnostics.sort(compareDiagnostics);
   return { file, jobs, diagnostics, documents: m.documents };
 }
@@ -308,7 +331,7 @@ export async function validatePaths(paths: string[], opts: ValidatePathsOptions 
     for (const j of m.jobs) named.push(j);
   }
 
-  const jobs = rejectDuplicates(named, diagnostics).map(toValidJob);
+  const jobs = rejectCycles(rejectDuplicates(named, diagnostics), diagnostics).map(toValidJob);
   diagnostics.sort(compareDiagnostics);
   const invalid = new Set(diagnostics.filter((d) => d.severity === 'error').map((d) => d.file));
   return { jobs, diagnostics, files: files.length, invalidFiles: [...invalid].sort() };

@@ -33,6 +33,7 @@ import type { GroupRef, ObservedGroup } from '../api/observed';
 import type { AttemptRecord, RunRecord } from '../api/runs';
 import type { ResolvedJob } from '../api/types';
 import { assessGroup, type Assessment } from './assess';
+import { gate, type Gate } from './dependencies';
 import { planBackfill, planCancels, planClears, type OperatorHost } from './operator';
 import { NON_RETRYABLE_REASONS, pollIntervalMs, retryDelayMs, scheduleKey } from './policy';
 import { runEnv } from './run-env';
@@ -42,7 +43,7 @@ import type { Action, LaunchMode, MissedReason, PlanInput, PlanResult, SlotSched
 const COUNT_LIMIT = 1000;
 
 export function isActiveRun(r: RunRecord): boolean {
-  return r.phase === 'Pending' || r.phase === 'Running' || r.phase === 'Retrying';
+  return r.phase === 'Waiting' || r.phase === 'Pending' || r.phase === 'Running' || r.phase === 'Retrying';
 }
 
 function isLiveAttempt(a: AttemptRecord): boolean {
@@ -270,6 +271,7 @@ class JobPlanner {
     this.planManual(this.input.state?.pendingManual ?? []);
     planClears(ops, st);
     if (st?.backfill && !suspended && this.input.schedule) planBackfill(ops, st.backfill);
+    for (const run of this.runs) if (run.phase === 'UpstreamFailed' && !this.cleared.has(run.id)) this.recheckBlocked(run);
     for (const run of active) if (!this.replaced.has(run.id)) this.progress(run);
     this.planLaunches();
     this.planCleanup();
@@ -372,13 +374,79 @@ class JobPlanner {
 
   private startScheduled(schedule: SlotSchedule, slot: number, backfill?: string): void {
     const di = schedule.dataInterval(slot);
-    const run = this.newRun(scheduledRunId(this.job.name, slot), slot, false, slot, di.start, di.end, backfill);
-    this.launches.push({ run, attempt: 1, recover: false, at: slot });
+    const g = this.gateOf(slot, di.start, di.end);
+    const hold = g.kind === 'ready' ? undefined : { phase: g.kind === 'blocked' ? ('UpstreamFailed' as const) : ('Waiting' as const), reason: g.reason, message: g.message };
+    const run = this.newRun(scheduledRunId(this.job.name, slot), slot, false, slot, di.start, di.end, backfill, hold);
+    if (!hold) this.launches.push({ run, attempt: 1, recover: false, at: slot });
+    else if (hold.phase === 'Waiting') this.wakeAtDeadline(run);
   }
 
-  private newRun(id: string, slot: number | null, manual: boolean, scheduledTime: number, start: number, end: number, backfill?: string): RunRecord {
-    this.b.push({ type: 'startRun', runId: id, slot, manual, scheduledTime, dataIntervalStart: start, dataIntervalEnd: end, ...(backfill ? { backfill } : {}) });
-    return {
+  // ---- dependencies (spec.dependsOn, dependsOnPast) ------------------------------------------
+
+  /** Runs recorded in this plan (dependsOnPast looks at them too). */
+  private readonly planned: RunRecord[] = [];
+
+  private gateOf(slot: number, start: number, end: number): Gate {
+    const upstream = this.input.upstream ?? [];
+    if (upstream.length === 0 && !this.job.dependsOnPast) return { kind: 'ready' };
+    return gate({ upstream, dependsOnPast: this.job.dependsOnPast, schedule: this.input.schedule, runs: [...this.runs, ...this.planned] }, slot, start, end);
+  }
+
+  /** A Waiting run past its starting deadline fails (backfill runs have no deadline). */
+  private deadlinePassed(run: RunRecord): boolean {
+    const d = this.job.startingDeadlineMs;
+    return d !== null && !run.backfill && this.now > run.scheduledTime + d;
+  }
+
+  private wakeAtDeadline(run: RunRecord): void {
+    const d = this.job.startingDeadlineMs;
+    if (d !== null && !run.backfill) this.b.wake(run.scheduledTime + d + 1);
+  }
+
+  private release(run: RunRecord): void {
+    this.b.push({ type: 'releaseRun', runId: run.id });
+    this.launches.push({ run, attempt: 1, recover: false, at: run.scheduledTime });
+  }
+
+  /** A Waiting run: start it, keep it waiting (until its deadline), or mark it UpstreamFailed. */
+  private progressWaiting(run: RunRecord): void {
+    const g = run.slot === null ? ({ kind: 'ready' } as Gate) : this.gateOf(run.slot, run.dataIntervalStart, run.dataIntervalEnd);
+    if (g.kind === 'ready') return this.release(run);
+    if (g.kind === 'blocked') {
+      this.b.push({ type: 'holdRun', runId: run.id, phase: 'UpstreamFailed', reason: g.reason, message: g.message });
+      return;
+    }
+    if (this.deadlinePassed(run)) {
+      this.b.push({ type: 'finishRun', runId: run.id, phase: 'Failed', reason: 'DeadlineExceeded' });
+      this.b.finishedRuns.add(run.id);
+      return;
+    }
+    if (g.reason !== run.waitReason || g.message !== run.waitMessage) this.b.push({ type: 'holdRun', runId: run.id, phase: 'Waiting', reason: g.reason, message: g.message });
+    this.wakeAtDeadline(run);
+  }
+
+  /** An UpstreamFailed run starts once what blocked it succeeded (e.g. the upstream run was cleared). */
+  private recheckBlocked(run: RunRecord): void {
+    if (run.slot === null) return;
+    const g = this.gateOf(run.slot, run.dataIntervalStart, run.dataIntervalEnd);
+    if (g.kind === 'ready') this.release(run);
+    else if (g.kind === 'blocked' && (g.reason !== run.waitReason || g.message !== run.waitMessage)) {
+      this.b.push({ type: 'holdRun', runId: run.id, phase: 'UpstreamFailed', reason: g.reason, message: g.message });
+    }
+  }
+
+  private newRun(
+    id: string,
+    slot: number | null,
+    manual: boolean,
+    scheduledTime: number,
+    start: number,
+    end: number,
+    backfill?: string,
+    hold?: { phase: 'Waiting' | 'UpstreamFailed'; reason: string; message: string },
+  ): RunRecord {
+    this.b.push({ type: 'startRun', runId: id, slot, manual, scheduledTime, dataIntervalStart: start, dataIntervalEnd: end, ...(backfill ? { backfill } : {}), ...(hold ? { hold } : {}) });
+    const planned: RunRecord = {
       id,
       job: this.job.name,
       slot,
@@ -386,10 +454,13 @@ class JobPlanner {
       scheduledTime,
       dataIntervalStart: start,
       dataIntervalEnd: end,
-      phase: 'Pending',
+      phase: hold?.phase ?? 'Pending',
       attempts: [],
       createdAt: this.now,
+      ...(backfill ? { backfill } : {}),
     };
+    this.planned.push(planned);
+    return planned;
   }
 
   private replace(run: RunRecord, by: string): void {
@@ -435,6 +506,7 @@ class JobPlanner {
   // ---- active runs ---------------------------------------------------------------------------
 
   private progress(run: RunRecord): void {
+    if (run.phase === 'Waiting') return this.progressWaiting(run);
     const a = lastAttempt(run);
     if (!a) {
       this.launches.push({ run, attempt: 1, recover: false, at: run.scheduledTime });
@@ -616,6 +688,8 @@ class JobPlanner {
   private historyToPrune(): Set<string> {
     const finished = this.runs
       .filter((r) => !isActiveRun(r) && !this.b.finishedRuns.has(r.id) && !this.cleared.has(r.id))
+      // A downstream job still needs these (spec.dependsOn): kept whatever the limits say.
+      .filter((r) => this.input.retainRunsAfter === undefined || r.dataIntervalEnd <= this.input.retainRunsAfter)
       .sort((a, b) => b.scheduledTime - a.scheduledTime || (a.id < b.id ? 1 : -1));
     const ok = finished.filter((r) => r.phase === 'Succeeded').slice(this.job.successfulRunsHistoryLimit);
     const bad = finished.filter((r) => r.phase === 'Failed').slice(this.job.failedRunsHistoryLimit);

@@ -7,6 +7,7 @@
 import type { GroupRef, ObservedGroup } from '../api/observed';
 import type { RunRecord, SchedulerState } from '../api/runs';
 import type { ResolvedJob } from '../api/types';
+import type { UpstreamView } from './dependencies';
 
 /** The part of a compiled schedule (src/schedule) the planner uses. */
 export interface SlotSchedule {
@@ -45,6 +46,13 @@ export interface PlanInput {
    * missed-slot rules. Absent = `now`.
    */
   jobCreatedAt?: number;
+  /** spec.dependsOn: what the reconciler read about each upstream job (src/plan/dependencies.ts). */
+  upstream?: UpstreamView[];
+  /**
+   * Runs whose data interval ends after this instant are needed by a downstream job
+   * (spec.dependsOn elsewhere) and are not pruned by the history limits. Absent: no downstream.
+   */
+  retainRunsAfter?: number;
 }
 
 export type MissedReason =
@@ -90,7 +98,13 @@ export type Action =
       dataIntervalEnd: number;
       /** Started by this backfill: the anchor and lastScheduleTime are left alone. */
       backfill?: string;
+      /** The run is recorded Waiting / UpstreamFailed (its dependencies are not met) instead of Pending. */
+      hold?: { phase: 'Waiting' | 'UpstreamFailed'; reason: string; message: string };
     }
+  /** A Waiting run's dependencies changed state: it waits for another reason, or is now UpstreamFailed. */
+  | { type: 'holdRun'; runId: string; phase: 'Waiting' | 'UpstreamFailed'; reason: string; message: string }
+  /** A Waiting / UpstreamFailed run's dependencies are met: it becomes Pending and launches. */
+  | { type: 'releaseRun'; runId: string }
   /** `acictl clear`: the finished run runs again as attempt `attemptBase + 1` (phase Retrying, due now). */
   | { type: 'clearRun'; runId: string; attemptBase: number; requestedAt: number; backfill?: string }
   /** Drop an operator request (clear / cancel) once acted on; `note` says why when nothing was done. */

@@ -40,6 +40,8 @@ export class Harness {
   observed = new ObservedCache();
   readonly lines: { f: LogLineFields; line: string }[] = [];
   readonly events: StoredEvent[] = [];
+  /** Jobs the reconciler asked to have queued (downstream jobs of a finished run). */
+  readonly woken: string[] = [];
   reconciler!: Reconciler;
   /** Lets a test put a layer between the reconciler and the fake ACI. */
   wrapGroups: ((inner: ContainerGroups) => ContainerGroups) | null = null;
@@ -64,6 +66,7 @@ export class Harness {
       logger: { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} },
       onLogLine: (f, line) => this.lines.push({ f, line }),
       onEvent: (e) => this.events.push(e),
+      wake: (n) => this.woken.push(n),
       beforeAction: (a) => {
         if (this.crashBefore?.(a)) {
           this.crashBefore = null;

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { ControllerProcess, ensureBuilt, ROOT, cleanupDirs, tmp, waitUntil } from './harness';
 
 const NODE = path.join(ROOT, 'node_modules/.bin/node');
-const EXAMPLES = ['azure-tutorial-container', 'heartbeat', 'nightly-etl', 'weekly-gpu-training'];
+const EXAMPLES = ['azure-tutorial-container', 'extract-orders', 'heartbeat', 'nightly-etl', 'orders-report', 'weekly-gpu-training'];
 
 function start(format: 'json' | 'pretty'): ControllerProcess {
   ensureBuilt();
@@ -77,7 +77,7 @@ test('on a terminal (pretty logs): one block with every example job, its next ru
     const m = /acictl controller is up:[^\n]*\n(?:.*\n)*?\s+try next.*\n.*\n/.exec(plain);
     return m?.[0];
   }, 10_000, 50);
-  expect(block).toMatch(/^acictl controller is up: 4 jobs \(3 Ready, 1 Suspended\)/);
+  expect(block).toMatch(/^acictl controller is up: 6 jobs \(5 Ready, 1 Suspended\)/);
   for (const name of ['azure-tutorial-container', 'heartbeat', 'weekly-gpu-training']) {
     expect(block).toMatch(new RegExp(`\\n  ${name} +Ready +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d(:\\d\\d)? UTC \\((in \\w+|due now)\\)\\n`));
   }

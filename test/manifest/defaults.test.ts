@@ -42,6 +42,8 @@ describe('resolveJob', () => {
       cleanup: { onSuccess: 'Delete', onFailure: 'Keep', ttlAfterFinishedMs: 3_600_000 },
       successfulRunsHistoryLimit: 3,
       failedRunsHistoryLimit: 1,
+      dependsOn: [],
+      dependsOnPast: false,
       template: {
         subscriptionId: null,
         resourceGroup: 'rg',

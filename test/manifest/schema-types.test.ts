@@ -23,6 +23,7 @@ const PAIRS: Array<[string, string]> = [
   ['H.ContainerJob', 'G.ContainerJob'],
   ['H.ObjectMeta', 'G.ObjectMeta'],
   ['H.ContainerJobSpec', 'G.ContainerJobSpec'],
+  ['H.Dependency', 'G.Dependency'],
   ['H.GroupTemplate', 'G.GroupTemplate'],
   ['H.Container', 'G.Container'],
   ['H.InitContainer', 'G.InitContainer'],

@@ -42,14 +42,14 @@ describe('acictl validate', () => {
   it('exits 0 on manifests/ and summarises on stderr', async () => {
     const r = await run(['manifests/']);
     expect(r.out.split('\n').filter((l) => l.includes(': error:'))).toEqual([]);
-    expect(r.err).toMatch(/^4 files, 4 valid jobs: 0 errors, \d+ warnings?\n$/);
+    expect(r.err).toMatch(/^5 files, 6 valid jobs: 0 errors, \d+ warnings?\n$/);
     expect(r.code).toBe(0);
   });
 
   it('defaults to ./manifests', async () => {
     const r = await run([]);
     expect(r.code).toBe(0);
-    expect(r.err).toMatch(/^4 files, 4 valid jobs/);
+    expect(r.err).toMatch(/^5 files, 6 valid jobs/);
   });
 
   it('exits 1 and prints FILE:LINE:COL: error: MESSAGE (at /pointer), paths as typed', async () => {

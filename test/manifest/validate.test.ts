@@ -27,10 +27,11 @@ describe('manifests/', () => {
   it('are all valid, with the seed DAG resolved as the guide describes', async () => {
     const report = await validatePaths([join(ROOT, 'manifests')], { cache: false });
     expect(errors(report.diagnostics).map(formatDiagnostic)).toEqual([]);
-    expect(report.files).toBe(4);
+    expect(report.files).toBe(5);
     expect(report.invalidFiles).toEqual([]);
     const names = report.jobs.map((j) => j.job.metadata.name).sort();
-    expect(names).toEqual(['azure-tutorial-container', 'heartbeat', 'nightly-etl', 'weekly-gpu-training']);
+    expect(names).toEqual(['azure-tutorial-container', 'extract-orders', 'heartbeat', 'nightly-etl', 'orders-report', 'weekly-gpu-training']);
+    expect(report.jobs.find((j) => j.job.metadata.name === 'orders-report')!.resolved).toMatchObject({ dependsOn: ['extract-orders'], dependsOnPast: true });
     const seed = report.jobs.find((j) => j.job.metadata.name === 'azure-tutorial-container')!;
     expect(seed.resolved).toMatchObject({
       schedule: '@daily',
@@ -48,7 +49,7 @@ describe('manifests/', () => {
     expect(etl.resolved.template.location).toBe('westeurope');
     const heartbeat = report.jobs.find((j) => j.job.metadata.name === 'heartbeat')!;
     expect(heartbeat.resolved.schedule?.split(' ')).toHaveLength(6);
-    for (const file of ['azure-tutorial-container', 'heartbeat', 'nightly-etl', 'weekly-gpu-training']) {
+    for (const file of ['azure-tutorial-container', 'extract-and-report', 'heartbeat', 'nightly-etl', 'weekly-gpu-training']) {
       expect(readFileSync(join(ROOT, 'manifests', `${file}.yaml`), 'utf8').split('\n')[0]).toBe('# yaml-language-server: $schema=../schemas/containerjob.v1.schema.json');
     }
   });

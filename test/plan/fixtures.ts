@@ -125,6 +125,8 @@ export interface Scenario {
   expect: string[];
   /** Expected wakeAt (fmt) or null; omitted = not checked. */
   wake?: string | null;
+  upstream?: PlanInput['upstream'];
+  retainRunsAfter?: number;
 }
 
 export function inputOf(s: Scenario): PlanInput {
@@ -141,6 +143,8 @@ export function inputOf(s: Scenario): PlanInput {
     reuseChange: s.reuseChange,
     defaultSubscriptionId: SUB,
     now: T(s.now),
+    ...(s.upstream ? { upstream: s.upstream } : {}),
+    ...(s.retainRunsAfter !== undefined ? { retainRunsAfter: s.retainRunsAfter } : {}),
   };
 }
 
@@ -158,7 +162,11 @@ export function render(a: Action): string {
     case 'recordMissed':
       return `missed ${fmt(a.slot)} x${a.count} ${a.reason}`;
     case 'startRun':
-      return `startRun ${a.runId}${a.manual ? ' manual' : ''}${a.backfill ? ` backfill=${a.backfill}` : ''}`;
+      return `startRun ${a.runId}${a.manual ? ' manual' : ''}${a.backfill ? ` backfill=${a.backfill}` : ''}${a.hold ? ` ${a.hold.phase} ${a.hold.reason}` : ''}`;
+    case 'holdRun':
+      return `hold ${a.runId} ${a.phase} ${a.reason}`;
+    case 'releaseRun':
+      return `release ${a.runId}`;
     case 'clearRun':
       return `clear ${a.runId} base=${a.attemptBase}${a.backfill ? ` backfill=${a.backfill}` : ''}`;
     case 'consumeRequest':
