@@ -28,7 +28,7 @@ beforeAll(async () => {
   const failed = path.join(dir, 'failed-once');
   writeFileSync(
     path.join(dir, 'a.yaml'),
-    jobYaml('a', { rg: RG, schedule: '*/2 * * * * *', command: `if [ -f ${arm} ] && [ ! -f ${failed} ]; then touch ${failed}; echo failing; exit 1; fi; echo ok`, extra: '  concurrencyPolicy: Allow\n' }),
+    jobYaml('a', { rg: RG, schedule: '*/2 * * * * *', command: `if [ -f ${arm} ] && [ ! -f ${failed} ]; then touch ${failed}; echo failing; exit 1; fi; echo ok`, extra: '  concurrencyPolicy: Allow\n  successfulRunsHistoryLimit: 1000\n' }),
   );
   writeFileSync(
     path.join(dir, 'b.yaml'),

@@ -150,7 +150,7 @@ test('acictl runs cancel (and kubectl create --raw …/cancel) stops the attempt
     const r = (await ctl.api('GET', `/apis/acictl.dev/v1/containerjobruns/${id}`)).body;
     return r?.status?.phase === 'Failed' && r.status.attempts[0].reason === 'Cancelled' && r.status.attempts[0].groupDeleted ? true : null;
   }, 30_000);
-  await expect(client.containerGroups.get(RG, id)).rejects.toMatchObject({ statusCode: 404 });
+  await waitUntil('its group to be gone', async () => client.containerGroups.get(RG, id).then(() => null, (e: any) => (e.statusCode === 404 ? true : null)), 20_000);
 
   // Clear it: attempt 2 runs; cancel that one through kubectl.
   expect((await acictl(['clear', id])).code).toBe(0);
