@@ -312,6 +312,15 @@ export class PostgresStore implements Store {
       const row = rows[0];
       if (!row) return;
       this.queue(tx, { resourceVersion: ++tx.rv, resource: 'containerjobs', kind: 'DELETED', name, last: lazy(() => rowToJob(row)) }, JSON.stringify(rowToJob(row)));
+      // the job's history goes with it (as SqliteStore): a job re-created under the same name starts clean
+      await tx.client.query('DELETE FROM logs WHERE run_id IN (SELECT id FROM runs WHERE job = $1)', [name]);
+      const runs = await tx.client.query('DELETE FROM runs WHERE job = $1 RETURNING id, record', [name]);
+      for (const r of runs.rows) {
+        const record = r.record as string;
+        this.queue(tx, { resourceVersion: ++tx.rv, resource: 'containerjobruns', kind: 'DELETED', name: r.id as string, last: lazy(() => JSON.parse(record) as RunRecord) }, record);
+      }
+      await tx.client.query('DELETE FROM events WHERE job = $1', [name]);
+      await tx.client.query('DELETE FROM scheduler_state WHERE job = $1', [name]);
     });
   }
 

@@ -178,6 +178,32 @@ export function storeContract(label: string, make: () => Made | Promise<Made>): 
       expect((await store.putJob(jobInput('a'))).generation).toBe(1);
     });
 
+    test("deleteJob takes the job's history with it: runs (DELETED changes), logs, events, scheduler state", async () => {
+      await store.putJob(jobInput('h'));
+      await store.putJob(jobInput('other'));
+      await store.putRun(runRecord('h', 1));
+      await store.putRun(runRecord('other', 1));
+      const [hRun] = await store.listRuns('h');
+      const [otherRun] = await store.listRuns('other');
+      await store.putLog(hRun.id, 1, 'main', 'old\n');
+      await store.putLog(otherRun.id, 1, 'main', 'kept\n');
+      await store.addEvent({ time: 't', job: 'h', type: 'Normal', reason: 'R', message: 'm' });
+      await store.putSchedulerState('h', (await store.getSchedulerState('h')) ?? ({ lastScheduleTime: 1 } as never));
+      const changes: string[] = [];
+      const off = store.onChange((c) => changes.push(`${c.resource} ${c.kind} ${c.name}`));
+      await store.deleteJob('h');
+      await new Promise((r) => setTimeout(r, 50));
+      off();
+      expect(await store.listRuns('h')).toEqual([]);
+      expect(await store.getLog(hRun.id, 1)).toEqual([]);
+      expect(await store.listEvents('h')).toEqual([]);
+      expect(await store.getSchedulerState('h')).toBeUndefined();
+      expect(changes).toContain(`containerjobruns DELETED ${hRun.id}`);
+      // another job's history is untouched
+      expect((await store.listRuns('other')).map((r) => r.id)).toEqual([otherRun.id]);
+      expect(await store.getLog(otherRun.id, 1)).toEqual([{ container: 'main', content: 'kept\n' }]);
+    });
+
     test('change feed: ADDED / MODIFIED / DELETED for jobs and runs, in resourceVersion order', async () => {
       const seen: Change[] = [];
       const off = store.onChange((c) => seen.push(c));
