@@ -5,7 +5,7 @@
  * cookie and the CSRF proof. Live updates are streams (watch, log follow), never a poll per line.
  */
 
-type Outcome = 'Pending' | 'Running' | 'Retrying' | 'Succeeded' | 'Failed' | 'Missed';
+type Outcome = 'Waiting' | 'UpstreamFailed' | 'Pending' | 'Running' | 'Retrying' | 'Succeeded' | 'Failed' | 'Missed';
 interface GridCell { run?: string; outcome: Outcome; time: number; attempts: number; manual?: boolean; message?: string }
 interface JobRow {
   name: string; labels: Record<string, string>; schedule: string | null; words: string; timeZone: string; suspended: boolean;
@@ -330,7 +330,7 @@ function runAction(id: string, verb: 'clear' | 'cancel', label: string, question
 }
 
 function legend(): HTMLElement {
-  return h('p', { class: 'legend' }, ...(['Succeeded', 'Failed', 'Running', 'Retrying', 'Pending', 'Missed'] as Outcome[]).map((o) => h('span', {}, h('span', { class: `cell small o-${o}`, 'aria-hidden': 'true' }), ` ${o} `)), h('span', { class: 'muted' }, '(number = attempts)'));
+  return h('p', { class: 'legend' }, ...(['Succeeded', 'Failed', 'Running', 'Retrying', 'Pending', 'Waiting', 'UpstreamFailed', 'Missed'] as Outcome[]).map((o) => h('span', {}, h('span', { class: `cell small o-${o}`, 'aria-hidden': 'true' }), ` ${o} `)), h('span', { class: 'muted' }, '(number = attempts)'));
 }
 
 function flash(text: string): void {
@@ -359,7 +359,7 @@ async function runPage(id: string, signal: AbortSignal): Promise<void> {
   };
   const render = async (): Promise<void> => {
     const r = await getJson<RunDetail>(`/ui/api/runs/${encodeURIComponent(id)}`, signal);
-    const active = r.phase === 'Pending' || r.phase === 'Running' || r.phase === 'Retrying';
+    const active = r.phase === 'Pending' || r.phase === 'Running' || r.phase === 'Retrying' || r.phase === 'Waiting';
     root.replaceChildren(
       h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Jobs'), ' / ', h('a', { href: `#/jobs/${encodeURIComponent(r.job)}` }, r.job), ' / ', r.id),
       h('h1', {}, r.id, ' ', h('span', { class: `outcome o-${r.phase}`, id: 'run-phase' }, r.phase)),
