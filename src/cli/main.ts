@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { CliContext, CliError, EXIT } from './context';
-import { COMMANDS } from './commands';
+import { commandsFor } from './commands';
 
 function packageVersion(): string {
   // From src/cli (ts-jest) the package root is two levels up; from dist/src/cli it is three.
@@ -15,15 +15,18 @@ function packageVersion(): string {
   return '0.0.0';
 }
 
-/** Builds the commander program; each command module registers itself. */
-export function buildProgram(ctx: CliContext): Command {
+/**
+ * Builds the commander program; each command module registers itself. Given the verb of the call
+ * (the first argument), only its module is loaded.
+ */
+export function buildProgram(ctx: CliContext, verb?: string): Command {
   const program = new Command('acictl')
     .description('Declarative, scheduled container jobs on Azure Container Instances')
     .version(packageVersion())
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => ctx.stdout(s), writeErr: (s) => ctx.stderr(s) })
     .exitOverride();
-  for (const register of COMMANDS) register(program, ctx);
+  for (const register of commandsFor(verb)) register(program, ctx);
   return program;
 }
 
@@ -45,7 +48,9 @@ function defaultContext(): CliContext {
 
 /** Runs the CLI and returns the exit code (DESIGN §4: 0 ok, 1 negative answer, 2 usage, 3 unreachable/internal). */
 export async function main(argv: string[], ctx: CliContext = defaultContext()): Promise<number> {
-  const program = buildProgram(ctx);
+  // argv is [node, script, ...args]; the CLI has no options before its verb but --help/--version.
+  const first = argv[2];
+  const program = buildProgram(ctx, first !== undefined && !first.startsWith('-') ? first : undefined);
   try {
     await program.parseAsync(argv);
     return ctx.exitCode;
