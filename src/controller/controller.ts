@@ -8,6 +8,7 @@ import { excludeCycles } from './dependencies';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createSecretKey, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 
 import { systemClock, type Clock } from '../api/clock';
@@ -17,7 +18,8 @@ import type { ObservedGroup } from '../api/observed';
 import { newSchedulerState, type SchedulerState } from '../api/runs';
 import { validateObject } from '../manifest/validate';
 import { SqliteStore } from '../store/sqlite';
-import { PostgresStore, isPostgresUrl } from '../store/postgres';
+import { PostgresStore, isPostgresUrl, withFence } from '../store/postgres';
+import { LeaderElector, leaseTimings } from './leader';
 import type { Store, StoredJob } from '../store/types';
 import type { ContainerGroups, Scope } from '../aci/types';
 import { AciContainerGroups } from '../aci/adapter';
@@ -327,7 +329,26 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     },
   });
 
+  // With a shared store only the lease holder reconciles, and its store writes and ARM calls carry
+  // its fencing token (src/controller/leader.ts, src/store/postgres.ts); followers drop queued keys
+  // (a new leader queues every job again) and serve the API.
+  const elector = pgStore ? new LeaderElector(pgStore.db, `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`, leaseTimings(opts.env.ACICTL_LEASE), {
+    onStart: async () => {
+      metrics.leader.set(1);
+      metrics.leaseTransitions.inc();
+      await collectScopes(); // the new leader lists its groups and adopts in-flight attempts, as a restart does
+      await resyncAll(true);
+    },
+    onStop: () => {
+      metrics.leader.set(0);
+      metrics.leaseTransitions.inc();
+    },
+    log: log.child({ component: 'leader' }),
+  }) : null;
+
   const handler = async (key: string, signal: AbortSignal) => {
+    const term = elector?.current() ?? null;
+    if (elector && !term) return { requeueAfterMs: null };
     const end = metrics.reconcileDuration.startTimer();
     try {
       const job = await store.getJob(key);
@@ -340,7 +361,9 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
           current = undefined; // other work ran meanwhile: the reconciler reads the job again
         }
       }
-      const result = await reconciler.reconcile(key, signal, current);
+      const result = term
+        ? await withFence(term.token, () => reconciler.reconcile(key, AbortSignal.any([signal, term.signal]), current))
+        : await reconciler.reconcile(key, signal, current);
       end({ result: 'ok' });
       return result;
     } catch (err) {
@@ -424,10 +447,15 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   metrics.jobs.set((await store.listJobNames()).length);
   queue.start(handler);
   undo.push(() => queue.shutdown({ drain: false }));
+  if (elector) {
+    elector.start();
+    undo.push(() => elector.stop());
+  }
 
   const resyncTimer = opts.once
     ? null
     : setInterval(() => {
+        if (elector && !elector.isLeader()) return;
         void resyncAll(false).catch((err) => log.warn({ err: errorSummary(err) }, 'resync failed'));
       }, opts.resyncIntervalMs);
   resyncTimer?.unref();
@@ -531,6 +559,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       if (stopped) return;
       stopped = true;
       ready = false;
+      await elector?.stop();
       if (resyncTimer) clearInterval(resyncTimer);
       await git?.close();
       await watcher?.close();

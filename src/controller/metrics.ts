@@ -38,6 +38,8 @@ export class ControllerMetrics {
     labelNames: ['verb'],
     registers: [this.registry],
   });
+  readonly leader = new Gauge({ name: 'acictl_leader', help: '1 while this replica holds the lease (PostgreSQL store), else 0.', registers: [this.registry] });
+  readonly leaseTransitions = new Counter({ name: 'acictl_lease_transitions_total', help: 'Times this replica became or stopped being leader.', registers: [this.registry] });
   readonly jobs = new Gauge({ name: 'acictl_jobs', help: 'Desired jobs known to the controller.', registers: [this.registry] });
   readonly invalidJobs = new Gauge({ name: 'acictl_jobs_invalid', help: 'Jobs whose source is currently invalid.', registers: [this.registry] });
 

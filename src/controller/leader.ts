@@ -1,0 +1,181 @@
+/**
+ * Leader election on the shared PostgreSQL store: one lease row (holder, token, renewTime,
+ * leaseDuration, transitions) with Kubernetes Lease semantics.
+ *
+ * - Every `retryPeriodMs` each replica reads the row. A follower remembers when it last saw the
+ *   row change (holder, token or renewTime) on ITS OWN clock; once `leaseDurationMs` passes on
+ *   that clock with no change, it takes the lease over with a compare-and-set UPDATE on what it
+ *   saw, bumping the fencing token. Clocks are never compared across machines.
+ * - The leader renews (UPDATE … WHERE holder = me AND token = mine). When it cannot renew for
+ *   `renewDeadlineMs` (< leaseDuration), or the row shows someone else, it steps down at once:
+ *   `onStop` runs, and its term's signal aborts.
+ * - The token increases by one at every change of holder: the store refuses fenced writes under
+ *   an older one (src/store/postgres.ts acictl_fence).
+ */
+import type { Pool } from 'pg';
+import { LEASE_NAME } from '../store/postgres';
+
+export interface LeaseTimings {
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
+
+export const DEFAULT_LEASE: LeaseTimings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
+
+/** `ACICTL_LEASE=DURATION,RENEW,RETRY` in ms (tests shorten them); default Kubernetes' 15 s / 10 s / 2 s. */
+export function leaseTimings(spec: string | undefined): LeaseTimings {
+  if (!spec) return DEFAULT_LEASE;
+  const [d, r, p] = spec.split(',').map(Number);
+  if (!(d > 0 && r > 0 && p > 0 && r < d && p < r)) throw new Error(`ACICTL_LEASE: expected DURATION,RENEW,RETRY in ms with RETRY < RENEW < DURATION (got ${spec})`);
+  return { leaseDurationMs: d, renewDeadlineMs: r, retryPeriodMs: p };
+}
+
+export interface Term {
+  token: number;
+  /** Aborted when this replica stops leading. */
+  signal: AbortSignal;
+  startedAt: number;
+}
+
+export interface LeaseRecord {
+  holder: string;
+  token: number;
+  renewTime: string;
+  leaseDurationMs: number;
+  transitions: number;
+}
+
+export interface ElectorEvents {
+  onStart(term: Term): void | Promise<void>;
+  onStop(term: Term, reason: string): void;
+  log?: { info(o: object, m?: string): void; warn(o: object, m?: string): void };
+}
+
+export class LeaderElector {
+  private term: (Term & { ctl: AbortController }) | null = null;
+  private lastRenew = 0;
+  private observed: { key: string; at: number } | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private busy = false;
+  /** Times this replica became leader / stopped leading. */
+  readonly stats = { acquired: 0, lost: 0 };
+
+  constructor(
+    private readonly db: Pool,
+    readonly identity: string,
+    private readonly timings: LeaseTimings,
+    private readonly events: ElectorEvents,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  isLeader(): boolean {
+    return this.term !== null && !this.term.signal.aborted;
+  }
+
+  current(): Term | null {
+    return this.isLeader() ? this.term : null;
+  }
+
+  /** Try at once, then every retry period. */
+  start(): void {
+    const tick = (): void => {
+      if (this.stopped) return;
+      void this.tryOnce().finally(() => {
+        if (!this.stopped) this.timer = setTimeout(tick, this.timings.retryPeriodMs);
+      });
+    };
+    tick();
+  }
+
+  /** Stop electing; a leader gives the lease up (renewTime in the past) so another takes over at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    const t = this.term;
+    if (t) {
+      this.stepDown('shutting down');
+      await this.db
+        .query(`UPDATE lease SET renew_time = now() - interval '1 hour', holder = '' WHERE name = $1 AND holder = $2 AND token = $3`, [LEASE_NAME, this.identity, t.token])
+        .catch(() => undefined);
+    }
+  }
+
+  /** The lease row as stored (for `get leases`). */
+  static async read(db: Pool): Promise<LeaseRecord | null> {
+    const { rows } = await db.query(`SELECT holder, token, renew_time, lease_duration_ms, transitions FROM lease WHERE name = $1`, [LEASE_NAME]);
+    const r = rows[0];
+    return r ? { holder: r.holder, token: Number(r.token), renewTime: new Date(r.renew_time).toISOString(), leaseDurationMs: r.lease_duration_ms, transitions: r.transitions } : null;
+  }
+
+  private stepDown(reason: string): void {
+    const t = this.term;
+    if (!t) return;
+    this.term = null;
+    this.stats.lost++;
+    t.ctl.abort(new Error(`lost leadership: ${reason}`));
+    this.events.log?.warn({ token: t.token, reason }, 'stopped leading');
+    this.events.onStop(t, reason);
+  }
+
+  /** One election round (exported for tests). */
+  async tryOnce(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      await this.round();
+    } catch (err) {
+      this.events.log?.warn({ err: (err as Error).message }, 'lease round failed');
+    } finally {
+      // A leader that could not renew in time stops acting, whatever the database said.
+      if (this.term && this.now() - this.lastRenew > this.timings.renewDeadlineMs) this.stepDown('renew deadline passed');
+      this.busy = false;
+    }
+  }
+
+  private async round(): Promise<void> {
+    const started = this.now();
+    if (this.term) {
+      const { rowCount } = await this.db.query({
+        text: `UPDATE lease SET renew_time = now(), lease_duration_ms = $4 WHERE name = $1 AND holder = $2 AND token = $3`,
+        values: [LEASE_NAME, this.identity, this.term.token, this.timings.leaseDurationMs],
+      });
+      if (rowCount === 1) {
+        this.lastRenew = started;
+        return;
+      }
+      this.stepDown('the lease is held by another replica');
+      return;
+    }
+    const rec = await LeaderElector.read(this.db);
+    if (!rec) {
+      const { rows } = await this.db.query(
+        `INSERT INTO lease (name, holder, token, renew_time, lease_duration_ms, transitions) VALUES ($1, $2, 1, now(), $3, 1)
+         ON CONFLICT (name) DO NOTHING RETURNING token`,
+        [LEASE_NAME, this.identity, this.timings.leaseDurationMs],
+      );
+      if (rows[0]) await this.begin(Number(rows[0].token), started);
+      return;
+    }
+    const key = `${rec.holder}|${rec.token}|${rec.renewTime}`;
+    if (!this.observed || this.observed.key !== key) this.observed = { key, at: started };
+    const free = rec.holder === '' || rec.holder === this.identity;
+    if (!free && started - this.observed.at < rec.leaseDurationMs) return; // held and alive, as far as we can tell
+    const { rows } = await this.db.query(
+      `UPDATE lease SET holder = $2, token = token + 1, renew_time = now(), lease_duration_ms = $4, transitions = transitions + 1
+        WHERE name = $1 AND token = $3 RETURNING token`,
+      [LEASE_NAME, this.identity, rec.token, this.timings.leaseDurationMs],
+    );
+    if (rows[0]) await this.begin(Number(rows[0].token), started);
+  }
+
+  private async begin(token: number, at: number): Promise<void> {
+    const ctl = new AbortController();
+    this.term = { token, signal: ctl.signal, startedAt: Date.now(), ctl };
+    this.lastRenew = at;
+    this.stats.acquired++;
+    this.events.log?.info({ token, identity: this.identity }, 'became leader');
+    await this.events.onStart(this.term);
+  }
+}
