@@ -9,6 +9,7 @@ import { findPostgres, startPostgres, type TestPostgres } from '../fixtures/post
 import { jobInput, runRecord, storeContract } from './contract';
 
 const found = findPostgres();
+jest.setTimeout(60_000); // a networked store under a loaded machine: the 250-event contract case takes seconds
 const maybe = 'missing' in found ? describe.skip : describe;
 if ('missing' in found) console.warn(`skipping the PostgreSQL store tests: ${found.missing}`);
 
