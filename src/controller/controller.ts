@@ -546,7 +546,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     summary: async () => {
       const jobs: StoredJob[] = [];
       await store.forEachJob((j) => void jobs.push(j));
-      return buildStartupSummary({ jobs, sourceErrors, now: clock.now(), apiUrl: api.url, httpsUrl: api.httpsUrl, kubeconfig: join(stateDir, 'kubeconfig') });
+      return buildStartupSummary({ jobs, sourceErrors, now: clock.now(), apiUrl: api.url, httpsUrl: api.httpsUrl, kubeconfig: join(stateDir, 'kubeconfig'), ...(ui && api.httpsUrl ? { uiLoginUrl: ui.loginLink(localClientUrl(api.httpsUrl)) } : {}) });
     },
     allReady: async () => {
       let all = true;

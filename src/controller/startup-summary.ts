@@ -38,6 +38,8 @@ export interface StartupSummary {
   apiUrl: string;
   httpsUrl?: string;
   kubeconfig: string;
+  /** The web UI's login link (a single-use code), when the UI is served. */
+  uiLoginUrl?: string;
   /** Two commands to try next. */
   tryNext: string[];
 }
@@ -50,6 +52,7 @@ export interface SummaryInput {
   apiUrl: string;
   httpsUrl?: string;
   kubeconfig: string;
+  uiLoginUrl?: string;
 }
 
 /** `2h15m`, `5m10s`, `45s`, `3d4h`: the two largest units. */
@@ -138,7 +141,7 @@ export function buildStartupSummary(i: SummaryInput): StartupSummary {
   const tryNext = pick
     ? [`npx acictl run ${pick.job}`, `npx acictl logs ${pick.job}`]
     : ['npx acictl get jobs', 'npx acictl apply -f my-job.yaml'];
-  return { jobs, invalidFiles, apiUrl: i.apiUrl, ...(i.httpsUrl ? { httpsUrl: i.httpsUrl } : {}), kubeconfig: i.kubeconfig, tryNext };
+  return { jobs, invalidFiles, apiUrl: i.apiUrl, ...(i.httpsUrl ? { httpsUrl: i.httpsUrl } : {}), kubeconfig: i.kubeconfig, ...(i.uiLoginUrl ? { uiLoginUrl: i.uiLoginUrl } : {}), tryNext };
 }
 
 /** How many jobs the terminal block lists before "… and N more". */
@@ -170,6 +173,7 @@ export function formatSummaryBlock(s: StartupSummary, opts: { path?: (file: stri
   for (const f of s.invalidFiles) lines.push(`  invalid file, no job: ${show(f.file)}:${f.line}:${f.column}: ${f.message}`);
   lines.push(`  API         ${s.apiUrl}${s.httpsUrl ? `  (kubectl: ${s.httpsUrl})` : ''}`);
   lines.push(`  kubeconfig  ${show(s.kubeconfig)}   (KUBECONFIG=${show(s.kubeconfig)} kubectl get cj)`);
+  if (s.uiLoginUrl) lines.push(`  web UI      ${s.uiLoginUrl}`);
   lines.push(`  try next    ${s.tryNext[0]}`);
   for (const c of s.tryNext.slice(1)) lines.push(`              ${c}`);
   lines.push('');
@@ -184,7 +188,7 @@ export function summaryRecords(s: StartupSummary): { fields: Record<string, unkn
   }));
   for (const f of s.invalidFiles) out.push({ fields: { summary: 'invalid-file', file: f.file, line: f.line, column: f.column }, msg: `${f.file}:${f.line}:${f.column}: ${f.message} (no job from this file)` });
   out.push({
-    fields: { summary: 'api', url: s.apiUrl, ...(s.httpsUrl ? { httpsUrl: s.httpsUrl } : {}), kubeconfig: s.kubeconfig, tryNext: s.tryNext, jobs: s.jobs.length },
+    fields: { summary: 'api', url: s.apiUrl, ...(s.httpsUrl ? { httpsUrl: s.httpsUrl } : {}), kubeconfig: s.kubeconfig, ...(s.uiLoginUrl ? { ui: s.uiLoginUrl } : {}), tryNext: s.tryNext, jobs: s.jobs.length },
     msg: `ready: ${s.jobs.length} job${s.jobs.length === 1 ? '' : 's'}; API ${s.apiUrl}, KUBECONFIG=${s.kubeconfig}; try: ${s.tryNext.join(' ; ')}`,
   });
   return out;

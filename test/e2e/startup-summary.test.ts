@@ -63,6 +63,7 @@ test('without a terminal: one JSON line per example job with its state and next 
   expect(api.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   expect(api.kubeconfig).toBe(path.join(c.stateDir, 'kubeconfig'));
   expect(api.tryNext).toEqual(['npx acictl run azure-tutorial-container', 'npx acictl logs azure-tutorial-container']);
+  expect(api.ui).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/login\?token=[\w-]+$/);
   // printed once
   await new Promise((r) => setTimeout(r, 500));
   expect(c.lines().filter((l) => l.summary === 'api')).toHaveLength(1);
@@ -84,5 +85,6 @@ test('on a terminal (pretty logs): one block with every example job, its next ru
   expect(block).toMatch(/\n  nightly-etl +Suspended +none while suspended \(would be [^)]+\)\n +↳ spec\.suspend is true in manifests\/nightly-etl\.yaml\n/);
   expect(block).toMatch(/\n  API +http:\/\/127\.0\.0\.1:\d+ +\(kubectl: https:\/\/127\.0\.0\.1:\d+\)\n/);
   expect(block).toContain(`kubeconfig  ${path.join(c.stateDir, 'kubeconfig')}`);
+  expect(block).toMatch(/\n  web UI +https:\/\/127\.0\.0\.1:\d+\/login\?token=[\w-]+\n/);
   expect(block).toMatch(/try next +npx acictl run azure-tutorial-container\n +npx acictl logs azure-tutorial-container\n/);
 });
