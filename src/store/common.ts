@@ -187,3 +187,22 @@ export function lazy<T>(decode: () => T): Lazy<T> {
     return value;
   };
 }
+
+/** A `jobs` table row (SQLite and PostgreSQL share the column layout) as a stored job. */
+export function rowToJob(r: Record<string, unknown>): StoredJob {
+  const job: StoredJob = {
+    name: r.name as string,
+    uid: r.uid as string,
+    resourceVersion: Number(r.resource_version),
+    generation: Number(r.generation),
+    creationTimestamp: r.creation_timestamp as string,
+    finalizers: JSON.parse(r.finalizers as string),
+    labels: JSON.parse(r.labels as string),
+    annotations: JSON.parse(r.annotations as string),
+    spec: JSON.parse(r.spec as string),
+    source: JSON.parse(r.source as string),
+    status: JSON.parse(r.status as string),
+  };
+  if (r.deletion_timestamp !== null && r.deletion_timestamp !== undefined) job.deletionTimestamp = r.deletion_timestamp as string;
+  return job;
+}

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { RunRecord, SchedulerState } from '../api/runs';
-import { ChangeFeed, DEFAULT_EVENTS_PER_JOB, TxGate, checkExpected, gated, lazy, nextJob } from './common';
+import { ChangeFeed, DEFAULT_EVENTS_PER_JOB, TxGate, checkExpected, gated, lazy, nextJob, rowToJob } from './common';
 import { StoreConflictError } from './types';
 import type { Change, JobInput, JobStatus, Lazy, Store, StoredEvent, StoredJob } from './types';
 
@@ -664,20 +664,3 @@ export class SqliteStore implements Store {
   }
 }
 
-function rowToJob(r: Row): StoredJob {
-  const job: StoredJob = {
-    name: r.name as string,
-    uid: r.uid as string,
-    resourceVersion: Number(r.resource_version),
-    generation: Number(r.generation),
-    creationTimestamp: r.creation_timestamp as string,
-    finalizers: JSON.parse(r.finalizers as string),
-    labels: JSON.parse(r.labels as string),
-    annotations: JSON.parse(r.annotations as string),
-    spec: JSON.parse(r.spec as string),
-    source: JSON.parse(r.source as string),
-    status: JSON.parse(r.status as string),
-  };
-  if (r.deletion_timestamp !== null && r.deletion_timestamp !== undefined) job.deletionTimestamp = r.deletion_timestamp as string;
-  return job;
-}
