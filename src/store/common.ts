@@ -206,3 +206,21 @@ export function rowToJob(r: Record<string, unknown>): StoredJob {
   if (r.deletion_timestamp !== null && r.deletion_timestamp !== undefined) job.deletionTimestamp = r.deletion_timestamp as string;
   return job;
 }
+
+/** A stored job as a `jobs` table row (the inverse of rowToJob). */
+export function jobRow(stored: StoredJob): Record<string, string | number | null> {
+  return {
+    name: stored.name,
+    uid: stored.uid,
+    resource_version: stored.resourceVersion,
+    generation: stored.generation,
+    creation_timestamp: stored.creationTimestamp,
+    deletion_timestamp: stored.deletionTimestamp ?? null,
+    finalizers: JSON.stringify(stored.finalizers),
+    labels: JSON.stringify(stored.labels),
+    annotations: JSON.stringify(stored.annotations),
+    spec: JSON.stringify(stored.spec),
+    source: JSON.stringify(stored.source),
+    status: JSON.stringify(stored.status),
+  };
+}

@@ -26,7 +26,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { Client, Pool, type PoolClient, type QueryResultRow } from 'pg';
 import type { RunRecord, SchedulerState } from '../api/runs';
-import { ChangeFeed, DEFAULT_EVENTS_PER_JOB, TxGate, checkExpected, lazy, nextJob, rowToJob } from './common';
+import { ChangeFeed, DEFAULT_EVENTS_PER_JOB, TxGate, checkExpected, lazy, jobRow, nextJob, rowToJob } from './common';
 import { StoreConflictError } from './types';
 import type { Change, JobInput, JobStatus, Lazy, Store, StoredEvent, StoredJob } from './types';
 
@@ -648,20 +648,4 @@ function remoteChange(r: Row): Change {
   return change;
 }
 
-function jobRow(stored: StoredJob): Row {
-  return {
-    name: stored.name,
-    uid: stored.uid,
-    resource_version: stored.resourceVersion,
-    generation: stored.generation,
-    creation_timestamp: stored.creationTimestamp,
-    deletion_timestamp: stored.deletionTimestamp ?? null,
-    finalizers: JSON.stringify(stored.finalizers),
-    labels: JSON.stringify(stored.labels),
-    annotations: JSON.stringify(stored.annotations),
-    spec: JSON.stringify(stored.spec),
-    source: JSON.stringify(stored.source),
-    status: JSON.stringify(stored.status),
-  };
-}
 

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { RunRecord, SchedulerState } from '../api/runs';
-import { ChangeFeed, DEFAULT_EVENTS_PER_JOB, TxGate, checkExpected, gated, lazy, nextJob, rowToJob } from './common';
+import { ChangeFeed, DEFAULT_EVENTS_PER_JOB, TxGate, checkExpected, gated, lazy, jobRow, nextJob, rowToJob } from './common';
 import { StoreConflictError } from './types';
 import type { Change, JobInput, JobStatus, Lazy, Store, StoredEvent, StoredJob } from './types';
 
@@ -266,20 +266,7 @@ export class SqliteStore implements Store {
         const prev = prevRow ? rowToJob(prevRow) : undefined;
         checkExpected(job.name, prev, expectedResourceVersion, (m) => new StoreConflictError(m));
         const stored = nextJob(job, prev, ++this.rv, new Date(this.now()).toISOString());
-        const row = {
-          name: stored.name,
-          uid: stored.uid,
-          resource_version: stored.resourceVersion,
-          generation: stored.generation,
-          creation_timestamp: stored.creationTimestamp,
-          deletion_timestamp: stored.deletionTimestamp ?? null,
-          finalizers: JSON.stringify(stored.finalizers),
-          labels: JSON.stringify(stored.labels),
-          annotations: JSON.stringify(stored.annotations),
-          spec: JSON.stringify(stored.spec),
-          source: JSON.stringify(stored.source),
-          status: JSON.stringify(stored.status),
-        };
+        const row = jobRow(stored);
         this.q.putJob.run(row);
         const written = { labels: { ...stored.labels }, load: lazy(() => rowToJob(row)) };
         this.feed.queue({ resourceVersion: this.rv, resource: 'containerjobs', kind: prev ? 'MODIFIED' : 'ADDED', name: job.name, written });
