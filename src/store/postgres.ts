@@ -122,6 +122,9 @@ export const PG_MIGRATIONS: readonly string[] = [
     END IF;
   END $$;
   `,
+  // 2: a change carries its object as written at that resourceVersion (ADDED/MODIFIED too), so a
+  // follower never has to read the current row, which may already be gone or newer
+  `ALTER TABLE changes RENAME COLUMN last TO object;`,
 ];
 
 export interface PostgresStoreOptions {
@@ -142,7 +145,7 @@ interface Tx {
   live: boolean;
   rv: number;
   rvAtBegin: number;
-  changes: { change: Change; last: string | null }[];
+  changes: { change: Change; object: string }[];
 }
 
 type Row = QueryResultRow;
@@ -280,7 +283,7 @@ export class PostgresStore implements Store {
         [row.name, row.uid, row.resource_version, row.generation, row.creation_timestamp, row.deletion_timestamp, row.finalizers, row.labels, row.annotations, row.spec, row.source, row.status],
       );
       const written = { labels: { ...stored.labels }, load: lazy(() => rowToJob(row)) };
-      this.queue(tx, { resourceVersion: tx.rv, resource: 'containerjobs', kind: prev ? 'MODIFIED' : 'ADDED', name: job.name, written });
+      this.queue(tx, { resourceVersion: tx.rv, resource: 'containerjobs', kind: prev ? 'MODIFIED' : 'ADDED', name: job.name, written }, JSON.stringify(stored));
       return stored;
     });
   }
@@ -302,7 +305,7 @@ export class PostgresStore implements Store {
     if (!row) return undefined;
     tx.rv++;
     const written = { labels: JSON.parse(row.labels as string) as Record<string, string>, load: lazy(() => rowToJob(row)) };
-    this.queue(tx, { resourceVersion: tx.rv, resource: 'containerjobs', kind: 'MODIFIED', name, written });
+    this.queue(tx, { resourceVersion: tx.rv, resource: 'containerjobs', kind: 'MODIFIED', name, written }, JSON.stringify(rowToJob(row)));
     return row;
   }
 
@@ -381,7 +384,7 @@ export class PostgresStore implements Store {
         [run.id, run.job, run.scheduledTime, rv, text],
       );
       const written = { job: run.job, resourceVersion: rv, load: lazy(() => JSON.parse(text) as RunRecord) };
-      this.queue(tx, { resourceVersion: rv, resource: 'containerjobruns', kind: rows[0].inserted ? 'ADDED' : 'MODIFIED', name: run.id, written });
+      this.queue(tx, { resourceVersion: rv, resource: 'containerjobruns', kind: rows[0].inserted ? 'ADDED' : 'MODIFIED', name: run.id, written }, text);
     });
   }
 
@@ -527,8 +530,9 @@ export class PostgresStore implements Store {
     return Number(rows[0].value);
   }
 
-  private queue(tx: Tx, change: Change, last: string | null = null): void {
-    tx.changes.push({ change, last });
+  /** `object`: the JSON of the object as written (ADDED/MODIFIED) or as it was (DELETED), for other processes. */
+  private queue(tx: Tx, change: Change, object: string): void {
+    tx.changes.push({ change, object });
   }
 
   /** Run `fn` in a write transaction (joining the caller's when there is one). */
@@ -552,8 +556,8 @@ export class PostgresStore implements Store {
           await client.query(`UPDATE meta SET value = $1 WHERE key = 'resourceVersion'`, [tx.rv]);
           const c = tx.changes;
           await client.query(
-            `INSERT INTO changes (rv, resource, kind, name, last) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])`,
-            [c.map((x) => x.change.resourceVersion), c.map((x) => x.change.resource), c.map((x) => x.change.kind), c.map((x) => x.change.name), c.map((x) => x.last)],
+            `INSERT INTO changes (rv, resource, kind, name, object) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])`,
+            [c.map((x) => x.change.resourceVersion), c.map((x) => x.change.resource), c.map((x) => x.change.kind), c.map((x) => x.change.name), c.map((x) => x.object)],
           );
           await client.query(`SELECT pg_notify('${CHANNEL}', $1)`, [String(tx.rv)]);
         }
@@ -611,10 +615,7 @@ export class PostgresStore implements Store {
     if (this.closed || (upTo !== undefined && this.delivered >= upTo)) return;
     this.catching = (async () => {
       const { rows } = await this.pool.query(
-        `SELECT c.rv, c.resource, c.kind, c.name, c.last, j.labels AS j_labels, row_to_json(j)::text AS j_row, r.job AS r_job, r.resource_version AS r_rv, r.record AS r_record
-           FROM changes c
-           LEFT JOIN jobs j ON c.resource = 'containerjobs' AND c.kind <> 'DELETED' AND j.name = c.name
-           LEFT JOIN runs r ON c.resource = 'containerjobruns' AND c.kind <> 'DELETED' AND r.id = c.name
+        `SELECT c.rv, c.resource, c.kind, c.name, c.object FROM changes c
           WHERE c.rv > $1 ${upTo !== undefined ? 'AND c.rv <= $2' : ''} ORDER BY c.rv`,
         upTo !== undefined ? [this.delivered, upTo] : [this.delivered],
       );
@@ -628,24 +629,19 @@ export class PostgresStore implements Store {
   }
 }
 
-/** A change another process committed, with the object as it is now (or, DELETED, as it was). */
+/** A change another process committed, with the object as written at that resourceVersion (or, DELETED, as it was). */
 function remoteChange(r: Row): Change {
   const change: Change = { resourceVersion: Number(r.rv), resource: r.resource as Change['resource'], kind: r.kind as Change['kind'], name: r.name as string };
+  const text = r.object as string | null;
+  if (text === null) return change;
   if (change.kind === 'DELETED') {
-    const last = r.last as string | null;
-    if (last !== null) change.last = lazy(() => JSON.parse(last)) as Lazy<StoredJob> | Lazy<RunRecord>;
-    return change;
-  }
-  if (change.resource === 'containerjobs') {
-    if (r.j_row === null) return change; // gone again since; its DELETED change follows
-    const row = JSON.parse(r.j_row as string) as Row;
-    change.written = { labels: JSON.parse(r.j_labels as string) as Record<string, string>, load: lazy(() => rowToJob(row)) };
+    change.last = lazy(() => JSON.parse(text)) as Lazy<StoredJob> | Lazy<RunRecord>;
+  } else if (change.resource === 'containerjobs') {
+    const job = lazy(() => JSON.parse(text) as StoredJob);
+    change.written = { labels: job().labels, load: job };
   } else {
-    if (r.r_record === null) return change;
-    const record = r.r_record as string;
-    change.written = { job: r.r_job as string, resourceVersion: Number(r.r_rv), load: lazy(() => JSON.parse(record) as RunRecord) };
+    const run = lazy(() => JSON.parse(text) as RunRecord);
+    change.written = { job: run().job, resourceVersion: change.resourceVersion, load: run };
   }
   return change;
 }
-
-

@@ -63,6 +63,32 @@ maybe('PostgresStore', () => {
     }
   });
 
+  test('another process\'s ADDED carries the object as written, even when it was deleted in the same commit', async () => {
+    const url = pg.createDatabase(`gone${n++}`);
+    const a = await PostgresStore.open(url, { pollMs: 50 });
+    const b = await PostgresStore.open(url, { pollMs: 50 });
+    try {
+      const seen: string[] = [];
+      b.onChange((c) => {
+        const obj = c.written?.load() as { name?: string; id?: string; image?: string } | undefined;
+        seen.push(`${c.kind}:${c.name}:${obj ? (obj.name ?? obj.id) : c.last ? 'last' : '-'}`);
+      });
+      await a.transaction(async () => {
+        await a.putJob(jobInput('z', 'img:1'));
+        await a.putJob(jobInput('z', 'img:2'));
+        await a.putRun(runRecord('z', 1));
+        await a.deleteRun('z-1');
+        await a.deleteJob('z');
+      });
+      const deadline = Date.now() + 5000;
+      while (seen.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(seen).toEqual(['ADDED:z:z', 'MODIFIED:z:z', 'ADDED:z-1:z-1', 'DELETED:z-1:last', 'DELETED:z:last']);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   test('a transaction serializes against another process: read-modify-write loses nothing', async () => {
     const url = pg.createDatabase(`rmw${n++}`);
     const a = await PostgresStore.open(url);
