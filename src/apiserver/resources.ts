@@ -2,6 +2,7 @@
  * The Kubernetes verbs on `containerjobs` (with `status`) and `containerjobruns`, plus acictl's own
  * verbs (trigger, suspend, resume, log). Handlers return data; server.ts writes responses.
  */
+import { cycleThrough, describeCycle } from '../manifest/cycles';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { once } from 'node:events';
@@ -171,6 +172,25 @@ export class Resources {
     return { spec: result.job.spec, warnings: [...warnings, ...more] };
   }
 
+  /**
+   * A write that would close a dependency cycle is refused (422 on spec.dependsOn, naming the
+   * cycle and where its directory jobs are defined), as `acictl validate` refuses it for files.
+   */
+  private async refuseCycle(name: string, spec: StoredJob['spec']): Promise<void> {
+    const upstream = (spec.dependsOn ?? []).map((d) => d.job);
+    if (upstream.length === 0) return;
+    const jobs = await this.store.listJobs();
+    const graph = new Map(jobs.filter((j) => j.name !== name).map((j) => [j.name, (j.spec.dependsOn ?? []).map((d) => d.job)] as const));
+    const cycle = cycleThrough(name, upstream, graph);
+    if (!cycle) return;
+    const byName = new Map(jobs.map((j) => [j.name, j]));
+    const message = describeCycle(cycle, (n) => {
+      const src = byName.get(n)?.source;
+      return src?.kind === 'directory' ? `${src.file}${src.line ? `:${src.line}` : ''}` : undefined;
+    });
+    throw errors.invalid(KIND, name, [{ type: 'FieldValueInvalid', field: 'spec.dependsOn', message }]);
+  }
+
   /** What a write would store, without storing it (dryRun=All). */
   private simulate(input: JobInput, existing: StoredJob | undefined): StoredJob {
     const copy = structuredClone(input) as StoredJob;
@@ -246,6 +266,7 @@ export class Resources {
     const existing = await this.store.getJob(inc.name);
     if (existing) throw errors.alreadyExists(JOBS, inc.name);
     const { spec, warnings } = this.admit(inc, fv);
+    await this.refuseCycle(inc.name, spec);
     const fieldManager = r.query.get('fieldManager') ?? undefined;
     const input: JobInput = {
       name: inc.name,
@@ -268,6 +289,7 @@ export class Resources {
       throw errors.conflict(JOBS, existing.name, 'the object has been modified; please apply your changes to the latest version and try again');
     }
     const { spec, warnings } = this.admit(inc, fv);
+    if (!same(existing.spec.dependsOn ?? [], spec.dependsOn ?? [])) await this.refuseCycle(existing.name, spec);
     const finalizers = inc.finalizers ?? [];
     const input: JobInput = {
       name: existing.name,

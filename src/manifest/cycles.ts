@@ -66,3 +66,14 @@ export function describeCycle(cycle: string[], where: (job: string) => string | 
   const places = cycle.map((j) => [j, where(j)] as const).filter(([, w]) => w !== undefined).map(([j, w]) => `${j} at ${w}`);
   return `dependency cycle: ${[...cycle, cycle[0]].join(' → ')}${places.length ? ` (${places.join(', ')})` : ''}`;
 }
+
+/**
+ * The cycle that giving `name` the upstreams `upstream` would close among `jobs` (name → upstream
+ * names of every other stored job), or undefined. For writes of one job at a time (the API).
+ */
+export function cycleThrough(name: string, upstream: readonly string[], jobs: ReadonlyMap<string, readonly string[]>): string[] | undefined {
+  if (upstream.length === 0) return undefined;
+  const graph = new Map(jobs);
+  graph.set(name, upstream);
+  return findCycles(graph).find((c) => c.includes(name));
+}
