@@ -1,7 +1,7 @@
 /** Helpers shared by the Store implementations (semantics that must be identical in both). */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import type { Change, JobInput, Lazy, StoredEvent, StoredJob } from './types';
+import type { Change, JobInput, Lazy, OutboxEntry, StoredEvent, StoredJob } from './types';
 
 /** Events kept per job; older ones are dropped as new ones arrive. */
 /**
@@ -223,4 +223,22 @@ export function jobRow(stored: StoredJob): Record<string, string | number | null
     source: JSON.stringify(stored.source),
     status: JSON.stringify(stored.status),
   };
+}
+
+/** An outbox row (SQLite or PostgreSQL) as an entry. */
+export function rowToOutbox(r: Record<string, unknown>): OutboxEntry {
+  const e: OutboxEntry = {
+    id: r.id as string,
+    job: r.job as string,
+    event: r.event as string,
+    target: r.target as string,
+    payload: r.payload as string,
+    createdAt: Number(r.created_at),
+    state: r.state as OutboxEntry['state'],
+    attempts: Number(r.attempts),
+    nextAttemptAt: Number(r.next_attempt_at),
+  };
+  if (r.last_error !== null && r.last_error !== undefined) e.lastError = r.last_error as string;
+  if (r.finished_at !== null && r.finished_at !== undefined) e.finishedAt = Number(r.finished_at);
+  return e;
 }

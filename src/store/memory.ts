@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { RunRecord, SchedulerState } from '../api/runs';
 import { ChangeFeed, DEFAULT_EVENTS_PER_JOB, TxGate, checkExpected, clone, eventCopy, gated, lazy, nextJob } from './common';
 import { StoreConflictError } from './types';
-import type { Change, JobInput, JobStatus, Lazy, Store, StoredEvent, StoredJob } from './types';
+import type { Change, JobInput, JobStatus, Lazy, OutboxEntry, OutboxQuery, OutboxUpdate, Store, StoredEvent, StoredJob } from './types';
 
 interface State {
   rv: number;
@@ -19,6 +19,7 @@ interface State {
   events: Map<string, StoredEvent[]>;
   eventId: number;
   secrets: Map<string, Buffer>;
+  outbox: Map<string, OutboxEntry>;
 }
 
 export interface MemoryStoreOptions {
@@ -37,6 +38,7 @@ export class MemoryStore implements Store {
     events: new Map(),
     eventId: 0,
     secrets: new Map(),
+    outbox: new Map(),
   };
   private readonly gate = new TxGate();
   /** Commits so far (outermost writes and transactions): what a durable store would pay for. */
@@ -157,6 +159,7 @@ export class MemoryStore implements Store {
         }
         this.set(this.s.events, name, undefined);
         this.set(this.s.sched, name, undefined);
+        for (const [id, e] of [...this.s.outbox]) if (e.job === name && e.state !== 'Pending') this.set(this.s.outbox, id, undefined);
       });
     });
   }
@@ -298,6 +301,66 @@ export class MemoryStore implements Store {
     });
   }
 
+  // notification outbox -----------------------------------------------------------------------
+  enqueueNotification(entry: OutboxEntry): Promise<boolean> {
+    return gated(this.gate, () =>
+      this.write(() => {
+        if (this.s.outbox.has(entry.id)) return false;
+        this.set(this.s.outbox, entry.id, clone(entry));
+        return true;
+      }),
+    );
+  }
+
+  getNotification(id: string): Promise<OutboxEntry | undefined> {
+    return gated(this.gate, () => {
+      this.open();
+      const e = this.s.outbox.get(id);
+      return e ? clone(e) : undefined;
+    });
+  }
+
+  listNotifications(q: OutboxQuery = {}): Promise<OutboxEntry[]> {
+    return gated(this.gate, () => {
+      this.open();
+      const out = [...this.s.outbox.values()]
+        .filter((e) => (q.job === undefined || e.job === q.job) && (q.state === undefined || e.state === q.state) && (q.dueBy === undefined || e.nextAttemptAt <= q.dueBy))
+        .sort(compareOutbox);
+      return (q.limit !== undefined ? out.slice(0, q.limit) : out).map(clone);
+    });
+  }
+
+  updateNotification(id: string, update: OutboxUpdate): Promise<boolean> {
+    return gated(this.gate, () =>
+      this.write(() => {
+        const e = this.s.outbox.get(id);
+        if (!e) return false;
+        const next: OutboxEntry = { ...e, state: update.state, attempts: update.attempts, nextAttemptAt: update.nextAttemptAt };
+        delete next.lastError;
+        delete next.finishedAt;
+        if (update.lastError !== undefined) next.lastError = update.lastError;
+        if (update.finishedAt !== undefined) next.finishedAt = update.finishedAt;
+        this.set(this.s.outbox, id, next);
+        return true;
+      }),
+    );
+  }
+
+  pruneNotifications(before: number): Promise<number> {
+    return gated(this.gate, () =>
+      this.write(() => {
+        let n = 0;
+        for (const [id, e] of [...this.s.outbox]) {
+          if (e.state !== 'Pending' && (e.finishedAt ?? 0) < before) {
+            this.set(this.s.outbox, id, undefined);
+            n++;
+          }
+        }
+        return n;
+      }),
+    );
+  }
+
   // change feed -------------------------------------------------------------------------------
   currentResourceVersion(): Promise<number> {
     return gated(this.gate, () => {
@@ -402,6 +465,11 @@ export class MemoryStore implements Store {
       throw err;
     }
   }
+}
+
+export function compareOutbox(a: OutboxEntry, b: OutboxEntry): number {
+  if (a.nextAttemptAt !== b.nextAttemptAt) return a.nextAttemptAt - b.nextAttemptAt;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 export function compareRuns(a: RunRecord, b: RunRecord): number {

@@ -26,9 +26,9 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { Client, Pool, type PoolClient, type QueryResultRow } from 'pg';
 import type { RunRecord, SchedulerState } from '../api/runs';
-import { ChangeFeed, DEFAULT_EVENTS_PER_JOB, TxGate, checkExpected, lazy, jobRow, nextJob, rowToJob } from './common';
+import { ChangeFeed, DEFAULT_EVENTS_PER_JOB, TxGate, checkExpected, lazy, jobRow, nextJob, rowToJob, rowToOutbox } from './common';
 import { StoreConflictError } from './types';
-import type { Change, JobInput, JobStatus, Lazy, Store, StoredEvent, StoredJob } from './types';
+import type { Change, JobInput, JobStatus, Lazy, OutboxEntry, OutboxQuery, OutboxUpdate, Store, StoredEvent, StoredJob } from './types';
 
 /** The advisory lock key every write transaction takes ('acictl' in ASCII). */
 const WRITE_LOCK = 0x616369637463;
@@ -125,6 +125,24 @@ export const PG_MIGRATIONS: readonly string[] = [
   // 2: a change carries its object as written at that resourceVersion (ADDED/MODIFIED too), so a
   // follower never has to read the current row, which may already be gone or newer
   `ALTER TABLE changes RENAME COLUMN last TO object;`,
+  // 3: the notification outbox (src/notify/)
+  `
+  CREATE TABLE outbox (
+    id TEXT PRIMARY KEY,
+    job TEXT NOT NULL,
+    event TEXT NOT NULL,
+    target TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at BIGINT NOT NULL,
+    last_error TEXT,
+    finished_at BIGINT
+  );
+  CREATE INDEX outbox_due ON outbox (state, next_attempt_at, id);
+  CREATE INDEX outbox_by_job ON outbox (job);
+  `,
 ];
 
 export interface PostgresStoreOptions {
@@ -324,6 +342,7 @@ export class PostgresStore implements Store {
       }
       await tx.client.query('DELETE FROM events WHERE job = $1', [name]);
       await tx.client.query('DELETE FROM scheduler_state WHERE job = $1', [name]);
+      await tx.client.query(`DELETE FROM outbox WHERE job = $1 AND state <> 'Pending'`, [name]);
     });
   }
 
@@ -441,6 +460,53 @@ export class PostgresStore implements Store {
       const e: StoredEvent = { id: Number(r.id), time: r.time as string, job: r.job as string, type: r.type as StoredEvent['type'], reason: r.reason as string, message: r.message as string };
       if (r.run !== null) e.run = r.run as string;
       return e;
+    });
+  }
+
+  // notification outbox -----------------------------------------------------------------------
+  enqueueNotification(e: OutboxEntry): Promise<boolean> {
+    return this.write(async (tx) => {
+      const r = await tx.client.query(
+        `INSERT INTO outbox (id, job, event, target, payload, created_at, state, attempts, next_attempt_at, last_error, finished_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
+        [e.id, e.job, e.event, e.target, e.payload, e.createdAt, e.state, e.attempts, e.nextAttemptAt, e.lastError ?? null, e.finishedAt ?? null],
+      );
+      return r.rowCount === 1;
+    });
+  }
+
+  async getNotification(id: string): Promise<OutboxEntry | undefined> {
+    const rows = await this.q('SELECT * FROM outbox WHERE id = $1', [id]);
+    return rows[0] ? rowToOutbox(rows[0]) : undefined;
+  }
+
+  async listNotifications(q: OutboxQuery = {}): Promise<OutboxEntry[]> {
+    const rows = await this.q(
+      `SELECT * FROM outbox WHERE ($1::text IS NULL OR job = $1) AND ($2::text IS NULL OR state = $2)
+         AND ($3::bigint IS NULL OR next_attempt_at <= $3) ORDER BY next_attempt_at, id COLLATE "C" LIMIT $4`,
+      [q.job ?? null, q.state ?? null, q.dueBy ?? null, q.limit ?? null],
+    );
+    return rows.map(rowToOutbox);
+  }
+
+  updateNotification(id: string, u: OutboxUpdate): Promise<boolean> {
+    return this.write(async (tx) => {
+      const r = await tx.client.query('UPDATE outbox SET state = $1, attempts = $2, next_attempt_at = $3, last_error = $4, finished_at = $5 WHERE id = $6', [
+        u.state,
+        u.attempts,
+        u.nextAttemptAt,
+        u.lastError ?? null,
+        u.finishedAt ?? null,
+        id,
+      ]);
+      return r.rowCount === 1;
+    });
+  }
+
+  pruneNotifications(before: number): Promise<number> {
+    return this.write(async (tx) => {
+      const r = await tx.client.query(`DELETE FROM outbox WHERE state <> 'Pending' AND coalesce(finished_at, 0) < $1`, [before]);
+      return r.rowCount ?? 0;
     });
   }
 

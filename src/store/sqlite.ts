@@ -13,9 +13,9 @@
 import { randomBytes } from 'node:crypto';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { RunRecord, SchedulerState } from '../api/runs';
-import { ChangeFeed, DEFAULT_EVENTS_PER_JOB, TxGate, checkExpected, gated, lazy, jobRow, nextJob, rowToJob } from './common';
+import { ChangeFeed, DEFAULT_EVENTS_PER_JOB, TxGate, checkExpected, gated, lazy, jobRow, nextJob, rowToJob, rowToOutbox } from './common';
 import { StoreConflictError } from './types';
-import type { Change, JobInput, JobStatus, Lazy, Store, StoredEvent, StoredJob } from './types';
+import type { Change, JobInput, JobStatus, Lazy, OutboxEntry, OutboxQuery, OutboxUpdate, Store, StoredEvent, StoredJob } from './types';
 
 /** A schema migration: runs inside one transaction; `user_version` is set to its index + 1 after it. */
 export type Migration = (db: DatabaseSync) => void;
@@ -74,6 +74,25 @@ export const MIGRATIONS: readonly Migration[] = [
       INSERT INTO secrets (name, value)
         SELECT substr(key, 8), value FROM meta WHERE key LIKE 'secret:%' AND typeof(value) = 'blob';
       DELETE FROM meta WHERE key LIKE 'secret:%';
+    `),
+  // 3: the notification outbox (src/notify/)
+  (db) =>
+    db.exec(`
+      CREATE TABLE outbox (
+        id TEXT PRIMARY KEY,
+        job TEXT NOT NULL,
+        event TEXT NOT NULL,
+        target TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        last_error TEXT,
+        finished_at INTEGER
+      ) STRICT;
+      CREATE INDEX outbox_due ON outbox (state, next_attempt_at, id);
+      CREATE INDEX outbox_by_job ON outbox (job);
     `),
 ];
 
@@ -202,6 +221,16 @@ export class SqliteStore implements Store {
       eventsAll: db.prepare('SELECT * FROM (SELECT * FROM events ORDER BY id DESC LIMIT ?) ORDER BY id'),
       getSecret: db.prepare('SELECT value FROM secrets WHERE name = ?'),
       putSecret: db.prepare('INSERT INTO secrets (name, value) VALUES (?, ?)'),
+      enqueue: db.prepare(`
+        INSERT INTO outbox (id, job, event, target, payload, created_at, state, attempts, next_attempt_at, last_error, finished_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`),
+      getOutbox: db.prepare('SELECT * FROM outbox WHERE id = ?'),
+      listOutbox: db.prepare(`
+        SELECT * FROM outbox WHERE ($job IS NULL OR job = $job) AND ($state IS NULL OR state = $state)
+          AND ($due IS NULL OR next_attempt_at <= $due) ORDER BY next_attempt_at, id LIMIT $limit`),
+      updateOutbox: db.prepare('UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, finished_at = ? WHERE id = ?'),
+      pruneOutbox: db.prepare(`DELETE FROM outbox WHERE state <> 'Pending' AND coalesce(finished_at, 0) < ?`),
+      deleteJobOutbox: db.prepare(`DELETE FROM outbox WHERE job = ? AND state <> 'Pending'`),
     };
     this.rv = Number((this.q.getRv.get() as Row).value);
   }
@@ -312,6 +341,7 @@ export class SqliteStore implements Store {
         }
         this.q.deleteJobEvents.run(name);
         this.q.deleteJobSched.run(name);
+        this.q.deleteJobOutbox.run(name);
       });
     });
   }
@@ -451,6 +481,42 @@ export class SqliteStore implements Store {
         return e;
       });
     });
+  }
+
+  // notification outbox -----------------------------------------------------------------------
+  enqueueNotification(e: OutboxEntry): Promise<boolean> {
+    return gated(this.gate, () =>
+      this.write(() => {
+        const r = this.q.enqueue.run(e.id, e.job, e.event, e.target, e.payload, e.createdAt, e.state, e.attempts, e.nextAttemptAt, e.lastError ?? null, e.finishedAt ?? null);
+        return Number(r.changes) === 1;
+      }),
+    );
+  }
+
+  getNotification(id: string): Promise<OutboxEntry | undefined> {
+    return gated(this.gate, () => {
+      this.open();
+      const row = this.q.getOutbox.get(id) as Row | undefined;
+      return row ? rowToOutbox(row) : undefined;
+    });
+  }
+
+  listNotifications(q: OutboxQuery = {}): Promise<OutboxEntry[]> {
+    return gated(this.gate, () => {
+      this.open();
+      const rows = this.q.listOutbox.all({ job: q.job ?? null, state: q.state ?? null, due: q.dueBy ?? null, limit: q.limit ?? -1 }) as Row[];
+      return rows.map(rowToOutbox);
+    });
+  }
+
+  updateNotification(id: string, u: OutboxUpdate): Promise<boolean> {
+    return gated(this.gate, () =>
+      this.write(() => Number(this.q.updateOutbox.run(u.state, u.attempts, u.nextAttemptAt, u.lastError ?? null, u.finishedAt ?? null, id).changes) === 1),
+    );
+  }
+
+  pruneNotifications(before: number): Promise<number> {
+    return gated(this.gate, () => this.write(() => Number(this.q.pruneOutbox.run(before).changes)));
   }
 
   // change feed -------------------------------------------------------------------------------

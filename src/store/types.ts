@@ -105,6 +105,45 @@ export class StoreConflictError extends Error {
   }
 }
 
+/** Where an outbox row is: waiting to be sent (again), sent, or given up on. */
+export type NotificationState = 'Pending' | 'Delivered' | 'Failed';
+
+/**
+ * One notification in the outbox (src/notify/): written in the same transaction as the change that
+ * caused it, under a deterministic id (job/run/attempt/event/target), so an event is enqueued once
+ * whatever crashes; the dispatcher sends it and records the outcome here.
+ */
+export interface OutboxEntry {
+  id: string;
+  job: string;
+  /** failure | retry | missed | recovery | invalid */
+  event: string;
+  /** The target's name within spec.notify. */
+  target: string;
+  /** What to send and where, as JSON: secret references only, never a secret value. */
+  payload: string;
+  createdAt: number;
+  state: NotificationState;
+  /** Delivery attempts so far. */
+  attempts: number;
+  /** When the next delivery attempt is due (ms since the epoch). */
+  nextAttemptAt: number;
+  lastError?: string;
+  /** When it was delivered or given up on. */
+  finishedAt?: number;
+}
+
+/** What the dispatcher records after an attempt. */
+export type OutboxUpdate = Pick<OutboxEntry, 'state' | 'attempts' | 'nextAttemptAt'> & Partial<Pick<OutboxEntry, 'lastError' | 'finishedAt'>>;
+
+export interface OutboxQuery {
+  job?: string;
+  state?: NotificationState;
+  /** Only entries with nextAttemptAt <= dueBy. */
+  dueBy?: number;
+  limit?: number;
+}
+
 /** What a caller hands to `putJob`: the store assigns uid, resourceVersion, generation and creationTimestamp. */
 export type JobInput = Omit<StoredJob, 'uid' | 'resourceVersion' | 'generation' | 'creationTimestamp'> &
   Partial<Pick<StoredJob, 'uid' | 'creationTimestamp'>>;
@@ -135,8 +174,8 @@ export interface Store {
   writeJobStatus(name: string, status: JobStatus): Promise<boolean>;
   /**
    * Remove the object for good (after finalizers are cleared, so its container groups are gone),
-   * and its history with it: its runs (a DELETED change each), their archived logs, its events and
-   * its scheduler state. A job re-created under the same name has no runs and no last schedule.
+   * and its history with it: its runs (a DELETED change each), their archived logs, its events,
+   * its scheduler state and its finished outbox entries (pending ones are still delivered). A job re-created under the same name has no runs and no last schedule.
    */
   deleteJob(name: string): Promise<void>;
   /**
@@ -176,6 +215,17 @@ export interface Store {
   addEvent(event: StoredEvent): Promise<void>;
   /** Events oldest first; with `limit`, the newest `limit` of them. */
   listEvents(job?: string, limit?: number): Promise<StoredEvent[]>;
+
+  // notification outbox (src/notify/) ---------------------------------------------------------
+  /** Insert `entry` unless an entry with its id exists (then nothing changes): true when inserted. */
+  enqueueNotification(entry: OutboxEntry): Promise<boolean>;
+  getNotification(id: string): Promise<OutboxEntry | undefined>;
+  /** Entries matching `q`, by nextAttemptAt then id (oldest due first). */
+  listNotifications(q?: OutboxQuery): Promise<OutboxEntry[]>;
+  /** Record a delivery attempt's outcome: false when there is no such entry. */
+  updateNotification(id: string, update: OutboxUpdate): Promise<boolean>;
+  /** Remove Delivered / Failed entries finished before `before`; returns how many. */
+  pruneNotifications(before: number): Promise<number>;
 
   // change feed for watches -------------------------------------------------------------------
   /** The current global resourceVersion. */

@@ -4,7 +4,7 @@
  */
 import type { RunRecord, SchedulerState } from '../../src/api/runs';
 import { StoreConflictError } from '../../src/store/types';
-import type { Change, JobInput, Store, WrittenJob, WrittenRun } from '../../src/store/types';
+import type { Change, JobInput, OutboxEntry, Store, WrittenJob, WrittenRun } from '../../src/store/types';
 
 export function jobInput(name: string, image = 'busybox:1', extra: Partial<JobInput> = {}): JobInput {
   return {
@@ -439,6 +439,71 @@ export function storeContract(label: string, make: () => Made | Promise<Made>): 
       expect((await store.getOrCreateSecret('other')).equals(a)).toBe(false);
       a.fill(0);
       expect((await store.getOrCreateSecret('hash')).equals(Buffer.alloc(32))).toBe(false);
+    });
+
+    test('outbox: enqueue once per id, list due oldest first, update, prune finished, deleteJob keeps pending', async () => {
+      const entry = (id: string, job: string, nextAttemptAt: number, extra: Partial<OutboxEntry> = {}): OutboxEntry => ({
+        id,
+        job,
+        event: 'failure',
+        target: 'hook',
+        payload: JSON.stringify({ id, note: 'unicode ✓' }),
+        createdAt: 100,
+        state: 'Pending',
+        attempts: 0,
+        nextAttemptAt,
+        ...extra,
+      });
+      expect(await store.enqueueNotification(entry('j/r1/1/failure/hook', 'j', 300))).toBe(true);
+      // the same id again (a crash and a replay): nothing changes, not even the payload
+      expect(await store.enqueueNotification(entry('j/r1/1/failure/hook', 'j', 50, { payload: '{}' }))).toBe(false);
+      expect(await store.enqueueNotification(entry('j/r2/1/retry/hook', 'j', 200))).toBe(true);
+      expect(await store.enqueueNotification(entry('k/r1/1/failure/mail', 'k', 200, { target: 'mail' }))).toBe(true);
+      const rv = await store.currentResourceVersion();
+
+      expect((await store.listNotifications()).map((e) => e.id)).toEqual(['j/r2/1/retry/hook', 'k/r1/1/failure/mail', 'j/r1/1/failure/hook']);
+      expect((await store.listNotifications({ dueBy: 250, state: 'Pending' })).map((e) => e.id)).toEqual(['j/r2/1/retry/hook', 'k/r1/1/failure/mail']);
+      expect((await store.listNotifications({ dueBy: 250, limit: 1 })).map((e) => e.id)).toEqual(['j/r2/1/retry/hook']);
+      expect((await store.listNotifications({ job: 'k' })).map((e) => e.target)).toEqual(['mail']);
+      expect(await store.getNotification('j/r1/1/failure/hook')).toEqual(entry('j/r1/1/failure/hook', 'j', 300));
+      expect(await store.getNotification('nope')).toBeUndefined();
+
+      expect(await store.updateNotification('j/r2/1/retry/hook', { state: 'Pending', attempts: 1, nextAttemptAt: 900, lastError: 'HTTP 503' })).toBe(true);
+      expect(await store.getNotification('j/r2/1/retry/hook')).toMatchObject({ attempts: 1, nextAttemptAt: 900, lastError: 'HTTP 503' });
+      expect(await store.updateNotification('j/r2/1/retry/hook', { state: 'Delivered', attempts: 2, nextAttemptAt: 900, finishedAt: 1000 })).toBe(true);
+      const done = await store.getNotification('j/r2/1/retry/hook');
+      expect(done).toMatchObject({ state: 'Delivered', attempts: 2, finishedAt: 1000 });
+      expect(done?.lastError).toBeUndefined();
+      expect(await store.updateNotification('nope', { state: 'Failed', attempts: 1, nextAttemptAt: 0 })).toBe(false);
+      expect((await store.listNotifications({ state: 'Pending' })).map((e) => e.id)).toEqual(['k/r1/1/failure/mail', 'j/r1/1/failure/hook']);
+      // the outbox is not an API resource: no resourceVersion, no change
+      expect(await store.currentResourceVersion()).toBe(rv);
+
+      // in a transaction that throws, the enqueue is undone with everything else
+      await expect(
+        store.transaction(async () => {
+          await store.putJob(jobInput('tx'));
+          await store.enqueueNotification(entry('tx/r/1/failure/hook', 'tx', 1));
+          throw new Error('crash');
+        }),
+      ).rejects.toThrow('crash');
+      expect(await store.getNotification('tx/r/1/failure/hook')).toBeUndefined();
+      await store.transaction(async () => {
+        await store.putJob(jobInput('tx'));
+        expect(await store.enqueueNotification(entry('tx/r/1/failure/hook', 'tx', 1))).toBe(true);
+      });
+      expect(await store.getNotification('tx/r/1/failure/hook')).toBeDefined();
+
+      expect(await store.pruneNotifications(999)).toBe(0);
+      expect(await store.pruneNotifications(1001)).toBe(1);
+      expect(await store.getNotification('j/r2/1/retry/hook')).toBeUndefined();
+
+      // deleting a job takes its finished entries; pending ones are still delivered
+      await store.putJob(jobInput('k'));
+      await store.updateNotification('k/r1/1/failure/mail', { state: 'Failed', attempts: 9, nextAttemptAt: 200, lastError: 'gave up', finishedAt: 5000 });
+      await store.enqueueNotification(entry('k/r2/1/failure/mail', 'k', 10));
+      await store.deleteJob('k');
+      expect((await store.listNotifications({ job: 'k' })).map((e) => e.id)).toEqual(['k/r2/1/failure/mail']);
     });
 
     test('a closed store refuses use', async () => {
