@@ -327,7 +327,10 @@ class JobPlanner {
       if (deadline !== null && slot + deadline < now) late.push(slot);
       else fresh.push(slot);
     }
-    this.missed(late, 'DeadlineExceeded');
+    const policy = this.reuse && job.concurrencyPolicy === 'Allow' ? 'Forbid' : job.concurrencyPolicy;
+    // Late while an earlier run is still active under Forbid: skipped by the concurrency policy.
+    const blocked = policy === 'Forbid' && active.some((r) => r.slot === null || r.scheduledTime < (late[0] ?? 0));
+    this.missed(late, blocked ? 'ConcurrencyForbid' : 'DeadlineExceeded');
 
     const existing = new Set(this.runs.map((r) => r.id));
     const already = fresh.filter((slot) => existing.has(scheduledRunId(job.name, slot)));
@@ -347,7 +350,6 @@ class JobPlanner {
       return;
     }
 
-    const policy = this.reuse && job.concurrencyPolicy === 'Allow' ? 'Forbid' : job.concurrencyPolicy;
     if (policy === 'Allow') {
       for (const slot of fresh) this.startScheduled(schedule, slot);
     } else if (policy === 'Forbid') {

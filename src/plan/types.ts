@@ -63,7 +63,9 @@ export type MissedReason =
   /** The slot could not start within startingDeadlineSeconds. */
   | 'DeadlineExceeded'
   /** concurrencyPolicy Replace: an older due slot superseded by a newer one. */
-  | 'Superseded';
+  | 'Superseded'
+  /** concurrencyPolicy Forbid: the previous run was still active until the slot's deadline passed (skipped by concurrency policy). */
+  | 'ConcurrencyForbid';
 
 export type StopReason = 'Timeout' | 'Replaced' | 'Cancelled';
 export type DeleteReason = 'Cleanup' | 'TTL' | 'History' | 'Orphan' | 'JobDeleted' | 'Cancelled';

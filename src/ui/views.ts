@@ -12,7 +12,8 @@ export type JobState = 'Ready' | 'Invalid' | 'NotReady' | 'Deleting';
 export interface GridCell {
   /** The run id; absent for a missed slot (no run was made). */
   run?: string;
-  outcome: RunPhase | 'Missed';
+  /** Missed: no run was made for the slot; Skipped: missed because concurrencyPolicy Forbid held it behind an active run. */
+  outcome: RunPhase | 'Missed' | 'Skipped';
   /** Epoch ms of the slot (or of the manual trigger). */
   time: number;
   attempts: number;
@@ -150,7 +151,7 @@ function missedCells(events: StoredEvent[]): GridCell[] {
     const m = /up to (\S+) missed/.exec(e.message);
     const time = m ? Date.parse(m[1]!) : Date.parse(e.time);
     if (Number.isNaN(time)) continue;
-    out.push({ outcome: 'Missed', time, attempts: 0, message: e.message });
+    out.push({ outcome: e.message.endsWith('(ConcurrencyForbid)') ? 'Skipped' : 'Missed', time, attempts: 0, message: e.message });
   }
   return out;
 }

@@ -107,7 +107,7 @@ describe('Reconciler: retries, timeout, concurrency', () => {
     expect((await h.store.getSchedulerState('rep'))!.missedCount).toBe(0);
     await h.runFor('rep', 31_000);
     expect((await h.store.getSchedulerState('rep'))!.missedCount).toBe(1);
-    expect(h.events.some((e) => e.reason === 'MissedSchedule')).toBe(true);
+    expect(h.events.filter((e) => e.reason === 'MissedSchedule').map((e) => e.message)).toEqual(['1 slot(s) up to 2026-01-10T00:20:00Z missed (ConcurrencyForbid)']);
     h.groups.finish('rep-202601100010', 0);
     await h.runFor('rep', 9 * 60_000);
     expect((await h.store.listRuns('rep')).map((r) => r.id)).toEqual(['rep-202601100010', 'rep-202601100030']);

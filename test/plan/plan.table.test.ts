@@ -96,7 +96,8 @@ const slots: Scenario[] = [
     expect: [],
     wake: '10:05:00.001',
   },
-  { name: 'Forbid: waiting slot past its deadline is missed', runs: live({ lastObservedAt: Date.parse('2026-01-10T10:05:50Z') }), now: '10:06', expect: ['missed 10:00:00 x1 DeadlineExceeded'] },
+  { name: 'Forbid: waiting slot past its deadline is skipped by the policy', runs: live({ lastObservedAt: Date.parse('2026-01-10T10:05:50Z') }), now: '10:06', expect: ['missed 10:00:00 x1 ConcurrencyForbid'] },
+  { name: 'Allow: a late slot with a run active is only late', job: { concurrencyPolicy: 'Allow' }, runs: live({ lastObservedAt: Date.parse('2026-01-10T10:05:50Z') }), now: '10:06', expect: ['missed 10:00:00 x1 DeadlineExceeded'] },
   {
     name: 'Replace: stop, fail and replace the running run',
     job: { concurrencyPolicy: 'Replace' },

@@ -49,10 +49,12 @@ describe('UI views', () => {
     await store.putRun(run('alpha', 'alpha-2', d(2), 'Failed', [{ phase: 'Failed' }, { phase: 'Failed' }]));
     await store.addEvent({ time: '2026-06-03T00:05:00Z', job: 'alpha', type: 'Warning', reason: 'MissedSchedule', message: '1 slot(s) up to 2026-06-03T00:00:00.000Z missed (DeadlineExceeded)' });
     await store.putRun(run('alpha', 'alpha-4', d(4), 'Running', [{ phase: 'Running' }]));
-    expect((await gridOf(store, 'alpha', 3)).map((c) => [c.outcome, c.attempts, c.run ?? null])).toEqual([
+    await store.addEvent({ time: '2026-06-05T00:05:00Z', job: 'alpha', type: 'Warning', reason: 'MissedSchedule', message: '1 slot(s) up to 2026-06-05T00:00:00.000Z missed (ConcurrencyForbid)' });
+    expect((await gridOf(store, 'alpha', 4)).map((c) => [c.outcome, c.attempts, c.run ?? null])).toEqual([
       ['Failed', 2, 'alpha-2'],
       ['Missed', 0, null],
       ['Running', 1, 'alpha-4'],
+      ['Skipped', 0, null],
     ]);
   });
 });

@@ -5,7 +5,7 @@
  * cookie and the CSRF proof. Live updates are streams (watch, log follow), never a poll per line.
  */
 
-type Outcome = 'Waiting' | 'UpstreamFailed' | 'Pending' | 'Running' | 'Retrying' | 'Succeeded' | 'Failed' | 'Missed';
+type Outcome = 'Waiting' | 'UpstreamFailed' | 'Pending' | 'Running' | 'Retrying' | 'Succeeded' | 'Failed' | 'Missed' | 'Skipped';
 interface GridCell { run?: string; outcome: Outcome; time: number; attempts: number; manual?: boolean; message?: string }
 interface JobRow {
   name: string; labels: Record<string, string>; schedule: string | null; words: string; timeZone: string; suspended: boolean;
@@ -145,7 +145,7 @@ let refreshTimer: number | undefined;
 
 function cellOf(c: GridCell, compact: boolean): HTMLElement {
   const label = `${c.outcome}${c.attempts > 1 ? `, ${c.attempts} attempts` : ''} — ${fmtTime(c.time)}${c.manual ? ' (manual)' : ''}${c.message ? ` — ${c.message}` : ''}`;
-  const text = c.outcome === 'Missed' ? '–' : String(c.attempts);
+  const text = c.outcome === 'Missed' || c.outcome === 'Skipped' ? '–' : String(c.attempts);
   const cls = `cell o-${c.outcome}${compact ? ' small' : ''}`;
   if (!c.run) return h('span', { class: cls, title: label, 'aria-label': label, role: 'img' }, text);
   return h('a', { class: cls, href: `#/runs/${encodeURIComponent(c.run)}`, title: label, 'aria-label': label, 'data-run': c.run, 'data-outcome': c.outcome }, text);
@@ -330,7 +330,7 @@ function runAction(id: string, verb: 'clear' | 'cancel', label: string, question
 }
 
 function legend(): HTMLElement {
-  return h('p', { class: 'legend' }, ...(['Succeeded', 'Failed', 'Running', 'Retrying', 'Pending', 'Waiting', 'UpstreamFailed', 'Missed'] as Outcome[]).map((o) => h('span', {}, h('span', { class: `cell small o-${o}`, 'aria-hidden': 'true' }), ` ${o} `)), h('span', { class: 'muted' }, '(number = attempts)'));
+  return h('p', { class: 'legend' }, ...(['Succeeded', 'Failed', 'Running', 'Retrying', 'Pending', 'Waiting', 'UpstreamFailed', 'Missed', 'Skipped'] as Outcome[]).map((o) => h('span', {}, h('span', { class: `cell small o-${o}`, 'aria-hidden': 'true' }), ` ${o === 'Skipped' ? 'Skipped (concurrency policy)' : o} `)), h('span', { class: 'muted' }, '(number = attempts)'));
 }
 
 function flash(text: string): void {
