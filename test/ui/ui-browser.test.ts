@@ -190,6 +190,33 @@ maybe('web UI in Chromium', () => {
     expect(await page.locator('tr[data-attempt="2"] td.exit').innerText()).toBe('0');
   });
 
+  test('cancel a running run from its page: the attempt stops, the run fails as Cancelled, its group is deleted', async () => {
+    const { page } = browser;
+    const job = {
+      apiVersion: 'acictl.dev/v1',
+      kind: 'ContainerJob',
+      metadata: { name: 'sleeper' },
+      spec: { template: { resourceGroup: 'ui-test', location: 'eastus', containers: [{ name: 'main', image: 'busybox', command: ['/bin/sh', '-c', 'echo started; sleep 300'], resources: { requests: { cpu: 0.5, memoryInGB: 0.5 } } }] } },
+    };
+    expect((await ctl.api('POST', '/apis/acictl.dev/v1/containerjobs', job)).status).toBe(201);
+    const trig = await ctl.api('POST', '/apis/acictl.dev/v1/containerjobs/sleeper/trigger', {});
+    expect(trig.status).toBe(201);
+    const run = trig.body.run as string;
+    await page.goto(`${https}/#/runs/${run}`);
+    await waitUntil('run Running', async () => (await page.locator('#run-phase').innerText().catch(() => '')) === 'Running', 40_000, 200);
+    await page.click('#action-cancel');
+    await page.locator('dialog#confirm[open]').waitFor();
+    await page.click('#confirm-ok');
+    await waitUntil('run Failed', async () => (await page.locator('#run-phase').innerText().catch(() => '')) === 'Failed', 40_000, 200);
+    expect(await page.locator('tr[data-attempt="1"]').innerText()).toContain('Cancelled');
+    // no retry for a cancelled run, and its group goes
+    await waitUntil('group deleted', async () => {
+      const r = await ctl.api('GET', `/apis/acictl.dev/v1/containerjobruns/${run}`);
+      return r.status === 200 && r.body.status.attempts.length === 1 && r.body.status.attempts[0].groupDeleted === true;
+    }, 40_000, 200);
+    expect(await page.locator('#action-clear').count()).toBe(1); // a finished run offers Clear instead
+  });
+
   test('suspend and resume with confirmation; `acictl get jobs` agrees', async () => {
     const { page } = browser;
     await page.goto(`${https}/#/jobs/heartbeat`);
