@@ -62,7 +62,39 @@ export interface ContainerJobSpec {
   failedRunsHistoryLimit?: number;
   dependsOn?: Dependency[];
   dependsOnPast?: boolean;
+  notify?: NotifyTarget[];
   template: GroupTemplate;
+}
+
+/** What a notification target can be told about (spec.notify[].on). */
+export type NotifyEvent = 'failure' | 'retry' | 'missed' | 'recovery' | 'invalid';
+
+/** One notification target: exactly one of webhook / email (checked by the validator). */
+export interface NotifyTarget {
+  name?: string;
+  on?: NotifyEvent[];
+  webhook?: WebhookTarget;
+  email?: EmailTarget;
+}
+
+/** A JSON POST per event, HMAC-SHA256 signed with the key read from secretFrom. */
+export interface WebhookTarget {
+  url: string;
+  secretFrom: SecretRef;
+  timeout?: string;
+}
+
+/** An e-mail per event over SMTP. */
+export interface EmailTarget {
+  host: string;
+  port?: number;
+  tls?: 'implicit' | 'starttls' | 'opportunistic' | 'none';
+  tlsVerify?: boolean;
+  from: string;
+  to: string[];
+  username?: string;
+  passwordFrom?: SecretRef;
+  subjectPrefix?: string;
 }
 
 /** An upstream job whose runs for the same data interval must have succeeded first. */

@@ -26,6 +26,10 @@ export const API_SOURCE = 'api';
 /** Every secret reference of a manifest with its JSON pointer. */
 export function secretRefPointers(job: ContainerJob): { pointer: string; ref: SecretRef }[] {
   const out: { pointer: string; ref: SecretRef }[] = [];
+  (job.spec?.notify ?? []).forEach((n, i) => {
+    if (n.webhook?.secretFrom) out.push({ pointer: `/spec/notify/${i}/webhook/secretFrom`, ref: n.webhook.secretFrom });
+    if (n.email?.passwordFrom) out.push({ pointer: `/spec/notify/${i}/email/passwordFrom`, ref: n.email.passwordFrom });
+  });
   const t = job.spec?.template;
   if (!t) return out;
   const base = '/spec/template';

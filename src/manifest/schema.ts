@@ -39,6 +39,7 @@ export const LITERAL_SECRET_FIELDS: Record<string, string> = {
   password: 'passwordFrom',
   storageAccountKey: 'storageAccountKeyFrom',
   workspaceKey: 'workspaceKeyFrom',
+  secret: 'secretFrom',
 };
 
 function distance(a: string, b: string): number {

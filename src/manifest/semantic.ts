@@ -170,12 +170,46 @@ export function checkSemantics(doc: unknown): Issue[] {
     warn(['spec', 'cleanup'], 'cleanup applies to PerRun groups only; a Reuse group is kept between runs', 'key');
   }
 
+  checkNotify(spec, err);
   const template = spec.template;
   if (isObj(template)) checkTemplate(template, spec, err, warn);
   return issues;
 }
 
 type Report = (path: Array<string | number>, message: string, target?: Issue['target']) => void;
+
+/** spec.notify: exactly one kind per target, unique names, SMTP credentials in pairs, timeouts that parse. */
+function checkNotify(spec: Obj, err: Report): void {
+  const names = new Map<string, number>();
+  const counts: Record<string, number> = { webhook: 0, email: 0 };
+  arr(spec.notify).forEach((t, i) => {
+    if (!isObj(t)) return;
+    const base = ['spec', 'notify', i];
+    const kinds = ['webhook', 'email'].filter((k) => t[k] !== undefined);
+    if (kinds.length !== 1) err(base, `a notify target sets exactly one of webhook, email (found ${kinds.length ? kinds.join(', ') : 'none'})`);
+    const kind = kinds[0];
+    if (kind) counts[kind]++;
+    const name = str(t.name) ?? (kind ? `${kind}-${counts[kind]}` : undefined);
+    if (name !== undefined) {
+      const first = names.get(name);
+      if (first !== undefined) err(t.name !== undefined ? [...base, 'name'] : base, `duplicate notify target name "${name}" (first at ${toPointer(['spec', 'notify', first])})`);
+      else names.set(name, i);
+    }
+    const hook = t.webhook;
+    if (isObj(hook) && str(hook.timeout) !== undefined) {
+      try {
+        if (parseDuration(hook.timeout as string) <= 0) err([...base, 'webhook', 'timeout'], 'timeout must be longer than 0');
+      } catch (e) {
+        err([...base, 'webhook', 'timeout'], (e as Error).message);
+      }
+    }
+    const mail = t.email;
+    if (isObj(mail)) {
+      if (mail.username !== undefined && mail.passwordFrom === undefined) err([...base, 'email'], 'an SMTP username needs passwordFrom: {env: VARIABLE} or {file: PATH}');
+      if (mail.username === undefined && mail.passwordFrom !== undefined) err([...base, 'email', 'passwordFrom'], 'passwordFrom needs a username', 'key');
+    }
+  });
+}
 
 function checkTemplate(t: Obj, spec: Obj, err: Report, warn: Report): void {
   const T = ['spec', 'template'];
