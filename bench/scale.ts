@@ -8,14 +8,17 @@
  * At the largest size the controller is then started a second time on the same state dir, the
  * same manifests and the same emulator (a restart): `restartReadySeconds_N`, and how many files it
  * validated (`restartValidatedFiles_N`; unchanged files come from the validation cache).
+ * `store=postgres` runs the same on the PostgreSQL store (a local server, a fresh database per
+ * start; bench/lib/store.ts); `restart=0` leaves out the restart.
  *
- *   npx node dist/bench/scale.js [sizes=1000,10000] [resourceGroups=10]
+ *   npx node dist/bench/scale.js [sizes=1000,10000] [resourceGroups=10] [store=sqlite|postgres] [restart=1]
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { V8_FLAGS } from '../src/cli/v8-flags';
 import { startEmulator } from '../src/emulator';
 import { jobDocument, main, progress, round, tempDir, writeJobs, type BenchResult } from './lib/common';
+import { openBenchStore, parseStoreKind, type BenchStore } from './lib/store';
 
 /** Extra Node flags for the controller child (after the launcher's own, V8_FLAGS), e.g. BENCH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
 function childNodeArgs(): string[] {
@@ -66,7 +69,7 @@ async function runChild(cfg: object, jobs: number): Promise<Measured> {
 }
 
 /** A first start on a new state dir; with `restart`, a second start on the same state dir, manifests and emulator. */
-async function measure(jobs: number, resourceGroups: number, restart: boolean): Promise<{ first: Measured; restart?: Measured }> {
+async function measure(jobs: number, resourceGroups: number, restart: boolean, store: BenchStore): Promise<{ first: Measured; restart?: Measured }> {
   const tmp = tempDir('scale');
   const emu = await startEmulator({ runtime: 'simulate', throttling: 'off', lroDelayMs: 50 });
   try {
@@ -75,6 +78,7 @@ async function measure(jobs: number, resourceGroups: number, restart: boolean): 
     const cfg = {
       manifests: [manifests],
       stateDir: join(tmp.path, 'state'),
+      store: store.fresh(),
       endpoint: emu.endpoint,
       caFile: emu.caFile,
       subscriptionId: emu.subscriptionId,
@@ -90,22 +94,35 @@ async function measure(jobs: number, resourceGroups: number, restart: boolean): 
   }
 }
 
-export async function run(opts: { sizes?: string | number; resourceGroups?: number } = {}): Promise<BenchResult> {
+export async function run(opts: { sizes?: string | number; resourceGroups?: number; store?: string; restart?: number } = {}): Promise<BenchResult> {
+  const store = await openBenchStore(parseStoreKind(opts.store));
+  if ('skipped' in store) {
+    progress(`scale (${opts.store}): ${store.skipped}`);
+    return { store: String(opts.store), skipped: store.skipped };
+  }
+  try {
+    return await runOn(store, opts);
+  } finally {
+    store.stop();
+  }
+}
+
+async function runOn(store: BenchStore, opts: { sizes?: string | number; resourceGroups?: number; restart?: number }): Promise<BenchResult> {
   const sizes = String(opts.sizes ?? '1000,10000')
     .split(',')
     .map(Number)
     .filter((n) => n > 0)
     .sort((a, b) => a - b);
   const rgs = opts.resourceGroups ?? 10;
-  const out: BenchResult = { resourceGroups: rgs };
+  const out: BenchResult = { store: store.description, resourceGroups: rgs };
   const measured: { n: number; ready: number; rss: number }[] = [];
   for (const n of sizes) {
-    const m = await measure(n, rgs, n === sizes[sizes.length - 1]);
+    const m = await measure(n, rgs, opts.restart !== 0 && n === sizes[sizes.length - 1], store);
     const r = m.first;
-    progress(`scale ${n}: ready in ${r.readyMs} ms (started ${r.startedMs}, idle ${r.idleMs}), boot ${r.bootMs} ms, peak RSS ${r.peakRssMb} MB (JS heap peak ${r.peakHeapTotalMb} MB, at Ready ${r.heapUsedMb} MB used; external ${r.peakExternalMb} MB), CPU ${r.cpuUserMs}+${r.cpuSystemMs} ms, ${r.validatedFiles} files validated`);
+    progress(`scale ${n} (${store.kind}): ready in ${r.readyMs} ms (started ${r.startedMs}, idle ${r.idleMs}), boot ${r.bootMs} ms, peak RSS ${r.peakRssMb} MB (JS heap peak ${r.peakHeapTotalMb} MB, at Ready ${r.heapUsedMb} MB used; external ${r.peakExternalMb} MB), CPU ${r.cpuUserMs}+${r.cpuSystemMs} ms, ${r.validatedFiles} files validated`);
     if (m.restart) {
       const s = m.restart;
-      progress(`scale ${n} restart: ready in ${s.readyMs} ms (started ${s.startedMs}, idle ${s.idleMs}), boot ${s.bootMs} ms, peak RSS ${s.peakRssMb} MB, CPU ${s.cpuUserMs}+${s.cpuSystemMs} ms, ${s.validatedFiles} files validated`);
+      progress(`scale ${n} (${store.kind}) restart: ready in ${s.readyMs} ms (started ${s.startedMs}, idle ${s.idleMs}), boot ${s.bootMs} ms, peak RSS ${s.peakRssMb} MB, CPU ${s.cpuUserMs}+${s.cpuSystemMs} ms, ${s.validatedFiles} files validated`);
       out[`restartReadySeconds_${n}`] = round(s.readyMs / 1000, 2);
       out[`restartStartupSeconds_${n}`] = round(s.startedMs / 1000, 2);
       out[`restartValidatedFiles_${n}`] = s.validatedFiles;

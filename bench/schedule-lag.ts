@@ -17,7 +17,11 @@
  * The controller's budget is set through its `arm.limits` option. (`setDefaultBudget` below, which
  * changes the shared AZURE_RATE_LIMITS values, is kept for benches that still use it.)
  *
- *   npx node dist/bench/schedule-lag.js [jobs=1000] [timeFactor=600] [parts=AB] [concurrency=8] [repeats=3]
+ * `store=postgres` runs the controller on the PostgreSQL store (a local server started by the
+ * bench, a fresh database per burst; bench/lib/store.ts); `sharedCore=0` leaves out the run with
+ * the emulator in the controller's process.
+ *
+ *   npx node dist/bench/schedule-lag.js [jobs=1000] [timeFactor=600] [parts=AB] [concurrency=8] [repeats=3] [store=sqlite|postgres] [sharedCore=1]
  */
 import { join } from 'node:path';
 import { AZURE_RATE_LIMITS, scaleLimits, type RateLimits } from '../src/aci/rate-limit';
@@ -25,6 +29,7 @@ import { TAG_SCHEDULED_TIME } from '../src/api/names';
 import { startEmulator } from '../src/emulator';
 import type { Clock } from '../src/api/clock';
 import { dailyAtSecond } from './arm-calls';
+import { openBenchStore, parseStoreKind, type BenchStore } from './lib/store';
 import { jobDocument, main, percentile, progress, readyCount, round, startBenchController, startEmulatorChild, tempDir, waitFor, writeJobs, type BenchResult, type EmulatorChild } from './lib/common';
 
 const MIN = 60_000;
@@ -64,7 +69,7 @@ interface LagOutcome {
   readyBeforeSlotMs: number;
 }
 
-async function lagRun(o: { concurrency?: number; jobs: number; throttling: 'off' | 'azure'; budget: RateLimits; timeFactor: number; timeoutMs: number; emulatorProcess?: boolean }): Promise<LagOutcome> {
+async function lagRun(o: { store: BenchStore; concurrency?: number; jobs: number; throttling: 'off' | 'azure'; budget: RateLimits; timeFactor: number; timeoutMs: number; emulatorProcess?: boolean }): Promise<LagOutcome> {
   const tmp = tempDir('lag');
   const t0 = Date.now();
   const factor = o.timeFactor;
@@ -78,13 +83,13 @@ async function lagRun(o: { concurrency?: number; jobs: number; throttling: 'off'
     const manifests = join(tmp.path, 'manifests');
     writeJobs(manifests, 0, () => '');
     // Controller up first, on an empty directory; then the jobs arrive through the watcher.
-    const controller = await startBenchController(emu, { manifests: [manifests], stateDir: join(tmp.path, 'state'), concurrency: o.concurrency, limits: o.budget });
+    const controller = await startBenchController(emu, { manifests: [manifests], stateDir: join(tmp.path, 'state'), store: o.store.fresh(), concurrency: o.concurrency, limits: o.budget });
     try {
       const slot = Math.ceil((Date.now() + 8000) / 1000) * 1000;
       writeJobs(manifests, o.jobs, (i, name) => jobDocument(name, { resourceGroup: `bench-rg-${i % 10}`, schedule: dailyAtSecond(slot), extra: '  timeZone: UTC\n' }));
       await waitFor('every job Ready', async () => readyCount(await controller.store.listJobs()) === o.jobs, slot - Date.now(), 50).catch(() => undefined);
       const readyBeforeSlotMs = slot - Date.now();
-      progress(`schedule-lag (${o.throttling}${factor !== 1 ? `, time ×${factor}` : ''}): ${readyCount(await controller.store.listJobs())} of ${o.jobs} jobs Ready ${readyBeforeSlotMs} ms before the slot`);
+      progress(`schedule-lag (${o.store.kind}, ${o.throttling}${factor !== 1 ? `, time ×${factor}` : ''}): ${readyCount(await controller.store.listJobs())} of ${o.jobs} jobs Ready ${readyBeforeSlotMs} ms before the slot`);
       let cpuAtSlot: NodeJS.CpuUsage | null = null;
       const atSlot = setTimeout(() => (cpuAtSlot = process.cpuUsage()), Math.max(0, slot - Date.now()));
       // Polled every 500 ms: the lags come from the emulator's own timestamps, and each poll parses
@@ -109,11 +114,34 @@ async function lagRun(o: { concurrency?: number; jobs: number; throttling: 'off'
   }
 }
 
-export async function run(opts: { jobs?: number; timeFactor?: number; parts?: string; concurrency?: number; repeats?: number } = {}): Promise<BenchResult> {
+interface LagOptions {
+  jobs?: number;
+  timeFactor?: number;
+  parts?: string;
+  concurrency?: number;
+  repeats?: number;
+  store?: string;
+  sharedCore?: number;
+}
+
+export async function run(opts: LagOptions = {}): Promise<BenchResult> {
+  const store = await openBenchStore(parseStoreKind(opts.store));
+  if ('skipped' in store) {
+    progress(`schedule-lag (${opts.store}): ${store.skipped}`);
+    return { store: String(opts.store), skipped: store.skipped };
+  }
+  try {
+    return await runOn(store, opts);
+  } finally {
+    store.stop();
+  }
+}
+
+async function runOn(store: BenchStore, opts: LagOptions): Promise<BenchResult> {
   const jobs = opts.jobs ?? 1000;
   const factor = opts.timeFactor ?? 600;
   const parts = String(opts.parts ?? 'AB');
-  const out: BenchResult = { jobs };
+  const out: BenchResult = { store: store.description, jobs };
   if (parts.includes('A')) {
     // The burst is repeated (a fresh emulator, controller and 1,000 jobs each time, in this same
     // process) and the run with the median p99 is reported, every run's figures next to it: on
@@ -122,9 +150,9 @@ export async function run(opts: { jobs?: number; timeFactor?: number; parts?: st
     const repeats = Math.max(1, opts.repeats ?? 3);
     const runs: { p50: number; p99: number; max: number; a: LagOutcome }[] = [];
     for (let i = 0; i < repeats; i++) {
-      const a = await lagRun({ concurrency: opts.concurrency, jobs, throttling: 'off', budget: NO_BUDGET, timeFactor: 1, timeoutMs: 60_000, emulatorProcess: true });
+      const a = await lagRun({ store, concurrency: opts.concurrency, jobs, throttling: 'off', budget: NO_BUDGET, timeFactor: 1, timeoutMs: 60_000, emulatorProcess: true });
       runs.push({ p50: round(percentile(a.lagsMs, 50)), p99: round(percentile(a.lagsMs, 99)), max: round(Math.max(...a.lagsMs)), a });
-      progress(`schedule-lag (off) burst ${i + 1}/${repeats}: p50 ${runs[i]!.p50} ms, p99 ${runs[i]!.p99} ms, max ${runs[i]!.max} ms`);
+      progress(`schedule-lag (${store.kind}, off) burst ${i + 1}/${repeats}: p50 ${runs[i]!.p50} ms, p99 ${runs[i]!.p99} ms, max ${runs[i]!.max} ms`);
     }
     const median = [...runs].sort((x, y) => x.p99 - y.p99)[Math.floor((runs.length - 1) / 2)]!;
     const a = median.a;
@@ -142,17 +170,19 @@ export async function run(opts: { jobs?: number; timeFactor?: number; parts?: st
       offReadyMsBeforeSlot: a.readyBeforeSlotMs,
       offControllerCpuMsPerCreate: a.cpuMsPerCreate,
     });
-    const shared = await lagRun({ concurrency: opts.concurrency, jobs, throttling: 'off', budget: NO_BUDGET, timeFactor: 1, timeoutMs: 60_000, emulatorProcess: false });
-    Object.assign(out, {
-      sharedCoreLagP50Ms: round(percentile(shared.lagsMs, 50)),
-      sharedCoreLagP99Ms: round(percentile(shared.lagsMs, 99)),
-      sharedCoreNote: 'the same with the emulator in the controller process (sharing its core)',
-    });
+    if (opts.sharedCore !== 0) {
+      const shared = await lagRun({ store, concurrency: opts.concurrency, jobs, throttling: 'off', budget: NO_BUDGET, timeFactor: 1, timeoutMs: 60_000, emulatorProcess: false });
+      Object.assign(out, {
+        sharedCoreLagP50Ms: round(percentile(shared.lagsMs, 50)),
+        sharedCoreLagP99Ms: round(percentile(shared.lagsMs, 99)),
+        sharedCoreNote: 'the same with the emulator in the controller process (sharing its core)',
+      });
+    }
   }
   if (parts.includes('B')) {
     const budget = scaleLimits({ ...AZURE_RATE_LIMITS }, factor);
     const ideal = idealDrainMs(jobs, AZURE_RATE_LIMITS.aciCreates);
-    const b = await lagRun({ jobs, throttling: 'azure', budget, timeFactor: factor, timeoutMs: Math.max(60_000, (ideal / factor) * 3) });
+    const b = await lagRun({ store, jobs, throttling: 'azure', budget, timeFactor: factor, timeoutMs: Math.max(60_000, (ideal / factor) * 3) });
     Object.assign(out, {
       azureTimeFactor: factor,
       azureCreated: b.created,

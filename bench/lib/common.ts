@@ -82,6 +82,8 @@ export interface BenchControllerOptions {
   concurrency?: number;
   /** Client-side ARM budget (controller option arm.limits); default: the Azure limits. */
   limits?: RateLimits;
+  /** A postgres:// URL (the PostgreSQL store); absent: SQLite in the state dir. */
+  store?: string;
 }
 
 /** startController against an emulator, wired the way `acictl controller --arm-endpoint … --arm-ca …` wires it. */
@@ -89,6 +91,7 @@ export function startBenchController(emu: Pick<RunningEmulator, 'subscriptionId'
   return startController({
     manifests: o.manifests,
     stateDir: o.stateDir,
+    store: o.store,
     listen: { host: '127.0.0.1', port: 0 },
     once: o.once ?? false,
     allowEmpty: false,

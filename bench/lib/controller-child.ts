@@ -1,7 +1,7 @@
 /**
  * A controller in a process of its own, so its time and peak memory are its own (the emulator and
  * the bench stay in the parent). Started by bench/scale.ts with one JSON argument:
- *   {manifests, stateDir, endpoint, caFile, subscriptionId, identityEndpoint, identityHeader, timeoutMs}
+ *   {manifests, stateDir, endpoint, caFile, subscriptionId, identityEndpoint, identityHeader, timeoutMs, store?}
  * It runs `startController` as `acictl controller --once` does, waits until every job is Ready, and
  * prints one line `BENCH_CHILD {json}` with phase times (ms), peak RSS (getrusage maxRSS = VmHWM)
  * and the number of manifest files the watcher validated (the rest came from the validation cache
@@ -23,6 +23,8 @@ interface ChildConfig {
   identityHeader: string;
   timeoutMs: number;
   concurrency?: number;
+  /** A postgres:// URL (the PostgreSQL store); absent: SQLite in the state dir. */
+  store?: string;
 }
 
 async function main(): Promise<void> {
@@ -40,6 +42,7 @@ async function main(): Promise<void> {
   const controller = await startController({
     manifests: cfg.manifests,
     stateDir: cfg.stateDir,
+    store: cfg.store,
     listen: { host: '127.0.0.1', port: 0 },
     once: true,
     allowEmpty: false,
