@@ -199,7 +199,7 @@ test('delete leaves the job (deletionTimestamp) until the finalizer is removed, 
   const deleting = h.kubectl(['delete', 'cj', 'other', '--timeout=10s']);
   await until(async () => (await h.store.getJob('other'))?.deletionTimestamp !== undefined);
   const shown = await h.kubectl(['get', 'cj', 'other', '-o', 'jsonpath={.metadata.deletionTimestamp}']);
-  expect(shown.stdout).toMatch(/^\d{4}-\d\d-\d\dT/);
+  expect({ code: shown.code, stdout: shown.stdout, stderr: shown.stderr }).toMatchObject({ code: 0, stdout: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
   // what the reconciler does once the job's groups are gone
   expect(await removeFinalizer(h.store, 'other')).toBe(true);
   const r = await deleting;
