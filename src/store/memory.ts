@@ -402,19 +402,13 @@ export class MemoryStore implements Store {
     this.open();
     if (this.gate.inside()) return fn(); // nested: joins the outer one
     return this.gate.hold(async () => {
-      const scalars = { rv: this.s.rv, eventId: this.s.eventId };
-      this.undo = [];
+      const scalars = this.begin();
       try {
         const out = await fn();
-        this.undo = [];
-        this.stats.commits++;
-        this.feed.flush();
+        this.commit();
         return out;
       } catch (err) {
-        for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]();
-        this.undo = [];
-        Object.assign(this.s, scalars);
-        this.feed.discard();
+        this.rollback(scalars);
         throw err;
       }
     });
@@ -449,21 +443,35 @@ export class MemoryStore implements Store {
   private write<T>(fn: () => T): T {
     this.open();
     if (this.gate.inside()) return fn();
-    const scalars = { rv: this.s.rv, eventId: this.s.eventId };
-    this.undo = [];
+    const scalars = this.begin();
     try {
       const out = fn();
-      this.undo = [];
-      this.stats.commits++;
-      this.feed.flush();
+      this.commit();
       return out;
     } catch (err) {
-      for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]();
-      this.undo = [];
-      Object.assign(this.s, scalars);
-      this.feed.discard();
+      this.rollback(scalars);
       throw err;
     }
+  }
+
+  /** A transaction starts: an empty undo log; the scalars to restore if it fails. */
+  private begin(): { rv: number; eventId: number } {
+    this.undo = [];
+    return { rv: this.s.rv, eventId: this.s.eventId };
+  }
+
+  private commit(): void {
+    this.undo = [];
+    this.stats.commits++;
+    this.feed.flush();
+  }
+
+  /** Undo every write of the failed transaction, newest first, and drop its changes. */
+  private rollback(scalars: { rv: number; eventId: number }): void {
+    for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]();
+    this.undo = [];
+    Object.assign(this.s, scalars);
+    this.feed.discard();
   }
 }
 
