@@ -33,6 +33,7 @@ import type { ContainerJob, ResolvedJob } from '../api/types';
 import type { Diagnostic } from '../manifest/diagnostic';
 import { ValidatorPool } from '../manifest/validate-pool';
 import { formatOf, loadText } from '../manifest/load';
+import { locateProblems } from '../manifest/locate';
 
 export type { Diagnostic };
 
@@ -586,16 +587,7 @@ function admitJobs(v: FileValidation, content: Buffer, file: string, admit: NonN
     if (problems.length > 0) (refused ??= []).push({ job: j, problems });
   }
   if (!refused) return v;
-  // Rare: parse again to place each problem at its line (the validation result keeps no positions).
-  const docs = loadText(content.toString('utf8'), file, { format: formatOf(file) }).documents;
-  const diagnostics = [...v.diagnostics];
-  for (const r of refused) {
-    const doc = docs.find((d) => d.start.line === r.job.line && d.start.column === r.job.column);
-    for (const p of r.problems) {
-      const pos = doc ? doc.locate(p.pointer) : { line: r.job.line, column: r.job.column };
-      diagnostics.push({ file: r.job.file || file, line: pos.line, column: pos.column, pointer: p.pointer, message: p.message, severity: 'error', document: doc?.index });
-    }
-  }
+  const diagnostics = [...v.diagnostics, ...locateProblems(content.toString('utf8'), file, refused.map((r) => ({ line: r.job.line, column: r.job.column, problems: r.problems })))];
   const out = new Set(refused.map((r) => r.job));
   return { jobs: v.jobs.filter((j) => !out.has(j)), diagnostics };
 }

@@ -17,6 +17,7 @@ import { DEFAULT_LIMITS, LoadLimits, SourceFormat, decodeBytes, formatOf, loadTe
 import { checkSchema, Issue } from './schema';
 import { checkSemantics } from './semantic';
 import { expandPaths, readManifestFileSync, readStream } from './read-files';
+import { locateProblems, type RefusedJob } from './locate';
 
 export { formatDiagnostic, compareDiagnostics };
 export type { Diagnostic };
@@ -65,6 +66,11 @@ export interface ValidatePathsOptions extends ValidateOptions {
   stdin?: () => Promise<Uint8Array>;
   /** Name used for `-` in diagnostics. */
   stdinName?: string;
+  /**
+   * The operator's admission rules (secret sources, per-source policy), as the controller applies
+   * them: a job with problems is not valid, and each problem is an error at its field's line.
+   */
+  admit?: (job: ContainerJob, file: string) => { pointer: string; message: string }[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -328,7 +334,13 @@ export async function validatePaths(paths: string[], opts: ValidatePathsOptions 
     }
     const m = materialise(fileOutcome(decoded.text, r.file, opts), r.file);
     for (const d of m.diagnostics) diagnostics.push(d);
-    for (const j of m.jobs) named.push(j);
+    const refused: RefusedJob[] = [];
+    for (const j of m.jobs) {
+      const problems = opts.admit?.(j.job.job, r.file) ?? [];
+      if (problems.length > 0) refused.push({ line: j.job.line, column: j.job.column, problems });
+      else named.push(j);
+    }
+    if (refused.length > 0) diagnostics.push(...locateProblems(decoded.text, r.file, refused));
   }
 
   const jobs = rejectCycles(rejectDuplicates(named, diagnostics), diagnostics).map(toValidJob);
