@@ -613,21 +613,12 @@ export class PostgresStore implements Store {
       const tx: Tx = { client, live: true, rv: 0, rvAtBegin: 0, changes: [] };
       let out: T;
       try {
-        await client.query('BEGIN');
-        await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
-        if (fence) await client.query('SELECT acictl_fence($1)', [fence.token]);
-        tx.rv = tx.rvAtBegin = Number((await client.query(`SELECT value FROM meta WHERE key = 'resourceVersion'`)).rows[0].value);
+        // One round trip to begin and one to commit (see beginSql): write transactions are
+        // serialized, so every round trip in them is paid once per write by the whole process.
+        const begun = (await client.query(beginSql(fence?.token))) as unknown as { rows: Row[] }[];
+        tx.rv = tx.rvAtBegin = Number(begun[begun.length - 1].rows[0].value);
         out = await this.als.run(tx, () => fn(tx));
-        if (tx.rv !== tx.rvAtBegin) {
-          await client.query(`UPDATE meta SET value = $1 WHERE key = 'resourceVersion'`, [tx.rv]);
-          const c = tx.changes;
-          await client.query(
-            `INSERT INTO changes (rv, resource, kind, name, object) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])`,
-            [c.map((x) => x.change.resourceVersion), c.map((x) => x.change.resource), c.map((x) => x.change.kind), c.map((x) => x.change.name), c.map((x) => x.object)],
-          );
-          await client.query(`SELECT pg_notify('${CHANNEL}', $1)`, [String(tx.rv)]);
-        }
-        await client.query('COMMIT');
+        await client.query(commitSql(tx));
       } catch (err) {
         tx.live = false;
         await client.query('ROLLBACK').catch(() => undefined);
@@ -693,6 +684,43 @@ export class PostgresStore implements Store {
       this.catching = null;
     }
   }
+}
+
+/**
+ * The statements that open a write transaction, as one simple-protocol query (one round trip):
+ * BEGIN, the write lock, the fencing check when fenced, and the current resourceVersion (the
+ * last result). Only integers are interpolated.
+ */
+function beginSql(fenceToken: number | undefined): string {
+  const sql = ['BEGIN', `SELECT pg_advisory_xact_lock(${WRITE_LOCK})`];
+  if (fenceToken !== undefined) {
+    if (!Number.isSafeInteger(fenceToken)) throw new Error(`fencing token ${fenceToken} is not an integer`);
+    sql.push(`SELECT acictl_fence(${fenceToken})`);
+  }
+  sql.push(`SELECT value FROM meta WHERE key = 'resourceVersion'`);
+  return sql.join('; ');
+}
+
+/**
+ * The statements that end a write transaction, as one simple-protocol query (one round trip): the
+ * new resourceVersion, the change rows, the NOTIFY, COMMIT. Strings go in as escaped literals
+ * (sqlText), since the simple protocol has no parameters.
+ */
+function commitSql(tx: Tx): string {
+  if (tx.rv === tx.rvAtBegin) return 'COMMIT';
+  if (!Number.isSafeInteger(tx.rv)) throw new Error(`resourceVersion ${tx.rv} is not an integer`);
+  const sql = [`UPDATE meta SET value = ${tx.rv} WHERE key = 'resourceVersion'`];
+  if (tx.changes.length > 0) {
+    const values = tx.changes.map(({ change: c, object }) => `(${Number(c.resourceVersion)}, ${sqlText(c.resource)}, ${sqlText(c.kind)}, ${sqlText(c.name)}, ${sqlText(object)})`);
+    sql.push(`INSERT INTO changes (rv, resource, kind, name, object) VALUES ${values.join(', ')}`);
+  }
+  sql.push(`SELECT pg_notify('${CHANNEL}', '${tx.rv}')`, 'COMMIT');
+  return sql.join('; ');
+}
+
+/** A string as an SQL literal: E'…' with quotes and backslashes doubled, right whatever standard_conforming_strings says. */
+export function sqlText(s: string): string {
+  return `E'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 
 /** A change another process committed, with the object as written at that resourceVersion (or, DELETED, as it was). */

@@ -1,0 +1,86 @@
+/**
+ * Round trips per write transaction on the PostgreSQL store. Write transactions are serialized
+ * (one process: the store's gate; several: the advisory lock), so each round trip inside one is
+ * paid once per write by everything else waiting to write: on a busy controller (the schedule-lag
+ * bench, 1,000 runs due at once) a round trip costs about a millisecond. These tests count the
+ * queries a write sends to the server, and check that the literals those batched queries carry
+ * (sqlText) reach the server unchanged.
+ */
+import type { PoolClient } from 'pg';
+import { PostgresStore, sqlText } from '../../src/store/postgres';
+import { findPostgres, startPostgres, type TestPostgres } from '../fixtures/postgres';
+import { jobInput, runRecord } from './contract';
+
+const found = findPostgres();
+jest.setTimeout(60_000);
+const maybe = 'missing' in found ? describe.skip : describe;
+if ('missing' in found) console.warn(`skipping the PostgreSQL round-trip tests: ${found.missing}`);
+
+let pg: TestPostgres;
+let n = 0;
+beforeAll(async () => {
+  if (!('missing' in found)) pg = await startPostgres();
+}, 60_000);
+afterAll(() => pg?.stop());
+
+/** Counts every query the store's pool clients send (each one is one round trip). */
+function countQueries(store: PostgresStore): { sent: string[] } {
+  const out = { sent: [] as string[] };
+  const wrapped = new WeakSet<PoolClient>();
+  store.db.on('acquire', (client: PoolClient) => {
+    if (wrapped.has(client)) return;
+    wrapped.add(client);
+    const query = client.query.bind(client) as (...a: unknown[]) => unknown;
+    (client as unknown as { query: (...a: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      const text = typeof args[0] === 'string' ? args[0] : String((args[0] as { text?: string })?.text);
+      out.sent.push(text);
+      return query(...args);
+    };
+  });
+  return out;
+}
+
+maybe('PostgresStore round trips', () => {
+  test('sqlText: quotes, backslashes, unicode and E-string escapes reach the server unchanged, whatever standard_conforming_strings says', async () => {
+    const store = await PostgresStore.open(pg.createDatabase(`lit${n++}`));
+    const samples = ["it's", "''", '\\', '\\n is not a newline', "\\'; DROP TABLE jobs; --", 'tab\there\nnew line', 'ünïcødé ✓ 🚀', '{"a":"b\\"c"}', "E'x'", '$$dollar$$', ''];
+    try {
+      for (const conforming of ['on', 'off']) {
+        const c = await store.db.connect();
+        try {
+          await c.query(`SET standard_conforming_strings = ${conforming}`);
+          for (const s of samples) {
+            const { rows } = await c.query(`SELECT ${sqlText(s)} AS v`);
+            expect(rows[0].v).toBe(s);
+          }
+        } finally {
+          await c.query('RESET standard_conforming_strings');
+          c.release();
+        }
+      }
+      // and through a write and a read back, as the change feed of another process sees it
+      await store.putJob({ ...jobInput("q'uo\\te"), labels: { note: "a'b\\c" } });
+      expect((await store.getJob("q'uo\\te"))?.labels.note).toBe("a'b\\c");
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a write transaction begins in one round trip and commits in one (changes, resourceVersion and NOTIFY with the COMMIT)', async () => {
+    const store = await PostgresStore.open(pg.createDatabase(`rt${n++}`));
+    try {
+      await store.putJob(jobInput('a')); // warm the pool
+      const q = countQueries(store);
+      q.sent.length = 0;
+      await store.putRun(runRecord('a', 1));
+      // BEGIN…, the INSERT, UPDATE meta…COMMIT
+      expect(q.sent).toHaveLength(3);
+      expect(q.sent[0]).toMatch(/^BEGIN; SELECT pg_advisory_xact_lock/);
+      expect(q.sent[2]).toMatch(/INSERT INTO changes .*; SELECT pg_notify\(.*\); COMMIT$/s);
+      expect(await store.getRun('a-1')).toBeDefined();
+      expect(await store.currentResourceVersion()).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
+});
