@@ -12,7 +12,9 @@ import { manualRunId } from '../../src/api/names';
 import { MemoryStore } from '../../src/store/memory';
 import type { Store } from '../../src/store/types';
 
-export const ROOT = path.resolve(__dirname, '../..');
+/** The checkout (also when this file runs compiled, from dist/test/cli, as the HA benches import it). */
+const UP = path.resolve(__dirname, '../..');
+export const ROOT = path.basename(UP) === 'dist' ? path.dirname(UP) : UP;
 const NODE = path.join(ROOT, 'node_modules/.bin/node');
 /** ACICTL_E2E_ROOT points the suite at another build of the package (bin/ + dist/); default: this checkout. */
 const PKG = process.env.ACICTL_E2E_ROOT ?? ROOT;

@@ -124,6 +124,8 @@ Examples:
           subscriptionId: o.subscription ?? ctx.env.AZURE_SUBSCRIPTION_ID,
           endpoint: o.armEndpoint ?? ctx.env.ACICTL_ARM_ENDPOINT,
           ca,
+          // ACICTL_ARM_LIMITS=off: no client-side ARM/ACI budget (benchmarks and HA torture against the emulator only).
+          ...(ctx.env.ACICTL_ARM_LIMITS === 'off' ? { limits: { reads: null, writes: null, deletes: null, aciCreates: [], aciDeletes: [] } } : {}),
         },
         resyncIntervalMs,
         concurrency,
