@@ -52,6 +52,16 @@ export class TokenIssuer {
   }
 }
 
+/** The `aud` claim of a JWT-shaped token (not verified: call `verify` first), or undefined. */
+export function tokenAudience(token: string): string | undefined {
+  try {
+    const aud = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { aud?: unknown }).aud;
+    return typeof aud === 'string' ? aud : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** `resource` from a scope: "https://management.azure.com/.default" → "https://management.azure.com/". */
 export function scopeToResource(scope: string): string {
   return scope.endsWith('/.default') ? scope.slice(0, -'.default'.length) : scope;

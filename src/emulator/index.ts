@@ -143,6 +143,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
 
   let endpoint = '';
   const identityHeader = randomBytes(24).toString('hex');
+  const tokens = new TokenIssuer('https://sts.emulator.acictl.dev/', () => clock.now());
   const arm = new ArmServer({
     engine,
     faults,
@@ -150,13 +151,13 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     clock,
     subscriptionId,
     pageSize,
-    tokens: new TokenIssuer('https://sts.emulator.acictl.dev/', () => clock.now()),
+    tokens,
     auth: opts.auth ?? 'any',
     identityHeader,
     endpoint: () => endpoint,
     logger: opts.logger,
   });
-  const keyVault = new KeyVaultData(() => endpoint, () => clock.now());
+  const keyVault = new KeyVaultData(() => endpoint, () => clock.now(), { mode: opts.auth ?? 'any', tokens });
   const https = createHttpsServer({ cert: cert.cert, key: cert.key }, (req, res) => (keyVault.handles(req) ? keyVault.handle(req, res) : arm.handle(req, res)));
   const identityServer = createHttpServer(arm.identityHandle);
   let port: number;

@@ -8,10 +8,16 @@
  * - `PUT  /secrets/{name}` {value} → a new version (200, the secret bundle);
  * - `GET  /secrets/{name}[/{version}]` → the latest or the given version; 404 `SecretNotFound`;
  *   403 `Forbidden` for a secret the test denied (an access policy without `get`).
+ * With `auth: 'issued'` (the controller's embedded emulator) only tokens the emulator's identity
+ * endpoint issued for the vault resource (`aud` https://vault.azure.net) are accepted, as a real
+ * vault refuses an ARM token; otherwise 401 with the challenge.
  * Values are kept in memory only and never logged. Requests are counted per operation.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tokenAudience, type TokenIssuer } from './identity';
+
+const VAULT_AUDIENCE = 'https://vault.azure.net';
 
 const PREFIX = '/_keyvault/';
 const TENANT = '00000000-0000-0000-0000-000000000000';
@@ -27,7 +33,22 @@ export class KeyVaultData {
   private readonly denied = new Set<string>();
   readonly requests: Record<string, number> = {};
 
-  constructor(private readonly endpoint: () => string, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly endpoint: () => string,
+    private readonly now: () => number = Date.now,
+    private readonly auth: { mode: 'issued' | 'any'; tokens?: TokenIssuer } = { mode: 'any' },
+  ) {}
+
+  /** Why the bearer token is refused in 'issued' mode, or undefined when it is accepted. */
+  private refusal(token: string): string | undefined {
+    if (this.auth.mode !== 'issued' || !this.auth.tokens) return undefined;
+    const verdict = this.auth.tokens.verify(token);
+    if (verdict === 'expired') return 'The access token has expired.';
+    if (verdict !== 'ok') return 'The access token is invalid: this emulator accepts only tokens its identity endpoint issued.';
+    const aud = tokenAudience(token)?.replace(/\/$/, '');
+    if (aud !== VAULT_AUDIENCE) return `Invalid audience. Expected ${VAULT_AUDIENCE}, found: ${aud ?? 'none'}.`;
+    return undefined;
+  }
 
   /** The vault URL a SecretClient takes. */
   vaultUrl(vault: string): string {
@@ -77,9 +98,11 @@ export class KeyVaultData {
     const method = (req.method ?? 'GET').toUpperCase();
     const op = `${method} ${m ? (m[3] ? 'secretVersion' : 'secret') : 'unknown'}`;
     this.requests[op] = (this.requests[op] ?? 0) + 1;
-    if (!/^Bearer \S+/.test(req.headers.authorization ?? '')) {
-      res.setHeader('WWW-Authenticate', `Bearer authorization="https://login.microsoftonline.com/${TENANT}", resource="https://vault.azure.net"`);
-      return send(res, 401, { error: { code: 'Unauthorized', message: 'AKV10000: Request is missing a Bearer or PoP token.' } });
+    const bearer = /^Bearer (\S+)/.exec(req.headers.authorization ?? '');
+    const refused = bearer ? this.refusal(bearer[1]!) : 'AKV10000: Request is missing a Bearer or PoP token.';
+    if (refused) {
+      res.setHeader('WWW-Authenticate', `Bearer authorization="https://login.microsoftonline.com/${TENANT}", resource="${VAULT_AUDIENCE}"`);
+      return send(res, 401, { error: { code: 'Unauthorized', message: refused } });
     }
     if (!url.searchParams.get('api-version')) return send(res, 400, { error: { code: 'BadParameter', message: 'The api-version query parameter is missing.' } });
     if (!m) return send(res, 404, { error: { code: 'NotFound', message: `Path ${url.pathname} not found.` } });

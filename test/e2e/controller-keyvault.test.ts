@@ -4,7 +4,8 @@
  * the value reaches the container (compared by hash), a pinned version is honoured, 404 and 403
  * fail only their own attempt, a vault the operator did not allow is a validation error, a rotated
  * secret reaches the next run and not a run in between, steady state makes 0 ARM writes, and no
- * Key Vault value appears in the controller's output or the store's bytes.
+ * Key Vault value appears in the controller's output or the store's bytes. The emulator accepts only
+ * tokens its identity endpoint issued, for the vault's audience.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -40,7 +41,9 @@ beforeAll(async () => {
   root = tmp('acictl-e2e-kv-');
   const manifests = path.join(root, 'manifests');
   mkdirSync(manifests);
-  emu = await startTestEmulator();
+  // 'issued': ARM and the vault accept only tokens the emulator's identity endpoint issued, the
+  // vault only those for its own audience — the controller's credential must ask for the right one
+  emu = await startTestEmulator({ auth: 'issued' });
   emu.keyVault.set('teamvault', 'db-password', V1);
   const pinned = emu.keyVault.set('teamvault', 'api-key', PINNED);
   emu.keyVault.set('teamvault', 'api-key', LATER);

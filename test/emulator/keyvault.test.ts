@@ -52,3 +52,34 @@ test('a request without a bearer token gets the 401 challenge', async () => {
   expect(r.status).toBe(401);
   expect(r.auth).toMatch(/^Bearer authorization="https:\/\/login\.microsoftonline\.com\/[^"]+", resource="https:\/\/vault\.azure\.net"$/);
 });
+
+describe("auth: 'issued' (the controller's embedded emulator)", () => {
+  let strict: RunningEmulator;
+  beforeAll(async () => {
+    strict = await startEmulator({ auth: 'issued', runtime: 'simulate', lroDelayMs: 10 });
+    strict.keyVault.set('vault-s', 'db', 'sealed');
+  });
+  afterAll(() => strict?.close());
+
+  const clientWith = (credential: ConstructorParameters<typeof SecretClient>[1]) =>
+    new SecretClient(strict.keyVault.vaultUrl('vault-s'), credential, { disableChallengeResourceVerification: true, tlsOptions: { ca: strict.ca }, retryOptions: { maxRetries: 0 } } as ConstructorParameters<typeof SecretClient>[2]);
+
+  test('a token its identity endpoint issued for the vault resource reads the secret', async () => {
+    const { IdentityEndpointCredential } = await import('../../src/aci/credentials');
+    const cred = new IdentityEndpointCredential({ endpoint: strict.identity.endpoint, header: strict.identity.header });
+    expect((await clientWith(cred).getSecret('db')).value).toBe('sealed');
+  });
+
+  test('a fixed token, and an issued token for ARM (wrong audience), are 401 Unauthorized', async () => {
+    const fixed = (await clientWith({ getToken: async () => ({ token: 'kv-test', expiresOnTimestamp: Date.now() + 3_600_000 }) }).getSecret('db').catch((e: unknown) => e)) as { statusCode?: number; message?: string };
+    expect(fixed.statusCode).toBe(401);
+    expect(fixed.message).toContain('accepts only tokens its identity endpoint issued');
+    const { IdentityEndpointCredential } = await import('../../src/aci/credentials');
+    const id = new IdentityEndpointCredential({ endpoint: strict.identity.endpoint, header: strict.identity.header });
+    const armToken = await id.getToken('https://management.azure.com/.default');
+    const wrong = (await clientWith({ getToken: async () => armToken }).getSecret('db').catch((e: unknown) => e)) as { statusCode?: number; message?: string };
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.message).toContain('Invalid audience. Expected https://vault.azure.net');
+    expect(strict.keyVault.requests['GET secret']).toBeGreaterThanOrEqual(3);
+  });
+});
