@@ -23,9 +23,21 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => pg?.stop());
 
-/** Counts every query the store's pool clients send (each one is one round trip). */
-function countQueries(store: PostgresStore): { sent: string[] } {
-  const out = { sent: [] as string[] };
+/**
+ * Records every query the store's pool clients send (each one is one round trip), with the
+ * client that sent it: the change feed reads through the same pool (after a NOTIFY), on another client.
+ */
+function countQueries(store: PostgresStore): { sent: { client: PoolClient; text: string }[]; ofTransaction(): string[] } {
+  const out = {
+    sent: [] as { client: PoolClient; text: string }[],
+    /** The queries of the first transaction: its client's, from its BEGIN to its COMMIT. */
+    ofTransaction: () => {
+      const begin = out.sent.find((q) => q.text.startsWith('BEGIN'));
+      const mine = out.sent.filter((q) => q.client === begin?.client).map((q) => q.text);
+      const end = mine.findIndex((t) => /COMMIT$/.test(t));
+      return mine.slice(mine.findIndex((t) => t.startsWith('BEGIN')), end + 1);
+    },
+  };
   const wrapped = new WeakSet<PoolClient>();
   store.db.on('acquire', (client: PoolClient) => {
     if (wrapped.has(client)) return;
@@ -33,7 +45,7 @@ function countQueries(store: PostgresStore): { sent: string[] } {
     const query = client.query.bind(client) as (...a: unknown[]) => unknown;
     (client as unknown as { query: (...a: unknown[]) => unknown }).query = (...args: unknown[]) => {
       const text = typeof args[0] === 'string' ? args[0] : String((args[0] as { text?: string })?.text);
-      out.sent.push(text);
+      out.sent.push({ client, text });
       return query(...args);
     };
   });
@@ -74,9 +86,10 @@ maybe('PostgresStore round trips', () => {
       q.sent.length = 0;
       await store.putRun(runRecord('a', 1));
       // BEGIN…, the INSERT, UPDATE meta…COMMIT
-      expect(q.sent).toHaveLength(3);
-      expect(q.sent[0]).toMatch(/^BEGIN; SELECT pg_advisory_xact_lock/);
-      expect(q.sent[2]).toMatch(/INSERT INTO changes .*; SELECT pg_notify\(.*\); COMMIT$/s);
+      const sent = q.ofTransaction();
+      expect(sent).toHaveLength(3);
+      expect(sent[0]).toMatch(/^BEGIN; SELECT pg_advisory_xact_lock/);
+      expect(sent[2]).toMatch(/INSERT INTO changes .*; SELECT pg_notify\(.*\); COMMIT$/s);
       expect(await store.getRun('a-1')).toBeDefined();
       expect(await store.currentResourceVersion()).toBe(2);
     } finally {
