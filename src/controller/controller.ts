@@ -48,6 +48,7 @@ import { localClientUrl } from '../apiserver/listen-policy';
 import { loadOrCreateToken } from '../apiserver/token';
 import { loadOrCreateTls } from '../apiserver/tls';
 import { WebUi } from '../ui/server';
+import { setUpNotifications } from '../notify';
 
 export interface ControllerOptions {
   /** A shared store URL (postgres://…); default: SQLite `<stateDir>/acictl.db`. */
@@ -305,8 +306,24 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     if (s) knownScopes.set(scopeKey(s), s);
   };
 
+  // ---- notifications (spec.notify): outbox rows from the reconciler, a dispatcher of their own ---
+  const notifications = setUpNotifications({
+    store,
+    secrets,
+    now: () => clock.now(),
+    logger: log.child({ component: 'notify' }),
+    registry: metrics.registry,
+    env: opts.env,
+    gate: () => {
+      if (!elector) return { run: (fn) => fn() };
+      const t = elector.current();
+      return t ? { run: (fn) => withFence(t.token, fn) } : null;
+    },
+  });
+
   // ---- reconciler -------------------------------------------------------------------------------
   const reconciler = new Reconciler({
+    notify: notifications.hooks,
     store,
     groups,
     observed,
@@ -451,6 +468,10 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     elector.start();
     undo.push(() => elector.stop());
   }
+  if (!opts.once) {
+    notifications.dispatcher.start();
+    undo.push(() => notifications.dispatcher.stop());
+  }
 
   const resyncTimer = opts.once
     ? null
@@ -523,6 +544,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     opts.listen,
   );
   writeKubeconfig(join(stateDir, 'kubeconfig'), localClientUrl(api.httpsUrl ?? api.url), token, api.ca);
+  notifications.setBaseUrl(localClientUrl(api.url));
   ready = true;
   const jobCount = (await store.listJobNames()).length;
   log.info(
@@ -560,6 +582,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       stopped = true;
       ready = false;
       await elector?.stop();
+      await notifications.dispatcher.stop();
       if (resyncTimer) clearInterval(resyncTimer);
       await git?.close();
       await watcher?.close();

@@ -38,6 +38,7 @@ import type { ObservedCache } from './observed-cache';
 import { applyOperatorAction, isOperatorAction } from './operator';
 import { ListObserver } from './list-observer';
 import { applyDependencyAction, DependencyIndex, isDependencyAction, readUpstream, retainAfter } from './dependencies';
+import type { NotifyHooks } from '../notify/outbox';
 
 /** The finalizer that keeps a deleted job until its groups are cleaned up. */
 import { FINALIZER_CLEANUP } from '../api/names';
@@ -94,6 +95,8 @@ export interface ReconcilerDeps {
   beforeAction?(a: Action): void;
   /** Queue another job for a reconcile (a downstream job after its upstream's run finished). */
   wake?(job: string): void;
+  /** spec.notify: outbox rows written in the transaction of the change they report (src/notify/). */
+  notify?: NotifyHooks;
 }
 
 export interface ReconcileResult {
@@ -199,6 +202,7 @@ export class Reconciler {
     const ctx: Ctx = { name: jobName, stored, job: null, schedule: null, specHash: null, signal, logs: new Map(), freshTags: new Map(), finalized: false, awaited: 0 };
     let invalid: { reason: string; message: string } | null = null;
     if (stored && !stored.deletionTimestamp) {
+      await this.d.notify?.jobSeen(stored);
       const spec = this.resolve(stored);
       ctx.job = spec.job;
       ctx.schedule = spec.schedule;
@@ -456,6 +460,7 @@ export class Reconciler {
           s.missedCount += a.count;
         });
         await this.event(ctx.name, undefined, 'Warning', 'MissedSchedule', `${a.count} slot(s) up to ${isoUtc(a.slot)} missed (${a.reason})`);
+        await this.d.notify?.missed(ctx.name, a.slot, a.count, a.reason);
         this.d.metrics?.missedSlots?.(ctx.name, a.count);
         return;
       case 'startRun':
@@ -487,6 +492,7 @@ export class Reconciler {
           run.nextAttemptAt = a.nextAttemptAt;
         });
         await this.event(ctx.name, a.runId, 'Normal', 'RetryScheduled', `next attempt at ${isoUtc(a.nextAttemptAt)}`);
+        await this.d.notify?.retryScheduled(ctx.name, a.runId, a.nextAttemptAt);
         return;
       case 'finishRun':
         return await this.finishRun(ctx, a);
@@ -936,6 +942,7 @@ export class Reconciler {
       });
     }
     this.d.metrics?.runFinished?.(ctx.name, a.phase);
+    await this.d.notify?.runFinished(ctx.name, a.runId, a.phase);
     await this.wakeDependents(ctx.name);
     if (a.phase === 'Succeeded') await this.event(ctx.name, a.runId, 'Normal', 'RunSucceeded', 'run succeeded');
     else await this.event(ctx.name, a.runId, 'Warning', 'RunFailed', `run failed${a.reason ? `: ${a.reason}` : ''}`);

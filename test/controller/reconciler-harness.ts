@@ -9,6 +9,7 @@ import { ObservedCache } from '../../src/controller/observed-cache';
 import { CLEANUP_FINALIZER, Reconciler, type LogLineFields, type ReconcileResult } from '../../src/controller/reconciler';
 import type { Action } from '../../src/plan';
 import type { StoredEvent } from '../../src/store/types';
+import type { NotifyHooks } from '../../src/notify/outbox';
 
 export const SUB = '00000000-0000-0000-0000-0000000000aa';
 export const INSTANCE = 'ctl-test';
@@ -45,6 +46,8 @@ export class Harness {
   reconciler!: Reconciler;
   /** Lets a test put a layer between the reconciler and the fake ACI. */
   wrapGroups: ((inner: ContainerGroups) => ContainerGroups) | null = null;
+  /** spec.notify hooks (src/notify/), passed to the reconciler at (re)start. */
+  notify: NotifyHooks | undefined;
   /** Set to make the next matching action throw (a crash of the controller). */
   crashBefore: ((a: Action) => boolean) | null = null;
 
@@ -67,6 +70,7 @@ export class Harness {
       onLogLine: (f, line) => this.lines.push({ f, line }),
       onEvent: (e) => this.events.push(e),
       wake: (n) => this.woken.push(n),
+      ...(this.notify ? { notify: this.notify } : {}),
       beforeAction: (a) => {
         if (this.crashBefore?.(a)) {
           this.crashBefore = null;
