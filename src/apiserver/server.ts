@@ -47,6 +47,13 @@ export interface ApiServerDeps {
   metrics(): Promise<{ contentType: string; body: string }>;
   /** For /readyz. */
   ready(): boolean;
+  /**
+   * Replicas on a shared store: this replica's role, added to the /readyz body after its first
+   * line (`ok` / `not ready`, unchanged) and in an `X-Acictl-Role` header. Absent: one process.
+   */
+  role?(): { role: 'leader' | 'follower'; reason?: string };
+  /** `GET /acictl/v1/leases` (token): the leader-election lease as this replica reads it. */
+  leases?(): Promise<unknown>;
   /** Status of each manifest source (`GET /acictl/v1/sources`). */
   sources?(): unknown[];
   /**
@@ -216,7 +223,13 @@ class ApiHandler {
     }
     if (path === '/readyz') {
       const ready = this.deps.ready();
-      res.writeHead(ready ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ready ? 'ok' : 'not ready');
+      const role = this.deps.role?.();
+      const first = ready ? 'ok' : 'not ready';
+      if (!role) res.writeHead(ready ? 200 : 503, { 'Content-Type': 'text/plain' }).end(first);
+      else {
+        const body = `${first}\nrole: ${role.role}\n${role.reason ? `reason: ${role.reason}\n` : ''}`;
+        res.writeHead(ready ? 200 : 503, { 'Content-Type': 'text/plain', 'X-Acictl-Role': role.role }).end(body);
+      }
       return true;
     }
     if (path === '/metrics') {
@@ -249,6 +262,9 @@ class ApiHandler {
       case '/acictl/v1/sources':
         only(get, path);
         return { code: 200, body: { kind: 'SourceList', items: this.deps.sources?.() ?? [] } };
+      case '/acictl/v1/leases':
+        only(get, path);
+        return { code: 200, body: (await this.deps.leases?.()) ?? { kind: 'LeaseList', apiVersion: 'acictl.dev/v1', store: 'sqlite', items: [] } };
       case '/version':
         only(get, path);
         return { code: 200, body: versionInfo(this.deps.version ?? '0.1.0') };

@@ -20,6 +20,7 @@ import { validateObject } from '../manifest/validate';
 import { SqliteStore } from '../store/sqlite';
 import { PostgresStore, isPostgresUrl, withFence } from '../store/postgres';
 import { LeaderElector, leaseTimings } from './leader';
+import { SQLITE_LEASES, leaseList } from './lease-view';
 import type { Store, StoredJob } from '../store/types';
 import type { ContainerGroups, Scope } from '../aci/types';
 import { AciContainerGroups } from '../aci/adapter';
@@ -141,8 +142,21 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     /* not ours to change; the token file itself is 0600 */
   }
 
+  const metrics = new ControllerMetrics();
   // The store: embedded SQLite in the state dir (default), or PostgreSQL shared by replicas.
-  const pgStore = opts.store && isPostgresUrl(opts.store) ? await PostgresStore.open(opts.store, { onFeedError: (err) => log.warn({ err: err.message }, 'store: reading other replicas\' changes failed; retrying') }) : null;
+  const pgStore = opts.store && isPostgresUrl(opts.store)
+    ? await PostgresStore.open(opts.store, {
+        onFeedError: (err) => log.warn({ err: err.message }, 'store: reading other replicas\' changes failed; retrying'),
+        onFencingRefusal: (what, token) => {
+          metrics.fencingRefusals.inc({ what });
+          log.warn({ what, token }, what === 'arm' ? 'fencing: the database refused the check before an ARM call (stale token): the call is not made' : 'fencing: the database refused a write (stale token)');
+        },
+        onResync: (rv) => {
+          metrics.feedResyncs.inc();
+          log.warn({ resourceVersion: rv }, 'store: changes were pruned before this replica read them; watches and caches relist');
+        },
+      })
+    : null;
   if (opts.store && !pgStore) throw new Error(`--store: unsupported store URL (expected postgres://USER@HOST:PORT/DB)`);
   const store: Store =
     pgStore ??
@@ -157,7 +171,6 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   try {
   // Replicas on one database are one logical controller: they share the instance id that tags groups.
   const instanceId = pgStore ? await pgStore.getOrCreateSetting('instance-id', () => loadOrCreateInstanceId(stateDir)) : loadOrCreateInstanceId(stateDir);
-  const metrics = new ControllerMetrics();
   const hub = new LogHub();
 
   // ---- ARM target -------------------------------------------------------------------------------
@@ -532,7 +545,16 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
         metrics.jobs.set((await store.listJobNames()).length); // at scrape time, not on every pass
         return metrics.render();
       },
-      ready: () => ready,
+      ready: () => ready && (!elector || elector.reachable()),
+      ...(elector
+        ? {
+            role: () => ({
+              role: elector.isLeader() ? ('leader' as const) : ('follower' as const),
+              ...(elector.reachable() ? {} : { reason: `database unreachable for ${Math.round(elector.sinceContactMs() / 1000)} s` }),
+            }),
+            leases: () => leaseList(pgStore!.db, elector),
+          }
+        : { leases: async () => SQLITE_LEASES }),
       sources: () => [...opts.manifests.map((m) => ({ name: resolve(m), kind: 'directory', root: resolve(m) })), ...(git?.status() ?? [])],
       hooks: gitWebhookHandler({
         secret: () => opts.gitWebhookSecret?.(),

@@ -44,6 +44,8 @@ export interface LeaseRecord {
   renewTime: string;
   leaseDurationMs: number;
   transitions: number;
+  /** now() - renew_time on the database's clock (ms). */
+  renewAgeMs?: number;
 }
 
 export interface ElectorEvents {
@@ -59,6 +61,9 @@ export class LeaderElector {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private busy = false;
+  /** When a round last reached the database (this replica's clock), and why it last stepped down. */
+  private lastContact: number;
+  lastStepDown: { reason: string; at: number } | null = null;
   /** Times this replica became leader / stopped leading. */
   readonly stats = { acquired: 0, lost: 0 };
 
@@ -68,7 +73,19 @@ export class LeaderElector {
     private readonly timings: LeaseTimings,
     private readonly events: ElectorEvents,
     private readonly now: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.lastContact = now();
+  }
+
+  /** Whether the last election round reached the database within the renew deadline (for /readyz). */
+  reachable(): boolean {
+    return this.now() - this.lastContact <= this.timings.renewDeadlineMs;
+  }
+
+  /** How long since a round last reached the database (ms). */
+  sinceContactMs(): number {
+    return this.now() - this.lastContact;
+  }
 
   isLeader(): boolean {
     return this.term !== null && !this.term.signal.aborted;
@@ -80,11 +97,13 @@ export class LeaderElector {
 
   /** Try at once, then every retry period. */
   start(): void {
+    // Not chained on the round: a round stuck on an unreachable database must not keep a leader
+    // that can no longer renew from stepping down at its deadline.
     const tick = (): void => {
       if (this.stopped) return;
-      void this.tryOnce().finally(() => {
-        if (!this.stopped) this.timer = setTimeout(tick, this.timings.retryPeriodMs);
-      });
+      this.checkDeadline();
+      void this.tryOnce();
+      this.timer = setTimeout(tick, this.timings.retryPeriodMs);
     };
     tick();
   }
@@ -104,9 +123,14 @@ export class LeaderElector {
 
   /** The lease row as stored (for `get leases`). */
   static async read(db: Pool): Promise<LeaseRecord | null> {
-    const { rows } = await db.query(`SELECT holder, token, renew_time, lease_duration_ms, transitions FROM lease WHERE name = $1`, [LEASE_NAME]);
+    const { rows } = await db.query(
+      `SELECT holder, token, renew_time, lease_duration_ms, transitions, (extract(epoch FROM now() - renew_time) * 1000)::float8 AS age_ms FROM lease WHERE name = $1`,
+      [LEASE_NAME],
+    );
     const r = rows[0];
-    return r ? { holder: r.holder, token: Number(r.token), renewTime: new Date(r.renew_time).toISOString(), leaseDurationMs: r.lease_duration_ms, transitions: r.transitions } : null;
+    return r
+      ? { holder: r.holder, token: Number(r.token), renewTime: new Date(r.renew_time).toISOString(), leaseDurationMs: r.lease_duration_ms, transitions: r.transitions, renewAgeMs: Math.round(Number(r.age_ms)) }
+      : null;
   }
 
   private stepDown(reason: string): void {
@@ -114,6 +138,7 @@ export class LeaderElector {
     if (!t) return;
     this.term = null;
     this.stats.lost++;
+    this.lastStepDown = { reason, at: Date.now() };
     t.ctl.abort(new Error(`lost leadership: ${reason}`));
     this.events.log?.warn({ token: t.token, reason }, 'stopped leading');
     this.events.onStop(t, reason);
@@ -128,10 +153,14 @@ export class LeaderElector {
     } catch (err) {
       this.events.log?.warn({ err: (err as Error).message }, 'lease round failed');
     } finally {
-      // A leader that could not renew in time stops acting, whatever the database said.
-      if (this.term && this.now() - this.lastRenew > this.timings.renewDeadlineMs) this.stepDown('renew deadline passed');
+      this.checkDeadline();
       this.busy = false;
     }
+  }
+
+  /** A leader that could not renew in time stops acting, whatever the database says. */
+  private checkDeadline(): void {
+    if (this.term && this.now() - this.lastRenew > this.timings.renewDeadlineMs) this.stepDown('renew deadline passed');
   }
 
   private async round(): Promise<void> {
@@ -141,6 +170,7 @@ export class LeaderElector {
         text: `UPDATE lease SET renew_time = now(), lease_duration_ms = $4 WHERE name = $1 AND holder = $2 AND token = $3`,
         values: [LEASE_NAME, this.identity, this.term.token, this.timings.leaseDurationMs],
       });
+      this.lastContact = this.now();
       if (rowCount === 1) {
         this.lastRenew = started;
         return;
@@ -149,6 +179,7 @@ export class LeaderElector {
       return;
     }
     const rec = await LeaderElector.read(this.db);
+    this.lastContact = this.now();
     if (!rec) {
       const { rows } = await this.db.query(
         `INSERT INTO lease (name, holder, token, renew_time, lease_duration_ms, transitions) VALUES ($1, $2, 1, now(), $3, 1)

@@ -40,6 +40,17 @@ export class ControllerMetrics {
   });
   readonly leader = new Gauge({ name: 'acictl_leader', help: '1 while this replica holds the lease (PostgreSQL store), else 0.', registers: [this.registry] });
   readonly leaseTransitions = new Counter({ name: 'acictl_lease_transitions_total', help: 'Times this replica became or stopped being leader.', registers: [this.registry] });
+  readonly fencingRefusals = new Counter({
+    name: 'acictl_fencing_refusals_total',
+    help: 'Writes of this replica refused by the database under a stale fencing token (PostgreSQL store), by what was refused: a store write, or the check right before an ARM call.',
+    labelNames: ['what'],
+    registers: [this.registry],
+  });
+  readonly feedResyncs = new Counter({
+    name: 'acictl_store_feed_resyncs_total',
+    help: 'Times other replicas\' changes had been pruned from the change log before this replica read them (its watches and caches relisted).',
+    registers: [this.registry],
+  });
   readonly jobs = new Gauge({ name: 'acictl_jobs', help: 'Desired jobs known to the controller.', registers: [this.registry] });
   readonly invalidJobs = new Gauge({ name: 'acictl_jobs_invalid', help: 'Jobs whose source is currently invalid.', registers: [this.registry] });
 

@@ -126,7 +126,28 @@ export function checkExpected(name: string, prev: StoredJob | undefined, expecte
  */
 export class ChangeFeed {
   private listeners = new Set<(c: Change) => void>();
+  private resyncListeners = new Set<(rv: number) => void>();
   private pending: Change[] = [];
+
+  /** See Store.onResync. */
+  subscribeResync(listener: (rv: number) => void): () => void {
+    this.resyncListeners.add(listener);
+    return () => {
+      this.resyncListeners.delete(listener);
+    };
+  }
+
+  /** Tell resync listeners that changes up to `rv` could not be delivered (pending ones are delivered first). */
+  resync(rv: number): void {
+    this.flush();
+    for (const l of [...this.resyncListeners]) {
+      try {
+        l(rv);
+      } catch {
+        // as for changes: a faulty subscriber must not break the feed
+      }
+    }
+  }
 
   subscribe(listener: (c: Change) => void): () => void {
     this.listeners.add(listener);

@@ -143,7 +143,26 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX outbox_due ON outbox (state, next_attempt_at, id);
   CREATE INDEX outbox_by_job ON outbox (job);
   `,
+  // 4: a refusal says what was refused (a store write, or the check right before an ARM call);
+  // a change row says when it was written (bounded retention of the change log)
+  `
+  ALTER TABLE fencing_refusals ADD COLUMN what TEXT NOT NULL DEFAULT 'write';
+  ALTER TABLE changes ADD COLUMN at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp();
+  `,
 ];
+
+/** What a fenced refusal refused: a store write, or the check the reconciler makes right before an ARM call. */
+export type FencedWhat = 'write' | 'arm';
+
+/** Bounded retention of the change log (`changes`): rows older than `maxAgeMs`, or beyond the newest `maxRows`, are deleted. */
+export interface ChangeRetention {
+  maxAgeMs: number;
+  maxRows: number;
+  /** How often this process prunes (ms); 0: never (another replica does). */
+  everyMs: number;
+}
+
+export const DEFAULT_CHANGE_RETENTION: ChangeRetention = { maxAgeMs: 10 * 60_000, maxRows: 100_000, everyMs: 60_000 };
 
 export interface PostgresStoreOptions {
   now?: () => number;
@@ -156,6 +175,14 @@ export interface PostgresStoreOptions {
   idleInTransactionTimeoutMs?: number;
   /** Called when reading other processes' changes fails (the store keeps trying). */
   onFeedError?: (err: Error) => void;
+  /** Called for every fenced write or pre-ARM check the database refused. */
+  onFencingRefusal?: (what: FencedWhat, token: number) => void;
+  /** Change-log retention (default DEFAULT_CHANGE_RETENTION). */
+  changeRetention?: Partial<ChangeRetention>;
+  /** Called when this process had not delivered changes that were pruned: listeners were told to resync. */
+  onResync?: (resourceVersion: number) => void;
+  /** Waiting for a free connection (ms, default 10000): past it a read or write fails instead of waiting on. */
+  connectionTimeoutMs?: number;
 }
 
 interface Tx {
@@ -212,8 +239,12 @@ export class PostgresStore implements Store {
   private listener: Client | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
   private catching: Promise<void> | null = null;
+  private pruneTimer: NodeJS.Timeout | null = null;
+  private relistenTimer: NodeJS.Timeout | null = null;
   /** Fenced writes refused by the database so far. */
   fencingRefusals = 0;
+  /** Times other processes' changes were lost to pruning and listeners told to resync; rows pruned by this process. */
+  readonly feedStats = { resyncs: 0, pruned: 0, relistens: 0 };
 
   private constructor(
     private readonly pool: Pool,
@@ -227,7 +258,13 @@ export class PostgresStore implements Store {
   /** Connect, migrate, and follow other processes' changes. */
   static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
     const timeout = opts.idleInTransactionTimeoutMs ?? 5000;
-    const pool = new Pool({ connectionString: url, max: opts.poolSize ?? 8, options: `-c idle_in_transaction_session_timeout=${timeout}` });
+    const pool = new Pool({
+      connectionString: url,
+      max: opts.poolSize ?? 8,
+      options: `-c idle_in_transaction_session_timeout=${timeout}`,
+      connectionTimeoutMillis: opts.connectionTimeoutMs ?? 10_000,
+      keepAlive: true,
+    });
     pool.on('error', () => undefined); // an idle client lost (server restart): the next query reconnects
     const store = new PostgresStore(pool, url, opts);
     try {
@@ -521,6 +558,28 @@ export class PostgresStore implements Store {
     return this.feed.subscribe(listener);
   }
 
+  onResync(listener: (resourceVersion: number) => void): () => void {
+    return this.feed.subscribeResync(listener);
+  }
+
+  /**
+   * Delete change-log rows older than the retention age or beyond the newest `maxRows` (always a
+   * prefix: every row up to a resourceVersion, so what is left has no holes). Any replica may run
+   * it. A process that had not yet delivered a pruned row finds out (catchUp) and resyncs.
+   */
+  async pruneChanges(retention: Partial<ChangeRetention> = {}): Promise<number> {
+    this.open();
+    const r = { ...DEFAULT_CHANGE_RETENTION, ...this.opts.changeRetention, ...retention };
+    const { rowCount } = await this.pool.query(
+      `DELETE FROM changes WHERE rv <= greatest(
+         (SELECT max(rv) FROM changes WHERE at < clock_timestamp() - make_interval(secs => $1::double precision / 1000)),
+         (SELECT max(rv) FROM changes) - $2::bigint)`,
+      [r.maxAgeMs, r.maxRows],
+    );
+    this.feedStats.pruned += rowCount ?? 0;
+    return rowCount ?? 0;
+  }
+
   getOrCreateSecret(name: string): Promise<Buffer> {
     return this.write(async (tx) => {
       const { rows } = await tx.client.query('SELECT value FROM secrets WHERE name = $1', [name]);
@@ -561,7 +620,7 @@ export class PostgresStore implements Store {
     try {
       await this.pool.query('SELECT acictl_fence($1)', [fence.token]);
     } catch (err) {
-      throw this.fenceError(err, fence.token);
+      throw this.fenceError(err, fence.token, 'arm');
     }
   }
 
@@ -569,6 +628,8 @@ export class PostgresStore implements Store {
     if (this.closed) return;
     this.closed = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    if (this.relistenTimer) clearTimeout(this.relistenTimer);
     const l = this.listener;
     this.listener = null;
     await l?.end().catch(() => undefined);
@@ -621,9 +682,10 @@ export class PostgresStore implements Store {
         await client.query(commitSql(tx));
       } catch (err) {
         tx.live = false;
-        await client.query('ROLLBACK').catch(() => undefined);
-        client.release();
-        throw fence ? this.fenceError(err, fence.token) : err;
+        let broken: Error | undefined;
+        await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+        client.release(broken); // a connection that cannot even roll back is dropped, not reused
+        throw fence ? this.fenceError(err, fence.token, 'write') : err;
       }
       tx.live = false;
       client.release();
@@ -634,10 +696,13 @@ export class PostgresStore implements Store {
     });
   }
 
-  private fenceError(err: unknown, token: number): unknown {
+  private fenceError(err: unknown, token: number, what: FencedWhat): unknown {
     if ((err as { code?: string }).code === 'AC001') {
       this.fencingRefusals++;
-      void this.pool.query('INSERT INTO fencing_refusals (token, current) VALUES ($1, (SELECT token FROM lease WHERE name = $2))', [token, LEASE_NAME]).catch(() => undefined);
+      this.opts.onFencingRefusal?.(what, token);
+      void this.pool
+        .query('INSERT INTO fencing_refusals (token, current, what) VALUES ($1, (SELECT token FROM lease WHERE name = $2), $3)', [token, LEASE_NAME, what])
+        .catch(() => undefined);
       return new FencedError((err as Error).message);
     }
     return err;
@@ -650,33 +715,103 @@ export class PostgresStore implements Store {
     this.feed.flush();
   }
 
-  /** Listen for other processes' commits; poll as well (a NOTIFY can be missed while reconnecting). */
+  /**
+   * Listen for other processes' commits; poll as well (a NOTIFY can be missed while reconnecting).
+   * A lost LISTEN connection (server restart, network) is re-opened with backoff; the poll goes on
+   * meanwhile, so changes keep arriving, at the poll's pace.
+   */
   private async follow(): Promise<void> {
-    const l = new Client({ connectionString: this.url });
-    l.on('error', () => {
-      if (this.listener === l) this.listener = null;
-    });
-    l.on('notification', () => void this.catchUp().catch((err: Error) => this.opts.onFeedError?.(err)));
-    await l.connect();
-    await l.query(`LISTEN ${CHANNEL}`);
-    this.listener = l;
+    await this.listen();
     this.pollTimer = setInterval(() => {
       void this.catchUp().catch((err: Error) => this.opts.onFeedError?.(err));
     }, this.opts.pollMs ?? 1000);
     this.pollTimer.unref();
+    const retention = { ...DEFAULT_CHANGE_RETENTION, ...this.opts.changeRetention };
+    if (retention.everyMs > 0) {
+      this.pruneTimer = setInterval(() => {
+        void this.pruneChanges().catch((err: Error) => this.opts.onFeedError?.(err));
+      }, retention.everyMs);
+      this.pruneTimer.unref();
+    }
   }
 
-  /** Deliver the changes other processes committed (up to `upTo`, or all). One reader at a time. */
+  private async listen(): Promise<void> {
+    const l = new Client({ connectionString: this.url, connectionTimeoutMillis: this.opts.connectionTimeoutMs ?? 10_000, keepAlive: true });
+    let lost = false;
+    const onLost = (): void => {
+      if (lost) return;
+      lost = true;
+      if (this.listener === l) this.listener = null;
+      void l.end().catch(() => undefined);
+      this.relisten(250);
+    };
+    let connected = false;
+    l.on('notification', () => void this.catchUp().catch((err: Error) => this.opts.onFeedError?.(err)));
+    l.on('error', () => connected && onLost()); // before connect too: an unhandled 'error' would end the process
+    l.on('end', () => connected && onLost());
+    try {
+      await l.connect();
+      await l.query(`LISTEN ${CHANNEL}`);
+    } catch (err) {
+      lost = true;
+      await l.end().catch(() => undefined);
+      throw err;
+    }
+    connected = true;
+    if (this.closed) {
+      await l.end().catch(() => undefined);
+      return;
+    }
+    this.listener = l;
+  }
+
+  private relisten(delayMs: number): void {
+    if (this.closed || this.relistenTimer) return;
+    this.relistenTimer = setTimeout(() => {
+      this.relistenTimer = null;
+      if (this.closed) return;
+      this.listen().then(
+        () => {
+          this.feedStats.relistens++;
+          void this.catchUp().catch((err: Error) => this.opts.onFeedError?.(err)); // what was NOTIFYed while away
+        },
+        (err: Error) => {
+          this.opts.onFeedError?.(err);
+          this.relisten(Math.min(delayMs * 2, 5000));
+        },
+      );
+    }, delayMs);
+    this.relistenTimer.unref();
+  }
+
+  /**
+   * Deliver the changes other processes committed (up to `upTo`, or all). One reader at a time.
+   * The rows and the head resourceVersion are read in one statement (one snapshot): every
+   * resourceVersion has its row, so when the first row is not the next one expected (or there is
+   * none though the head moved on), the rows in between were pruned before this process read
+   * them: listeners are told to resync (list again), and delivery goes on after the gap.
+   */
   private async catchUp(upTo?: number): Promise<void> {
     while (this.catching) await this.catching;
     if (this.closed || (upTo !== undefined && this.delivered >= upTo)) return;
     this.catching = (async () => {
       const { rows } = await this.pool.query(
-        `SELECT c.rv, c.resource, c.kind, c.name, c.object FROM changes c
-          WHERE c.rv > $1 ${upTo !== undefined ? 'AND c.rv <= $2' : ''} ORDER BY c.rv`,
+        `SELECT m.value AS head, c.rv, c.resource, c.kind, c.name, c.object FROM meta m
+           LEFT JOIN changes c ON c.rv > $1 ${upTo !== undefined ? 'AND c.rv <= $2' : ''}
+          WHERE m.key = 'resourceVersion' ORDER BY c.rv`,
         upTo !== undefined ? [this.delivered, upTo] : [this.delivered],
       );
-      for (const r of rows) this.deliver(remoteChange(r));
+      if (rows.length === 0) return;
+      const head = Math.min(Number(rows[0].head), upTo ?? Infinity);
+      const first = rows[0].rv === null ? null : Number(rows[0].rv);
+      if (head > this.delivered && first !== this.delivered + 1) {
+        const through = first === null ? head : first - 1;
+        this.delivered = through;
+        this.feedStats.resyncs++;
+        this.feed.resync(through);
+        this.opts.onResync?.(through);
+      }
+      for (const r of rows) if (r.rv !== null) this.deliver(remoteChange(r));
     })();
     try {
       await this.catching;

@@ -232,6 +232,13 @@ export interface Store {
   currentResourceVersion(): Promise<number>;
   /** Subscribe to changes; returns an unsubscribe function. */
   onChange(listener: (change: Change) => void): () => void;
+  /**
+   * Subscribe to "changes were lost" (a shared store whose change log was pruned past what this
+   * process had delivered, like Kubernetes' 410 Gone): the listener must forget what it derived
+   * from the feed and list again; changes after `resourceVersion` are delivered as usual. Stores
+   * that never lose changes (SQLite, memory) do not implement it.
+   */
+  onResync?(listener: (resourceVersion: number) => void): () => void;
 
   // secrets of the store itself -------------------------------------------------------------
   /**

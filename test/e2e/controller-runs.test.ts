@@ -15,6 +15,7 @@ import {
   waitUntil,
 } from './harness';
 import { SqliteStore } from '../../src/store/sqlite';
+import { runCli } from '../cli/harness';
 import type { RunningEmulator } from '../../src/emulator';
 
 jest.setTimeout(120_000);
@@ -184,7 +185,7 @@ test('a container group without our tags is never touched', async () => {
   expect((await ctl.runs()).some((r) => r.metadata.name === 'not-ours')).toBe(false);
 });
 
-test('the API needs the token; /metrics exposes the controller series without it', async () => {
+test('the API needs the token; /metrics exposes the controller series without it; readyz and get leases on SQLite', async () => {
   const noToken = await fetch(`${ctl.url}/apis/acictl.dev/v1/containerjobs`);
   expect(noToken.status).toBe(401);
   const wrong = await fetch(`${ctl.url}/apis/acictl.dev/v1/containerjobs`, { headers: { authorization: 'Bearer nope' } });
@@ -204,5 +205,14 @@ test('the API needs the token; /metrics exposes the controller series without it
     expect(text).toContain(series);
   }
   expect((await fetch(`${ctl.url}/healthz`)).status).toBe(200);
-  expect((await fetch(`${ctl.url}/readyz`)).status).toBe(200);
+  const ready = await fetch(`${ctl.url}/readyz`);
+  expect(ready.status).toBe(200);
+  expect(await ready.text()).toBe('ok'); // one process (SQLite): the body is unchanged, no role
+  expect(ready.headers.get('x-acictl-role')).toBeNull();
+  // no leader election on SQLite: get leases says so, clearly, and exits 0
+  const leases = await runCli(['get', 'leases', '--state-dir', ctl.stateDir]);
+  expect(leases).toMatchObject({ code: 0, stdout: '' });
+  expect(leases.stderr).toBe('No leases: this controller uses the embedded SQLite store (one process, no leader election).\n');
+  const json = JSON.parse((await runCli(['get', 'leases', '-o', 'json', '--state-dir', ctl.stateDir])).stdout);
+  expect(json).toMatchObject({ kind: 'LeaseList', store: 'sqlite', items: [] });
 });

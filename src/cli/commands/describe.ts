@@ -8,6 +8,7 @@ import type { GlobalOptions } from '../client/discovery';
 import type { EventItem, JobObject, RunObject } from '../client/resources';
 import { directorySource, toMs } from '../client/resources';
 import { SOURCE_KINDS, describeSourceCommand } from './sources';
+import { LEASE_KINDS, describeLeaseCommand } from './leases';
 import { JOB_KINDS, action, addGlobalOptions, connect, examples } from '../common';
 import { RUN_HEADERS, isSuspended, runRow, sortRuns } from '../output/printers';
 import { formatTable } from '../output/table';
@@ -155,13 +156,14 @@ export function register(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('describe')
     .description('show a job in detail: spec summary, status, conditions, next slots, recent runs and events')
-    .argument('<resource>', 'job (job, cj) or source (src)')
+    .argument('<resource>', 'job (job, cj), source (src) or lease')
     .argument('<name>', 'job name')
-    .addHelpText('after', examples(['acictl describe job nightly-report', 'acictl describe cj azure-tutorial-container', 'acictl describe source jobs-3f2a1c     # a --git source: revisions, last fetch, conditions']))
+    .addHelpText('after', examples(['acictl describe job nightly-report', 'acictl describe cj azure-tutorial-container', 'acictl describe source jobs-3f2a1c     # a --git source: revisions, last fetch, conditions', 'acictl describe lease controller       # replicas on PostgreSQL: holder, fencing token, renew time']))
     .action(
       action(async (resource: string, name: string, opts: GlobalOptions) => {
         if (SOURCE_KINDS.includes(resource.toLowerCase())) return describeSourceCommand(connect(opts, ctx), ctx, name);
-        if (!JOB_KINDS.includes(resource.toLowerCase())) throw new CliError(`cannot describe "${resource}": use "describe job NAME" or "describe source NAME"`, EXIT.USAGE);
+        if (LEASE_KINDS.includes(resource.toLowerCase())) return describeLeaseCommand(connect(opts, ctx), ctx, name);
+        if (!JOB_KINDS.includes(resource.toLowerCase())) throw new CliError(`cannot describe "${resource}": use "describe job NAME", "describe source NAME" or "describe lease NAME"`, EXIT.USAGE);
         const api = connect(opts, ctx);
         const job = await api.getJob(name);
         if (!job) throw new CliError(`containerjob "${name}" not found`, EXIT.NEGATIVE);

@@ -6,6 +6,7 @@ import type { GlobalOptions } from '../client/discovery';
 import type { AcictlApi, JobObject, ListObject, RunObject, WatchEvent } from '../client/resources';
 import { LABEL_JOB } from '../client/resources';
 import { SOURCE_KINDS, getSources } from './sources';
+import { LEASE_KINDS, getLeases } from './leases';
 import { JOB_KINDS, RUN_KINDS, action, addGlobalOptions, connect, examples } from '../common';
 import { columnWidths, formatRow, formatTable } from '../output/table';
 import { DELETED_MARKER, WatchRows } from '../output/watch-rows';
@@ -115,8 +116,9 @@ async function watchAndPrint<T extends JobObject | RunObject>(
 async function get(resource: string, name: string | undefined, opts: GetOptions, ctx: CliContext): Promise<void> {
   const r = resource.toLowerCase();
   if (SOURCE_KINDS.includes(r)) return getSources(connect(opts, ctx), ctx, name, opts.output ?? 'table');
+  if (LEASE_KINDS.includes(r)) return getLeases(connect(opts, ctx), ctx, name, opts.output ?? 'table');
   const kind: Kind | undefined = JOB_KINDS.includes(r) ? 'job' : RUN_KINDS.includes(r) ? 'run' : undefined;
-  if (!kind) throw new CliError(`unknown resource type "${resource}"; use jobs (job, cj), runs (run, cjr) or sources`, EXIT.USAGE);
+  if (!kind) throw new CliError(`unknown resource type "${resource}"; use jobs (job, cj), runs (run, cjr), sources or leases`, EXIT.USAGE);
   const format = opts.output ?? 'table';
   const api = connect(opts, ctx);
 
@@ -164,7 +166,7 @@ export function register(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('get')
     .description('list jobs or runs (aligned tables, or -o wide|yaml|json|name)')
-    .argument('<resource>', 'jobs (job, cj), runs (run, cjr) or sources (src)')
+    .argument('<resource>', 'jobs (job, cj), runs (run, cjr), sources (src) or leases (lease)')
     .argument('[name]', 'a job name (runs: the job whose runs to list; run: one run)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS))
     .option('-l, --selector <selector>', 'label selector, e.g. team=data,tier!=batch')
@@ -180,6 +182,7 @@ export function register(program: Command, ctx: CliContext): void {
         'acictl get runs --watch              # follow run state changes',
         'acictl get jobs -o name              # containerjob/NAME per line, for scripts',
         'acictl get sources                   # manifest directories and --git sources: applied revision, last fetch',
+        'acictl get leases                    # replicas on PostgreSQL: lease holder, fencing token, renew time',
       ]),
     )
     .action(action(async (resource: string, name: string | undefined, opts: GetOptions) => get(resource, name, opts, ctx)));
