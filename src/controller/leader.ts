@@ -98,11 +98,12 @@ export class LeaderElector {
   /** Try at once, then every retry period. */
   start(): void {
     // Not chained on the round: a round stuck on an unreachable database must not keep a leader
-    // that can no longer renew from stepping down at its deadline.
+    // that can no longer renew from stepping down at its deadline (checked at every tick while a
+    // round is in flight, and at the end of every round).
     const tick = (): void => {
       if (this.stopped) return;
-      this.checkDeadline();
-      void this.tryOnce();
+      if (this.busy) this.checkDeadline();
+      else void this.tryOnce();
       this.timer = setTimeout(tick, this.timings.retryPeriodMs);
     };
     tick();
