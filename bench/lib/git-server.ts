@@ -126,8 +126,11 @@ export class TestRepo {
     git(work, 'remote', 'add', 'origin', this.bare);
   }
 
-  /** Write (string) or delete (null) files, commit, push; returns the commit id. */
-  commit(files: Record<string, string | null>, message = 'change'): string {
+  /**
+   * Write (string) or delete (null) files, commit, push; returns the commit id. `sign`: `git -c K=V ...
+   * commit -S` with these settings (e.g. gpg.format=ssh, user.signingkey=FILE) and extra environment (GNUPGHOME).
+   */
+  commit(files: Record<string, string | null>, message = 'change', sign?: { config: string[]; env?: Record<string, string> }): string {
     for (const [f, content] of Object.entries(files)) {
       const p = path.join(this.work, f);
       if (content === null) git(this.work, 'rm', '--quiet', '-f', f);
@@ -137,7 +140,13 @@ export class TestRepo {
         git(this.work, 'add', f);
       }
     }
-    git(this.work, 'commit', '--quiet', '--allow-empty', '-m', message);
+    if (sign) {
+      execFileSync('git', [...sign.config.flatMap((c) => ['-c', c]), 'commit', '--quiet', '--allow-empty', '-S', '-m', message], {
+        cwd: this.work,
+        encoding: 'utf8',
+        env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', ...sign.env },
+      });
+    } else git(this.work, 'commit', '--quiet', '--allow-empty', '-m', message);
     git(this.work, 'push', '--quiet', 'origin', 'HEAD:main');
     return git(this.work, 'rev-parse', 'HEAD').trim();
   }

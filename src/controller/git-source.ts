@@ -30,6 +30,7 @@ import { Gauge, Counter, type Registry } from 'prom-client';
 import type { Condition } from '../store/types';
 import type { Snapshot } from './watcher';
 import { isSshUrl, redactUrl } from './git-url';
+import { describeKeyrings, GitVerifier, type GitVerifyKeyring } from './git-verify';
 
 export interface GitSourceSpec {
   url: string;
@@ -41,6 +42,8 @@ export interface GitSourceSpec {
   intervalMs: number;
   /** `env:NAME` or `file:PATH`: an HTTPS token or an SSH private key file. */
   secretFrom?: string;
+  /** `--git-verify`: apply only commits signed by a key in one of these (src/controller/git-verify.ts). */
+  verify?: GitVerifyKeyring[];
 }
 
 export interface GitSourceStatus {
@@ -60,6 +63,11 @@ export interface GitSourceStatus {
   lastFetchTime?: string;
   lastSuccessfulFetchTime?: string;
   lastFetchError?: string;
+  /** `--git-verify` keyrings (`ssh:FILE`, `openpgp:FILE`); absent when commits are not verified. */
+  verify?: string[];
+  /** The last commit whose signature was accepted, and git's or gpg's line about it. */
+  lastVerifiedRevision?: string;
+  lastVerifiedSigner?: string;
   conditions: Condition[];
 }
 
@@ -122,6 +130,8 @@ export class GitSource {
   private warning: { reason: string; message: string } | undefined;
   /** Revision whose tree is in `current` (switched in, maybe not applied yet). */
   private checkedOut: string | undefined;
+  private readonly verifier: GitVerifier | undefined;
+  private lastVerified: { sha: string; signer: string } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -141,6 +151,9 @@ export class GitSource {
     this.dir = path.join(o.stateDir, 'git', id);
     this.mirror = path.join(this.dir, 'mirror.git');
     this.root = path.join(this.dir, 'root');
+    if (spec.verify && spec.verify.length > 0) {
+      this.verifier = new GitVerifier({ dir: path.join(this.dir, 'verify'), keyrings: spec.verify, env: () => this.env(), timeoutMs: o.commandTimeoutMs ?? 60_000 });
+    }
   }
 
   private now(): number {
@@ -159,6 +172,8 @@ export class GitSource {
     } catch {
       this.checkedOut = undefined;
     }
+    // a keyring that cannot be used stops the start (GitVerifyConfigError: a usage error)
+    await this.verifier?.prepare();
   }
 
   /** First fetch (awaited), then one every interval. */
@@ -237,6 +252,11 @@ export class GitSource {
     if (this.lastFetchTime !== undefined) out.lastFetchTime = iso(this.lastFetchTime);
     if (this.lastSuccessTime !== undefined) out.lastSuccessfulFetchTime = iso(this.lastSuccessTime);
     if (this.lastError) out.lastFetchError = this.lastError;
+    if (this.spec.verify?.length) out.verify = describeKeyrings(this.spec.verify);
+    if (this.lastVerified) {
+      out.lastVerifiedRevision = this.lastVerified.sha;
+      out.lastVerifiedSigner = this.lastVerified.signer;
+    }
     return out;
   }
 
@@ -282,6 +302,27 @@ export class GitSource {
     this.lastSuccessTime = this.lastFetchTime;
     this.lastError = undefined;
     const applied = this.persisted.lastAppliedRevision;
+    // --git-verify: the fetched tip must be signed by a trusted key before anything else (also the
+    // checked-out one, which an earlier run without --git-verify may have applied)
+    if (this.verifier) {
+      let v;
+      try {
+        v = await this.verifier.verify(this.mirror, fetched);
+      } catch (err) {
+        v = { ok: false as const, message: (err as Error).message };
+      }
+      if (!v.ok) {
+        const msg = fetched === this.checkedOut ? `${v.message} (it is checked out already; no later commit is applied until one is signed)` : `${v.message}; not applied`;
+        this.fail('UnverifiedCommit', this.scrub(msg), false);
+        if (fetched !== this.checkedOut && this.persisted.lastAttemptedRevision !== fetched) {
+          this.persisted.lastAttemptedRevision = fetched;
+          await this.save();
+        }
+        return;
+      }
+      if (this.lastVerified?.sha !== fetched) this.o.logger.info({ source: this.name, revision: fetched, signature: v.signer }, `git source ${this.name}: ${fetched} verified: ${v.signer}`);
+      this.lastVerified = { sha: fetched, signer: v.signer };
+    }
     if (fetched === this.checkedOut) {
       this.warning = undefined;
       return;

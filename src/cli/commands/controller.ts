@@ -6,6 +6,7 @@ import { CliError, EXIT } from '../context';
 import { parseDuration } from '../../api/duration';
 import type { GitSourceSpec } from '../../controller/git-source';
 import { isSshUrl, redactUrl } from '../../controller/git-url';
+import { GIT_VERIFY_FORMATS, type GitVerifyFormat } from '../../controller/git-verify';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8642';
 
@@ -42,6 +43,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--git-path <dir>', 'directory inside the repository of the preceding --git', (v: string) => git.set('path', v))
     .option('--git-interval <duration>', 'how often the preceding --git is fetched (default 1m)', (v: string) => git.set('interval', v))
     .option('--git-secret-from <ref>', 'credential of the preceding --git: env:NAME or file:PATH (HTTPS token, or SSH key file)', (v: string) => git.set('secretFrom', v))
+    .option('--git-verify <format:file>', 'apply only commits of the preceding --git signed by a key in FILE: ssh:ALLOWED_SIGNERS or openpgp:KEYRING (repeatable)', (v: string) => git.addVerify(v))
     .option('--git-allow-force-push', 'apply a ref that moved to a commit not descending from the applied one')
     .option('--git-webhook-secret-from <ref>', 'enable POST /hooks/git, HMAC-signed with this secret: env:NAME or file:PATH')
     .option('--subscription <id>', 'default Azure subscription (env AZURE_SUBSCRIPTION_ID)')
@@ -146,6 +148,8 @@ Examples:
         if (err.code === 'EADDRINUSE') {
           throw new CliError(`controller failed to start: ${listen.host}:${listen.port} is already in use (another controller?); pass --listen HOST:PORT`, EXIT.UNREACHABLE);
         }
+        // a --git-verify keyring gpg or the allowed-signers check cannot use is the operator's flag
+        if (err.code === 'ACICTL_GIT_VERIFY_CONFIG') throw new CliError(err.message, EXIT.USAGE);
         throw new CliError(`controller failed to start: ${err.message}`, EXIT.UNREACHABLE);
       });
       if (o.once) {
@@ -188,11 +192,19 @@ function readSecretRef(ref: string, env: Record<string, string | undefined>, cwd
 
 /** The `--git` flags in command-line order: each `--git-*` flag belongs to the `--git` before it. */
 class GitFlags {
-  private readonly list: { url: string; ref?: string; path?: string; interval?: string; secretFrom?: string }[] = [];
+  private readonly list: { url: string; ref?: string; path?: string; interval?: string; secretFrom?: string; verify: string[] }[] = [];
 
   add(url: string): string[] {
-    this.list.push({ url });
+    this.list.push({ url, verify: [] });
     return [];
+  }
+
+  /** `--git-verify` may be given several times for one --git (a commit passes when any keyring accepts it). */
+  addVerify(value: string): string {
+    const last = this.list[this.list.length - 1];
+    if (!last) throw new CliError('--git-verify must follow a --git URL', EXIT.USAGE);
+    last.verify.push(value);
+    return value;
   }
 
   set(key: 'ref' | 'path' | 'interval' | 'secretFrom', value: string): string {
@@ -223,7 +235,25 @@ class GitFlags {
       }
       // a local path is a repository on this machine: made absolute like --manifests
       const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(g.url) || /^[^/:@]+@[^/:]+:/.test(g.url) ? g.url : resolve(cwd, g.url);
-      return { url, ref: g.ref, path: g.path, intervalMs, secretFrom };
+      const verify = g.verify.map((v) => parseVerify(v, cwd));
+      return { url, ref: g.ref, path: g.path, intervalMs, secretFrom, ...(verify.length ? { verify } : {}) };
     });
   }
+}
+
+/** `ssh:FILE` or `openpgp:FILE`, FILE readable now (relative to the working directory). */
+function parseVerify(value: string, cwd: string): { format: GitVerifyFormat; file: string } {
+  const i = value.indexOf(':');
+  const format = value.slice(0, Math.max(i, 0)) as GitVerifyFormat;
+  const file = i < 0 ? '' : value.slice(i + 1);
+  if (!GIT_VERIFY_FORMATS.includes(format) || file === '') {
+    throw new CliError(`--git-verify: expected ssh:ALLOWED_SIGNERS_FILE or openpgp:KEYRING_FILE, got "${value}"`, EXIT.USAGE);
+  }
+  const abs = resolve(cwd, file);
+  try {
+    readFileSync(abs);
+  } catch (e) {
+    throw new CliError(`--git-verify ${format}:${file}: cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT.USAGE);
+  }
+  return { format, file: abs };
 }

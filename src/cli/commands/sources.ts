@@ -31,6 +31,9 @@ export interface SourceItem {
   lastFetchTime?: string;
   lastSuccessfulFetchTime?: string;
   lastFetchError?: string;
+  verify?: string[];
+  lastVerifiedRevision?: string;
+  lastVerifiedSigner?: string;
   conditions?: SourceCondition[];
 }
 
@@ -82,6 +85,8 @@ export function describeSource(s: SourceItem, now: number): string {
   field('Last fetch', s.lastFetchTime ? `${s.lastFetchTime} (${when(s.lastFetchTime, now)})` : undefined);
   field('Last successful fetch', s.lastSuccessfulFetchTime ? `${s.lastSuccessfulFetchTime} (${when(s.lastSuccessfulFetchTime, now)})` : undefined);
   field('Last fetch error', s.lastFetchError);
+  field('Verify', s.verify?.join(', '));
+  field('Last verified revision', s.lastVerifiedRevision ? `${s.lastVerifiedRevision} (${s.lastVerifiedSigner ?? ''})` : undefined);
   if (s.conditions?.length) {
     out.push('Conditions:');
     out.push(

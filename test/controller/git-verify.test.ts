@@ -1,0 +1,264 @@
+/**
+ * Issue 17, `--git-verify`: a git source applies only commits signed by a key in the given keyring.
+ * Real git server on loopback, real keys made here (ssh-keygen ed25519; gpg --quick-gen-key in a
+ * temporary GNUPGHOME), commits signed by git itself. For both formats: signed by the trusted key →
+ * applied; unsigned → held with a Warning naming the commit; signed by another key → held; signed by
+ * a trusted key again → applied. Nothing is deleted while a commit is held.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import pino from 'pino';
+import { describeSource, sourcesTable } from '../../src/cli/commands/sources';
+import { startController, type RunningController } from '../../src/controller/controller';
+import type { GitSourceSpec, GitSourceStatus } from '../../src/controller/git-source';
+import type { GitVerifyKeyring } from '../../src/controller/git-verify';
+import { signGitWebhook } from '../../src/controller/git-webhook';
+import { startEmulator, type RunningEmulator } from '../../src/emulator';
+import type { StoredJob } from '../../src/store/types';
+import { jobYaml } from '../fixtures/job-yaml';
+import { startGitHttpServer, TestRepo } from './git-server';
+
+jest.setTimeout(120_000);
+
+const missing = ['git', 'ssh-keygen', 'gpg', 'gpgconf'].filter((c) => (spawnSync(c, ['--version'], { stdio: 'ignore' }).error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT');
+if (missing.length) console.warn(`skipping the --git-verify tests: ${missing.join(', ')} missing (apt-get install -y git openssh-client gnupg; .ci/run does)`);
+const maybe = missing.length ? describe.skip : describe;
+
+const HOOK_SECRET = 'verify-hook-secret';
+let dir: string;
+let emu: RunningEmulator;
+const gnupgHomes: string[] = [];
+
+beforeAll(async () => {
+  if (missing.length) return;
+  emu = await startEmulator({ runtime: 'simulate', throttling: 'off', lroDelayMs: 10 });
+});
+afterAll(async () => {
+  await emu?.close();
+});
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'acictl-gitv-'));
+});
+afterEach(() => {
+  // the agents gpg started to make and use the test keys
+  for (const h of gnupgHomes.splice(0)) spawnSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: h }, stdio: 'ignore' });
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Signer {
+  /** `git -c` settings that make `commit -S` sign with this key. */
+  sign: { config: string[]; env?: Record<string, string> };
+  /** The public half, as the keyring file content for --git-verify. */
+  keyring: Buffer;
+}
+
+function sshSigner(name: string): Signer {
+  const key = path.join(dir, `ssh-${name}`);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', key]);
+  const pub = readFileSync(`${key}.pub`, 'utf8').trim();
+  return { sign: { config: ['gpg.format=ssh', `user.signingkey=${key}`] }, keyring: Buffer.from(`# trusted\n${name}@example.com namespaces="git" ${pub}\n`) };
+}
+
+function gpgSigner(name: string, armor: boolean): Signer {
+  const home = path.join(dir, `gpg-${name}`);
+  mkdirSync(home, { mode: 0o700 });
+  gnupgHomes.push(home);
+  const env = { ...process.env, GNUPGHOME: home };
+  execFileSync('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', `${name} <${name}@example.com>`, 'ed25519', 'sign', 'never'], { env, stdio: 'ignore' });
+  const colons = execFileSync('gpg', ['--batch', '--with-colons', '--list-secret-keys'], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const fpr = colons.split('\n').find((l) => l.startsWith('fpr:'))!.split(':')[9];
+  const keyring = execFileSync('gpg', ['--batch', ...(armor ? ['--armor'] : []), '--export', fpr], { env });
+  return { sign: { config: ['gpg.format=openpgp', `user.signingkey=${fpr}`], env: { GNUPGHOME: home } }, keyring };
+}
+
+async function start(git: GitSourceSpec[], logs: string[]): Promise<RunningController> {
+  return startController({
+    manifests: [],
+    git,
+    gitWebhookSecret: () => HOOK_SECRET,
+    stateDir: path.join(dir, 'state'),
+    listen: { host: '127.0.0.1', port: 0 },
+    once: false,
+    allowEmpty: false,
+    emulator: null,
+    arm: { subscriptionId: emu.subscriptionId, endpoint: emu.endpoint, ca: emu.ca, credential: 'emulator' },
+    resyncIntervalMs: 5 * 60_000,
+    concurrency: 4,
+    // no GNUPGHOME from the test's environment: the controller must use its own
+    env: { ...emu.env, PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir },
+    logger: pino({ level: 'info' }, { write: (line: string) => void logs.push(line) }),
+  });
+}
+
+async function waitFor<T>(what: string, f: () => T | undefined | null | false | Promise<T | undefined | null | false>, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function source(c: RunningController): Promise<GitSourceStatus> {
+  const token = readFileSync(path.join(c.stateDir, 'token'), 'utf8').trim();
+  const res = await fetch(`${c.url}/acictl/v1/sources`, { headers: { Authorization: `Bearer ${token}` } });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { items: GitSourceStatus[] }).items.find((s) => s.kind === 'git')!;
+}
+
+async function hook(c: RunningController): Promise<void> {
+  const body = '{}';
+  const res = await fetch(`${c.url}/hooks/git`, { method: 'POST', body, headers: { 'X-Hub-Signature-256': signGitWebhook(HOOK_SECRET, body) } });
+  await res.text();
+  expect(res.status).toBe(202);
+}
+
+const image = async (c: RunningController, name: string): Promise<string | undefined> => ((await c.store.getJob(name)) as StoredJob | undefined)?.spec.template.containers[0].image;
+const warningOf = (s: GitSourceStatus) => s.conditions.find((x) => x.type === 'Warning' && x.status === 'True');
+
+/**
+ * The shared scenario: `trusted` signs c1 (applied), an unsigned c2 and `other`'s c3 are held with an
+ * UnverifiedCommit warning and change nothing, `trustedLater` (also in the keyrings) signs c4 (applied).
+ */
+async function scenario(keyrings: GitVerifyKeyring[], trusted: Signer, other: Signer, trustedLater: Signer): Promise<void> {
+  const repo = new TestRepo(path.join(dir, 'srv'), 'jobs', path.join(dir, 'work'));
+  const c1 = repo.commit({ 'a.yaml': jobYaml('job-a'), 'b.yaml': jobYaml('job-b') }, 'signed', trusted.sign);
+  const server = await startGitHttpServer({ projectRoot: path.join(dir, 'srv') });
+  const logs: string[] = [];
+  const ctl = await start([{ url: `${server.url}/jobs.git`, ref: 'main', intervalMs: 3_600_000, verify: keyrings }], logs);
+  try {
+    // 1. signed by the trusted key: applied
+    await waitFor('c1 applied', async () => (await ctl.store.getJob('job-a'))?.status.sourceRevision === c1 && (await source(ctl)).lastAppliedRevision === c1);
+    let src = await source(ctl);
+    expect(warningOf(src)).toBeUndefined();
+    expect(src.lastVerifiedRevision).toBe(c1);
+    expect(src.lastVerifiedSigner).toMatch(/Good/);
+    expect(src.verify).toEqual(keyrings.map((k) => `${k.format}:${k.file}`));
+    expect(await image(ctl, 'job-a')).toBe('registry.example.com/app:1');
+
+    // 2. unsigned: held, with a warning naming the commit; nothing changes
+    const c2 = repo.commit({ 'a.yaml': jobYaml('job-a', { image: 'registry.example.com/app:2' }), 'b.yaml': null }, 'unsigned');
+    await hook(ctl);
+    src = await waitFor('c2 held', async () => {
+      const s = await source(ctl);
+      return s.lastAttemptedRevision === c2 && warningOf(s)?.message.includes(c2) && s;
+    });
+    expect(warningOf(src)!.reason).toBe('UnverifiedCommit');
+    expect(warningOf(src)!.message).toContain(`commit ${c2} is not signed`);
+    expect(warningOf(src)!.message).toContain(`keeping revision ${c1}`);
+    expect(src.conditions.find((x) => x.type === 'Ready')).toMatchObject({ status: 'False', reason: 'UnverifiedCommit' });
+    expect(src.lastAppliedRevision).toBe(c1);
+    expect(logs.some((l) => l.includes('UnverifiedCommit') && l.includes(c2))).toBe(true);
+    // what `acictl get sources` / `describe source` print for it
+    expect(sourcesTable([src], Date.now())).toMatch(/UnverifiedCommit/);
+    expect(describeSource(src, Date.now())).toContain(`commit ${c2} is not signed`);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await image(ctl, 'job-a')).toBe('registry.example.com/app:1');
+    expect((await ctl.store.getJob('job-b'))?.deletionTimestamp).toBeFalsy(); // its deletion is not applied
+    expect((await ctl.store.getJob('job-a'))?.status.sourceRevision).toBe(c1);
+
+    // 3. signed, but by a key that is not in the keyring: held as well
+    const c3 = repo.commit({ 'a.yaml': jobYaml('job-a', { image: 'registry.example.com/app:3' }) }, 'other key', other.sign);
+    await hook(ctl);
+    src = await waitFor('c3 held', async () => {
+      const s = await source(ctl);
+      return s.lastAttemptedRevision === c3 && warningOf(s)?.message.includes(c3) && s;
+    });
+    expect(warningOf(src)!.reason).toBe('UnverifiedCommit');
+    expect(warningOf(src)!.message).toContain(`commit ${c3} is not signed by a key in`);
+    process.stdout.write(`--git-verify other-key warning: ${warningOf(src)!.message}\n`);
+    expect(src.lastAppliedRevision).toBe(c1);
+    expect(src.lastVerifiedRevision).toBe(c1);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await image(ctl, 'job-a')).toBe('registry.example.com/app:1');
+    expect((await ctl.store.getJob('job-b'))?.deletionTimestamp).toBeFalsy();
+
+    // 4. a later commit signed by a trusted key: applied (with everything before it), warning gone
+    const c4 = repo.commit({ 'a.yaml': jobYaml('job-a', { image: 'registry.example.com/app:4' }) }, 'signed again', trustedLater.sign);
+    await hook(ctl);
+    await waitFor('c4 applied', async () => (await ctl.store.getJob('job-a'))?.status.sourceRevision === c4 && (await source(ctl)).lastAppliedRevision === c4);
+    src = await source(ctl);
+    expect(warningOf(src)).toBeUndefined();
+    expect(src.conditions.find((x) => x.type === 'Ready')?.status).toBe('True');
+    expect(src.lastVerifiedRevision).toBe(c4);
+    expect(await image(ctl, 'job-a')).toBe('registry.example.com/app:4');
+    await waitFor('job-b pruned (deleted in c2, applied with c4)', async () => {
+      const b = await ctl.store.getJob('job-b');
+      return !b || b.deletionTimestamp;
+    });
+    expect(logs.some((l) => l.includes(`${c4} verified`))).toBe(true);
+    // the controller used its own GNUPGHOME under the state dir, never the user's
+    expect(readFileSync(path.join(path.dirname(src.root), 'verify', 'gnupg', 'gpg.conf'), 'utf8')).toContain('no-autostart');
+  } finally {
+    await ctl.stop();
+    await server.close();
+  }
+}
+
+maybe('--git-verify', () => {
+  test('ssh: allowed-signers file — trusted applied, unsigned and other-key commits held, trusted again applied', async () => {
+    const alice = sshSigner('alice');
+    const mallory = sshSigner('mallory');
+    const file = path.join(dir, 'allowed_signers');
+    writeFileSync(file, alice.keyring);
+    await scenario([{ format: 'ssh', file }], alice, mallory, alice);
+  });
+
+  test('openpgp: armored and binary keyrings — trusted applied, unsigned and other-key commits held, the second trusted key applied', async () => {
+    const alice = gpgSigner('alice', true);
+    const bob = gpgSigner('bob', false);
+    const mallory = gpgSigner('mallory', true);
+    const armored = path.join(dir, 'alice.asc');
+    const binary = path.join(dir, 'bob.gpg');
+    writeFileSync(armored, alice.keyring);
+    writeFileSync(binary, bob.keyring);
+    expect(alice.keyring.toString().startsWith('-----BEGIN PGP PUBLIC KEY BLOCK-----')).toBe(true);
+    expect(bob.keyring.toString().includes('BEGIN PGP')).toBe(false);
+    await scenario([{ format: 'openpgp', file: armored }, { format: 'openpgp', file: binary }], alice, mallory, bob);
+  });
+
+  test('an ssh-signed commit does not pass an openpgp keyring, nor an openpgp-signed one an allowed-signers file', async () => {
+    const sshAlice = sshSigner('alice');
+    const gpgAlice = gpgSigner('alice', true);
+    const keyring = path.join(dir, 'alice.asc');
+    const allowed = path.join(dir, 'allowed_signers');
+    writeFileSync(keyring, gpgAlice.keyring);
+    writeFileSync(allowed, sshAlice.keyring);
+    const one = new TestRepo(path.join(dir, 'srv'), 'one', path.join(dir, 'work-one'));
+    const two = new TestRepo(path.join(dir, 'srv'), 'two', path.join(dir, 'work-two'));
+    const c1 = one.commit({ 'a.yaml': jobYaml('job-a') }, 'ssh signed', sshAlice.sign);
+    const c2 = two.commit({ 'b.yaml': jobYaml('job-b') }, 'gpg signed', gpgAlice.sign);
+    const server = await startGitHttpServer({ projectRoot: path.join(dir, 'srv') });
+    const logs: string[] = [];
+    const ctl = await start(
+      [
+        { url: `${server.url}/one.git`, ref: 'main', intervalMs: 3_600_000, verify: [{ format: 'openpgp', file: keyring }] },
+        { url: `${server.url}/two.git`, ref: 'main', intervalMs: 3_600_000, verify: [{ format: 'ssh', file: allowed }] },
+      ],
+      logs,
+    );
+    try {
+      const token = readFileSync(path.join(ctl.stateDir, 'token'), 'utf8').trim();
+      const all = async () => ((await (await fetch(`${ctl.url}/acictl/v1/sources`, { headers: { Authorization: `Bearer ${token}` } })).json()) as { items: GitSourceStatus[] }).items.filter((s) => s.kind === 'git');
+      const [s1, s2] = await waitFor('both held', async () => {
+        const s = await all();
+        return s.length === 2 && s.every((x) => warningOf(x)) && s;
+      });
+      expect(warningOf(s1)!.reason).toBe('UnverifiedCommit');
+      expect(warningOf(s1)!.message).toContain(`commit ${c1} is not signed by a key in openpgp:${keyring}`);
+      expect(warningOf(s2)!.reason).toBe('UnverifiedCommit');
+      expect(warningOf(s2)!.message).toContain(`commit ${c2} is not signed by a key in ssh:${allowed}`);
+      process.stdout.write(`--git-verify warnings:\n  ${warningOf(s1)!.message}\n  ${warningOf(s2)!.message}\n`);
+      expect(s1.lastAppliedRevision).toBeUndefined();
+      expect(s2.lastAppliedRevision).toBeUndefined();
+      expect(await ctl.store.getJob('job-a')).toBeUndefined();
+      expect(await ctl.store.getJob('job-b')).toBeUndefined();
+    } finally {
+      await ctl.stop();
+      await server.close();
+    }
+  });
+});
