@@ -186,11 +186,48 @@ export interface PostgresStoreOptions {
 }
 
 interface Tx {
-  client: PoolClient;
+  /** The transaction's connection; a query sends the deferred statements before it, in the same round trip. */
+  client: TxClient;
   live: boolean;
   rv: number;
   rvAtBegin: number;
   changes: { change: Change; object: string }[];
+  /**
+   * What this transaction read or wrote, by key (null: absent). It holds the write lock, so no
+   * one else writes meanwhile: a second read of the same row needs no round trip.
+   */
+  schedulerStates: Map<string, string | null>;
+  runs: Map<string, string | null>;
+}
+
+/**
+ * A transaction's connection. Statements whose result nobody needs (`defer`) are held and sent
+ * with the next query, or with the COMMIT, as one simple-protocol query (their parameters as
+ * literals): one round trip for all of them. An error in one of them fails that later query, and
+ * with it the transaction (rolled back whole, as it would have been).
+ */
+class TxClient {
+  private pending: string[] = [];
+
+  constructor(readonly raw: PoolClient) {}
+
+  defer(sql: string, params: unknown[] = []): void {
+    this.pending.push(inline(sql, params));
+  }
+
+  async query(sql: string, params: unknown[] = []): Promise<{ rows: Row[]; rowCount: number | null }> {
+    if (this.pending.length === 0) return this.raw.query(sql, params);
+    const batch = this.take(inline(sql, params));
+    const results = (await this.raw.query(batch)) as unknown as { rows: Row[]; rowCount: number | null }[];
+    return results[results.length - 1];
+  }
+
+  /** The deferred statements followed by `last`, as one query text; nothing is deferred after. */
+  take(last: string): string {
+    const batch = [...this.pending, last].join('; ');
+    this.pending = [];
+    return batch;
+  }
 }
 
 type Row = QueryResultRow;
@@ -328,7 +365,7 @@ export class PostgresStore implements Store {
       checkExpected(job.name, prev, expectedResourceVersion, (m) => new StoreConflictError(m));
       const stored = nextJob(job, prev, ++tx.rv, new Date(this.now()).toISOString());
       const row = jobRow(stored);
-      await tx.client.query(
+      tx.client.defer(
         `INSERT INTO jobs (name, uid, resource_version, generation, creation_timestamp, deletion_timestamp, finalizers, labels, annotations, spec, source, status)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (name) DO UPDATE SET uid = excluded.uid, resource_version = excluded.resource_version,
@@ -379,19 +416,29 @@ export class PostgresStore implements Store {
       }
       await tx.client.query('DELETE FROM events WHERE job = $1', [name]);
       await tx.client.query('DELETE FROM scheduler_state WHERE job = $1', [name]);
+      tx.schedulerStates.delete(name);
+      tx.runs.clear(); // its runs are gone (by job, not by id)
       await tx.client.query(`DELETE FROM outbox WHERE job = $1 AND state <> 'Pending'`, [name]);
     });
   }
 
   // scheduler state ---------------------------------------------------------------------------
   async getSchedulerState(job: string): Promise<SchedulerState | undefined> {
-    const rows = await this.q('SELECT state FROM scheduler_state WHERE job = $1', [job]);
-    return rows[0] ? (JSON.parse(rows[0].state as string) as SchedulerState) : undefined;
+    const tx = this.tx();
+    let text = tx?.schedulerStates.get(job);
+    if (text === undefined) {
+      const rows = await this.q('SELECT state FROM scheduler_state WHERE job = $1', [job]);
+      text = rows[0] ? (rows[0].state as string) : null;
+      tx?.schedulerStates.set(job, text);
+    }
+    return text === null ? undefined : (JSON.parse(text) as SchedulerState);
   }
 
   putSchedulerState(job: string, state: SchedulerState): Promise<void> {
     return this.write(async (tx) => {
-      await tx.client.query('INSERT INTO scheduler_state (job, state) VALUES ($1, $2) ON CONFLICT (job) DO UPDATE SET state = excluded.state', [job, JSON.stringify(state)]);
+      const text = JSON.stringify(state);
+      tx.client.defer('INSERT INTO scheduler_state (job, state) VALUES ($1, $2) ON CONFLICT (job) DO UPDATE SET state = excluded.state', [job, text]);
+      tx.schedulerStates.set(job, text);
     });
   }
 
@@ -409,8 +456,14 @@ export class PostgresStore implements Store {
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
-    const rows = await this.q('SELECT record FROM runs WHERE id = $1', [id]);
-    return rows[0] ? (JSON.parse(rows[0].record as string) as RunRecord) : undefined;
+    const tx = this.tx();
+    let text = tx?.runs.get(id);
+    if (text === undefined) {
+      const rows = await this.q('SELECT record FROM runs WHERE id = $1', [id]);
+      text = rows[0] ? (rows[0].record as string) : null;
+      tx?.runs.set(id, text);
+    }
+    return text === null ? undefined : (JSON.parse(text) as RunRecord);
   }
 
   async getRunResourceVersion(id: string): Promise<number | undefined> {
@@ -432,23 +485,31 @@ export class PostgresStore implements Store {
     return this.write(async (tx) => {
       const text = JSON.stringify(run);
       const rv = ++tx.rv;
-      const { rows } = await tx.client.query(
-        `INSERT INTO runs (id, job, scheduled_time, resource_version, record) VALUES ($1, $2, $3, $4, $5)
+      const upsert = `INSERT INTO runs (id, job, scheduled_time, resource_version, record) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (id) DO UPDATE SET job = excluded.job, scheduled_time = excluded.scheduled_time,
-           resource_version = excluded.resource_version, record = excluded.record
-         RETURNING (xmax = 0) AS inserted`,
-        [run.id, run.job, run.scheduledTime, rv, text],
-      );
+           resource_version = excluded.resource_version, record = excluded.record`;
+      const params = [run.id, run.job, run.scheduledTime, rv, text];
+      // Whether it is new (ADDED or MODIFIED): known without asking when this transaction read or wrote it.
+      const known = tx.runs.get(run.id);
+      let inserted: boolean;
+      if (known !== undefined) {
+        inserted = known === null;
+        tx.client.defer(upsert, params);
+      } else {
+        inserted = Boolean((await tx.client.query(`${upsert} RETURNING (xmax = 0) AS inserted`, params)).rows[0].inserted);
+      }
+      tx.runs.set(run.id, text);
       const written = { job: run.job, resourceVersion: rv, load: lazy(() => JSON.parse(text) as RunRecord) };
-      this.queue(tx, { resourceVersion: rv, resource: 'containerjobruns', kind: rows[0].inserted ? 'ADDED' : 'MODIFIED', name: run.id, written }, text);
+      this.queue(tx, { resourceVersion: rv, resource: 'containerjobruns', kind: inserted ? 'ADDED' : 'MODIFIED', name: run.id, written }, text);
     });
   }
 
   deleteRun(id: string): Promise<void> {
     return this.write(async (tx) => {
       const { rows } = await tx.client.query('DELETE FROM runs WHERE id = $1 RETURNING record', [id]);
+      tx.runs.set(id, null);
       if (!rows[0]) return;
-      await tx.client.query('DELETE FROM logs WHERE run_id = $1', [id]);
+      tx.client.defer('DELETE FROM logs WHERE run_id = $1', [id]);
       const record = rows[0].record as string;
       this.queue(tx, { resourceVersion: ++tx.rv, resource: 'containerjobruns', kind: 'DELETED', name: id, last: lazy(() => JSON.parse(record) as RunRecord) }, record);
     });
@@ -457,7 +518,7 @@ export class PostgresStore implements Store {
   // logs --------------------------------------------------------------------------------------
   putLog(runId: string, attempt: number, container: string, content: string): Promise<void> {
     return this.write(async (tx) => {
-      await tx.client.query(
+      tx.client.defer(
         'INSERT INTO logs (run_id, attempt, container, content) VALUES ($1, $2, $3, $4) ON CONFLICT (run_id, attempt, container) DO UPDATE SET content = excluded.content',
         [runId, attempt, container, content],
       );
@@ -475,7 +536,7 @@ export class PostgresStore implements Store {
   // events ------------------------------------------------------------------------------------
   addEvent(event: StoredEvent): Promise<void> {
     return this.write(async (tx) => {
-      await tx.client.query('INSERT INTO events (job, run, time, type, reason, message) VALUES ($1, $2, $3, $4, $5, $6)', [
+      tx.client.defer('INSERT INTO events (job, run, time, type, reason, message) VALUES ($1, $2, $3, $4, $5, $6)', [
         event.job,
         event.run ?? null,
         event.time,
@@ -483,7 +544,7 @@ export class PostgresStore implements Store {
         event.reason,
         event.message,
       ]);
-      await tx.client.query('DELETE FROM events WHERE job = $1 AND id <= (SELECT id FROM events WHERE job = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)', [event.job, this.eventsPerJob]);
+      tx.client.defer('DELETE FROM events WHERE job = $1 AND id <= (SELECT id FROM events WHERE job = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)', [event.job, this.eventsPerJob]);
     });
   }
 
@@ -671,7 +732,7 @@ export class PostgresStore implements Store {
       this.open();
       const fence = fenceContext.getStore();
       const client = await this.pool.connect();
-      const tx: Tx = { client, live: true, rv: 0, rvAtBegin: 0, changes: [] };
+      const tx: Tx = { client: new TxClient(client), live: true, rv: 0, rvAtBegin: 0, changes: [], schedulerStates: new Map(), runs: new Map() };
       let out: T;
       try {
         // One round trip to begin and one to commit (see beginSql): write transactions are
@@ -679,7 +740,7 @@ export class PostgresStore implements Store {
         const begun = (await client.query(beginSql(fence?.token))) as unknown as { rows: Row[] }[];
         tx.rv = tx.rvAtBegin = Number(begun[begun.length - 1].rows[0].value);
         out = await this.als.run(tx, () => fn(tx));
-        await client.query(commitSql(tx));
+        await client.query(tx.client.take(commitSql(tx)));
       } catch (err) {
         tx.live = false;
         let broken: Error | undefined;
@@ -851,6 +912,21 @@ function commitSql(tx: Tx): string {
   }
   sql.push(`SELECT pg_notify('${CHANNEL}', '${tx.rv}')`, 'COMMIT');
   return sql.join('; ');
+}
+
+/** `sql` with its parameters ($1, $2, …) written in as literals (for a batch sent by the simple protocol). */
+function inline(sql: string, params: unknown[]): string {
+  return sql.replace(/\$(\d+)/g, (_, i: string) => literal(params[Number(i) - 1]));
+}
+
+function literal(v: unknown): string {
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'string') return sqlText(v);
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  if (typeof v === 'bigint') return String(v);
+  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+  if (Buffer.isBuffer(v)) return `${sqlText(`\\x${v.toString('hex')}`)}::bytea`;
+  throw new Error(`no SQL literal for a parameter of type ${typeof v}`);
 }
 
 /** A string as an SQL literal: E'…' with quotes and backslashes doubled, right whatever standard_conforming_strings says. */

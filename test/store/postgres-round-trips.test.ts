@@ -96,4 +96,58 @@ maybe('PostgresStore round trips', () => {
       await store.close();
     }
   });
+
+  test('writes whose result nobody needs go with the next query or the COMMIT; a row read or written in the transaction is not read again', async () => {
+    const store = await PostgresStore.open(pg.createDatabase(`rt${n++}`));
+    try {
+      await store.putJob(jobInput('a'));
+      await store.putRun(runRecord('a', 1));
+      const q = countQueries(store);
+      q.sent.length = 0;
+      // a reconcile's stretch: read the scheduler state and the run, write both, add an event, read them again
+      const seen = await store.transaction(async () => {
+        const before = await store.getSchedulerState('a');
+        const run = await store.getRun('a-1');
+        await store.putSchedulerState('a', { lastScheduleTime: 1000 } as never);
+        await store.putRun({ ...run!, phase: 'Running' });
+        await store.addEvent({ time: new Date(0).toISOString(), job: 'a', run: 'a-1', type: 'Normal', reason: 'Created', message: "it's \\ here" });
+        await store.putLog('a-1', 1, 'main', 'line 1\n');
+        const after = await store.getSchedulerState('a');
+        const again = await store.getRun('a-1');
+        return { before, after, phase: again?.phase };
+      });
+      expect(seen).toEqual({ before: undefined, after: { lastScheduleTime: 1000 }, phase: 'Running' });
+      // BEGIN…; SELECT state; SELECT record; the four writes with the change row and COMMIT
+      const sent = q.ofTransaction();
+      expect(sent).toHaveLength(4);
+      expect(sent[3]).toMatch(/^INSERT INTO scheduler_state .*INSERT INTO runs .*INSERT INTO events .*DELETE FROM events .*INSERT INTO logs .*COMMIT$/s);
+      // all of it committed, the run as MODIFIED (it existed), the event text intact
+      expect((await store.getSchedulerState('a')) as unknown).toEqual({ lastScheduleTime: 1000 });
+      expect((await store.getRun('a-1'))?.phase).toBe('Running');
+      expect((await store.listEvents('a')).map((e) => e.message)).toEqual(["it's \\ here"]);
+      expect(await store.getLog('a-1', 1)).toEqual([{ container: 'main', content: 'line 1\n' }]);
+      expect(await store.currentResourceVersion()).toBe(3);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a failing deferred write fails the transaction, and none of it is kept', async () => {
+    const store = await PostgresStore.open(pg.createDatabase(`rt${n++}`));
+    try {
+      await store.putJob(jobInput('a'));
+      await expect(
+        store.transaction(async () => {
+          await store.putSchedulerState('a', { lastScheduleTime: 5 } as never);
+          await store.putLog('a-1', 1, 'main', 'bad \u0000 byte'); // PostgreSQL text cannot hold NUL
+        }),
+      ).rejects.toThrow();
+      expect(await store.getSchedulerState('a')).toBeUndefined();
+      expect(await store.getLog('a-1', 1)).toEqual([]);
+      await store.putSchedulerState('a', { lastScheduleTime: 6 } as never); // the store goes on
+      expect((await store.getSchedulerState('a')) as unknown).toEqual({ lastScheduleTime: 6 });
+    } finally {
+      await store.close();
+    }
+  });
 });
