@@ -451,6 +451,15 @@ export class Resources {
     return { code: 200, body: { kind: 'ContainerJobEventList', apiVersion: 'acictl.dev/v1', items } };
   }
 
+  /** The job's undelivered notifications (spec.notify): Pending and Failed outbox rows, without payloads. */
+  async jobNotifications(name: string): Promise<Reply> {
+    await this.getJobOr404(name);
+    const rows = [...(await this.store.listNotifications({ job: name, state: 'Pending', limit: 50 })), ...(await this.store.listNotifications({ job: name, state: 'Failed', limit: 50 }))];
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const items = rows.map((e) => ({ id: e.id, event: e.event, target: e.target, state: e.state, attempts: e.attempts, createdAt: iso(e.createdAt), nextAttemptAt: iso(e.nextAttemptAt), ...(e.lastError ? { lastError: e.lastError } : {}), ...(e.finishedAt ? { finishedAt: iso(e.finishedAt) } : {}) }));
+    return { code: 200, body: { kind: 'ContainerJobNotificationList', apiVersion: 'acictl.dev/v1', items } };
+  }
+
   // ---- containerjobruns ----------------------------------------------------------------------
 
   private runObject(run: RunRecord, resourceVersion: number | undefined): RunObject {

@@ -311,6 +311,10 @@ class ApiHandler {
         only(get, 'containerjobs/NAME/events (read-only)');
         return res.jobEvents(r, name);
       }
+      if (sub === 'notifications') {
+        only(get, 'containerjobs/NAME/notifications (read-only)');
+        return res.jobNotifications(name);
+      }
       if (sub === 'backfill') {
         only(method === 'POST', 'containerjobs/NAME/backfill');
         return backfill(this.deps.operator, r, name);

@@ -128,7 +128,11 @@ test('failures notify once each (signed webhook + e-mail), across a SIGKILL befo
   const hangFrom = Date.now();
   hook.mode = 'hang';
   const attemptsBefore = hook.attempts;
-  await sleep(HANG_MS);
+  await sleep(HANG_MS / 2);
+  // the API (and `acictl describe`) shows what is waiting, with the last error
+  const undelivered = (await second.api('GET', '/apis/acictl.dev/v1/containerjobs/flaky/notifications')).body.items as { id: string; state: string; attempts: number; lastError?: string }[];
+  expect(undelivered.some((n) => n.state === 'Pending' && n.id.endsWith('/ops') && n.attempts >= 1 && /no answer within 2000 ms/.test(n.lastError ?? ''))).toBe(true);
+  await sleep(HANG_MS / 2);
   const hangTo = Date.now();
   hook.mode = 'accept';
   const baseline = tickLags(baselineFrom, hangFrom);

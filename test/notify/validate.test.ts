@@ -116,3 +116,13 @@ describe('spec.notify validation', () => {
     expect(problems[0].message).toMatch(/secret reference refused/);
   });
 });
+
+test('the example of docs/manifest.md#notifications validates', () => {
+  const doc = require('node:fs').readFileSync(require('node:path').join(__dirname, '../../docs/manifest.md'), 'utf8') as string;
+  const section = doc.slice(doc.indexOf('## Notifications'));
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(section)![1];
+  expect(yaml).toContain('notify:');
+  const text = head + yaml.replace(/^spec:\n/, '') + tail;
+  const errs = validateText(text, 'docs/manifest.md', { cache: false }).diagnostics.filter((d) => d.severity === 'error');
+  expect(errs.map(formatDiagnostic)).toEqual([]);
+});

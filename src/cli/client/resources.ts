@@ -85,6 +85,19 @@ export interface EventItem {
   run?: string;
 }
 
+/** An undelivered notification of a job (GET containerjobs/NAME/notifications). */
+export interface NotificationItem {
+  id: string;
+  event: string;
+  target: string;
+  state: 'Pending' | 'Failed';
+  attempts: number;
+  createdAt: string;
+  nextAttemptAt: string;
+  lastError?: string;
+  finishedAt?: string;
+}
+
 export interface WatchEvent<T> {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
   object: T;
@@ -157,6 +170,17 @@ export class AcictlApi {
   async events(name: string): Promise<EventItem[] | undefined> {
     try {
       const res = await this.http.request<{ items?: EventItem[] }>('GET', `${JOBS}/${enc(name)}/events`);
+      return res?.items ?? [];
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 404 || err.status === 405 || err.status === 501)) return undefined;
+      throw err;
+    }
+  }
+
+  /** A job's undelivered notifications; undefined when the server does not offer them. */
+  async notifications(name: string): Promise<NotificationItem[] | undefined> {
+    try {
+      const res = await this.http.request<{ items?: NotificationItem[] }>('GET', `${JOBS}/${enc(name)}/notifications`);
       return res?.items ?? [];
     } catch (err) {
       if (err instanceof ApiError && (err.status === 404 || err.status === 405 || err.status === 501)) return undefined;

@@ -5,7 +5,7 @@ import type * as Schedule from '../../schedule';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../context';
 import type { GlobalOptions } from '../client/discovery';
-import type { EventItem, JobObject, RunObject } from '../client/resources';
+import type { EventItem, JobObject, NotificationItem, RunObject } from '../client/resources';
 import { directorySource, toMs } from '../client/resources';
 import { SOURCE_KINDS, describeSourceCommand } from './sources';
 import { LEASE_KINDS, describeLeaseCommand } from './leases';
@@ -67,7 +67,7 @@ class Doc {
   }
 }
 
-export function describeJob(job: JobObject, runs: RunObject[], events: EventItem[] | undefined, now: number): string {
+export function describeJob(job: JobObject, runs: RunObject[], events: EventItem[] | undefined, now: number, notifications?: NotificationItem[]): string {
   const d = new Doc();
   const spec = job.spec;
   const st = job.status ?? {};
@@ -143,6 +143,19 @@ export function describeJob(job: JobObject, runs: RunObject[], events: EventItem
   const recent = sortRuns(runs).slice(-RECENT_RUNS);
   if (recent.length) d.block(formatTable(RUN_HEADERS.filter((h) => h !== 'JOB'), recent.map((r) => runRow(r, now, false).filter((_, i) => i !== 1))), 2);
   else d.line('  <none>');
+  if (spec.notify?.length) {
+    d.line('Notifications:');
+    spec.notify.forEach((t, i) => {
+      const kind = t.webhook ? 'webhook' : 'email';
+      const name = t.name ?? `${kind}-${spec.notify!.slice(0, i + 1).filter((x) => (x.webhook ? 'webhook' : 'email') === kind).length}`;
+      const where = t.webhook ? `${t.webhook.url} (key ${secretRef(t.webhook.secretFrom)})` : `${t.email?.to.join(', ')} via ${t.email?.host}`;
+      d.field(name, `${(t.on ?? ['failure', 'missed', 'recovery', 'invalid']).join(', ')} → ${where}`, 2);
+    });
+    const pending = (notifications ?? []).filter((n) => n.state === 'Pending');
+    const failed = (notifications ?? []).filter((n) => n.state === 'Failed');
+    if (notifications !== undefined) d.field('Undelivered', `${pending.length} pending, ${failed.length} given up`, 2);
+    for (const n of [...pending, ...failed].slice(0, 5)) d.line(`    ${n.state} ${n.id} (${n.attempts} attempt(s)${n.lastError ? `, last: ${n.lastError}` : ''})`);
+  }
   if (events !== undefined) {
     d.line('Events:');
     const last = [...events].sort((a, b) => (toMs(a.time) ?? 0) - (toMs(b.time) ?? 0)).slice(-RECENT_EVENTS);
@@ -167,8 +180,8 @@ export function register(program: Command, ctx: CliContext): void {
         const api = connect(opts, ctx);
         const job = await api.getJob(name);
         if (!job) throw new CliError(`containerjob "${name}" not found`, EXIT.NEGATIVE);
-        const [runs, events] = await Promise.all([api.listRuns(name), api.events(name)]);
-        ctx.stdout(describeJob(job, runs.items.filter((r) => r.spec.job === name), events, Date.now()));
+        const [runs, events, notifications] = await Promise.all([api.listRuns(name), api.events(name), job.spec.notify?.length ? api.notifications(name) : Promise.resolve(undefined)]);
+        ctx.stdout(describeJob(job, runs.items.filter((r) => r.spec.job === name), events, Date.now(), notifications));
       }),
     );
   addGlobalOptions(cmd);
