@@ -5,8 +5,7 @@
  * applied; unsigned → held with a Warning naming the commit; signed by another key → held; signed by
  * a trusted key again → applied. Nothing is deleted while a commit is held.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
@@ -19,10 +18,11 @@ import { startEmulator, type RunningEmulator } from '../../src/emulator';
 import type { StoredJob } from '../../src/store/types';
 import { jobYaml } from '../fixtures/job-yaml';
 import { startGitHttpServer, TestRepo } from './git-server';
+import { gpgSigner as gpgSignerIn, killGpgAgents, missingSigningTools, sshSigner as sshSignerIn, type Signer } from './git-signers';
 
 jest.setTimeout(120_000);
 
-const missing = ['git', 'ssh-keygen', 'gpg', 'gpgconf'].filter((c) => (spawnSync(c, ['--version'], { stdio: 'ignore' }).error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT');
+const missing = missingSigningTools();
 if (missing.length) console.warn(`skipping the --git-verify tests: ${missing.join(', ')} missing (apt-get install -y git openssh-client gnupg; .ci/run does)`);
 const maybe = missing.length ? describe.skip : describe;
 
@@ -42,36 +42,12 @@ beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'acictl-gitv-'));
 });
 afterEach(() => {
-  // the agents gpg started to make and use the test keys
-  for (const h of gnupgHomes.splice(0)) spawnSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: h }, stdio: 'ignore' });
+  killGpgAgents(gnupgHomes);
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Signer {
-  /** `git -c` settings that make `commit -S` sign with this key. */
-  sign: { config: string[]; env?: Record<string, string> };
-  /** The public half, as the keyring file content for --git-verify. */
-  keyring: Buffer;
-}
-
-function sshSigner(name: string): Signer {
-  const key = path.join(dir, `ssh-${name}`);
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', key]);
-  const pub = readFileSync(`${key}.pub`, 'utf8').trim();
-  return { sign: { config: ['gpg.format=ssh', `user.signingkey=${key}`] }, keyring: Buffer.from(`# trusted\n${name}@example.com namespaces="git" ${pub}\n`) };
-}
-
-function gpgSigner(name: string, armor: boolean): Signer {
-  const home = path.join(dir, `gpg-${name}`);
-  mkdirSync(home, { mode: 0o700 });
-  gnupgHomes.push(home);
-  const env = { ...process.env, GNUPGHOME: home };
-  execFileSync('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', `${name} <${name}@example.com>`, 'ed25519', 'sign', 'never'], { env, stdio: 'ignore' });
-  const colons = execFileSync('gpg', ['--batch', '--with-colons', '--list-secret-keys'], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  const fpr = colons.split('\n').find((l) => l.startsWith('fpr:'))!.split(':')[9];
-  const keyring = execFileSync('gpg', ['--batch', ...(armor ? ['--armor'] : []), '--export', fpr], { env });
-  return { sign: { config: ['gpg.format=openpgp', `user.signingkey=${fpr}`], env: { GNUPGHOME: home } }, keyring };
-}
+const sshSigner = (name: string): Signer => sshSignerIn(dir, name);
+const gpgSigner = (name: string, armor: boolean): Signer => gpgSignerIn(dir, name, armor, gnupgHomes);
 
 async function start(git: GitSourceSpec[], logs: string[]): Promise<RunningController> {
   return startController({
@@ -261,4 +237,53 @@ maybe('--git-verify', () => {
       await server.close();
     }
   });
+
+  test.each(['ssh', 'openpgp'] as const)(
+    '%s: a restart adding --git-verify flags the unsigned checked-out commit; a key added to the file later is used without a restart',
+    async (format) => {
+      const signer = (name: string) => (format === 'ssh' ? sshSigner(name) : gpgSigner(name, true));
+      const alice = signer('alice');
+      const bob = signer('bob');
+      const file = path.join(dir, format === 'ssh' ? 'allowed_signers' : 'keys');
+      writeFileSync(file, alice.keyring);
+      const repo = new TestRepo(path.join(dir, 'srv'), 'jobs', path.join(dir, 'work'));
+      const c1 = repo.commit({ 'a.yaml': jobYaml('job-a') }, 'unsigned');
+      const server = await startGitHttpServer({ projectRoot: path.join(dir, 'srv') });
+      const spec: GitSourceSpec = { url: `${server.url}/jobs.git`, ref: 'main', intervalMs: 3_600_000 };
+      const logs: string[] = [];
+      // a first run without --git-verify applies the unsigned commit
+      let ctl = await start([spec], logs);
+      try {
+        await waitFor('c1 applied', async () => (await source(ctl)).lastAppliedRevision === c1);
+        await ctl.stop();
+        ctl = await start([{ ...spec, verify: [{ format, file }] }], logs);
+        let src = await source(ctl);
+        expect(warningOf(src)).toMatchObject({ reason: 'UnverifiedCommit' });
+        expect(warningOf(src)!.message).toContain(`commit ${c1} is not signed (it is checked out already; no later commit is applied until one is signed)`);
+        expect(src.lastAppliedRevision).toBe(c1);
+        expect((await ctl.store.getJob('job-a'))?.status.sourceRevision).toBe(c1); // kept, not deleted
+        expect((await ctl.store.getJob('job-a'))?.deletionTimestamp).toBeFalsy();
+
+        // bob is not trusted yet: held
+        const c2 = repo.commit({ 'a.yaml': jobYaml('job-a', { image: 'registry.example.com/app:2' }) }, 'bob', bob.sign);
+        await hook(ctl);
+        src = await waitFor('c2 held', async () => {
+          const s = await source(ctl);
+          return warningOf(s)?.message.includes(`commit ${c2} is not signed by a key in`) && s;
+        });
+        expect(src.lastAppliedRevision).toBe(c1);
+        // bob's key is added to the file: the next fetch verifies against it, no restart
+        writeFileSync(file, Buffer.concat([alice.keyring, bob.keyring]));
+        await hook(ctl);
+        await waitFor('c2 applied', async () => (await ctl.store.getJob('job-a'))?.status.sourceRevision === c2 && (await source(ctl)).lastAppliedRevision === c2);
+        src = await source(ctl);
+        expect(warningOf(src)).toBeUndefined();
+        expect(src.lastVerifiedRevision).toBe(c2);
+        expect(await image(ctl, 'job-a')).toBe('registry.example.com/app:2');
+      } finally {
+        await ctl.stop();
+        await server.close();
+      }
+    },
+  );
 });
