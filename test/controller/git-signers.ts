@@ -8,6 +8,8 @@ export interface Signer {
   sign: { config: string[]; env?: Record<string, string> };
   /** The public half, as the content of a --git-verify file. */
   keyring: Buffer;
+  /** openpgp: a HOME whose ~/.gnupg holds this key (secret and public, ultimately trusted). */
+  home?: string;
 }
 
 /** The tools the tests need that are not there (empty: all there). */
@@ -24,15 +26,16 @@ export function sshSigner(dir: string, name: string): Signer {
 
 /** `homes` collects the GNUPGHOMEs made, for killGpgAgents. */
 export function gpgSigner(dir: string, name: string, armor: boolean, homes: string[]): Signer {
-  const home = path.join(dir, `gpg-${name}`);
-  mkdirSync(home, { mode: 0o700 });
+  const user = path.join(dir, `home-${name}`);
+  const home = path.join(user, '.gnupg');
+  mkdirSync(home, { recursive: true, mode: 0o700 });
   homes.push(home);
   const env = { ...process.env, GNUPGHOME: home };
   execFileSync('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', `${name} <${name}@example.com>`, 'ed25519', 'sign', 'never'], { env, stdio: 'ignore' });
   const colons = execFileSync('gpg', ['--batch', '--with-colons', '--list-secret-keys'], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   const fpr = colons.split('\n').find((l) => l.startsWith('fpr:'))!.split(':')[9];
   const keyring = execFileSync('gpg', ['--batch', ...(armor ? ['--armor'] : []), '--export', fpr], { env, stdio: ['ignore', 'pipe', 'ignore'] });
-  return { sign: { config: ['gpg.format=openpgp', `user.signingkey=${fpr}`], env: { GNUPGHOME: home } }, keyring };
+  return { sign: { config: ['gpg.format=openpgp', `user.signingkey=${fpr}`], env: { GNUPGHOME: home } }, keyring, home: user };
 }
 
 /** Stop the gpg-agents that making and using the keys started. */

@@ -49,7 +49,7 @@ afterEach(() => {
 const sshSigner = (name: string): Signer => sshSignerIn(dir, name);
 const gpgSigner = (name: string, armor: boolean): Signer => gpgSignerIn(dir, name, armor, gnupgHomes);
 
-async function start(git: GitSourceSpec[], logs: string[]): Promise<RunningController> {
+async function start(git: GitSourceSpec[], logs: string[], env: Record<string, string> = {}): Promise<RunningController> {
   return startController({
     manifests: [],
     git,
@@ -62,8 +62,7 @@ async function start(git: GitSourceSpec[], logs: string[]): Promise<RunningContr
     arm: { subscriptionId: emu.subscriptionId, endpoint: emu.endpoint, ca: emu.ca, credential: 'emulator' },
     resyncIntervalMs: 5 * 60_000,
     concurrency: 4,
-    // no GNUPGHOME from the test's environment: the controller must use its own
-    env: { ...emu.env, PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir },
+    env: { ...emu.env, PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, ...env },
     logger: pino({ level: 'info' }, { write: (line: string) => void logs.push(line) }),
   });
 }
@@ -104,7 +103,8 @@ async function scenario(keyrings: GitVerifyKeyring[], trusted: Signer, other: Si
   const c1 = repo.commit({ 'a.yaml': jobYaml('job-a'), 'b.yaml': jobYaml('job-b') }, 'signed', trusted.sign);
   const server = await startGitHttpServer({ projectRoot: path.join(dir, 'srv') });
   const logs: string[] = [];
-  const ctl = await start([{ url: `${server.url}/jobs.git`, ref: 'main', intervalMs: 3_600_000, verify: keyrings }], logs);
+  // the controller's user's ~/.gnupg and GNUPGHOME (openpgp: the other key's, where it is trusted) must not count
+  const ctl = await start([{ url: `${server.url}/jobs.git`, ref: 'main', intervalMs: 3_600_000, verify: keyrings }], logs, other.home ? { HOME: other.home, ...other.sign.env } : {});
   try {
     // 1. signed by the trusted key: applied
     await waitFor('c1 applied', async () => (await ctl.store.getJob('job-a'))?.status.sourceRevision === c1 && (await source(ctl)).lastAppliedRevision === c1);
@@ -239,7 +239,7 @@ maybe('--git-verify', () => {
   });
 
   test.each(['ssh', 'openpgp'] as const)(
-    '%s: a restart adding --git-verify flags the unsigned checked-out commit; a key added to the file later is used without a restart',
+    '%s: a restart adding --git-verify flags the unsigned checked-out commit; a key added to or removed from the file takes effect without a restart',
     async (format) => {
       const signer = (name: string) => (format === 'ssh' ? sshSigner(name) : gpgSigner(name, true));
       const alice = signer('alice');
@@ -280,6 +280,16 @@ maybe('--git-verify', () => {
         expect(warningOf(src)).toBeUndefined();
         expect(src.lastVerifiedRevision).toBe(c2);
         expect(await image(ctl, 'job-a')).toBe('registry.example.com/app:2');
+        // bob's key removed again: the applied commit no longer verifies — flagged, kept
+        writeFileSync(file, alice.keyring);
+        await hook(ctl);
+        src = await waitFor('c2 flagged', async () => {
+          const s = await source(ctl);
+          return warningOf(s)?.message.includes(`commit ${c2} is not signed by a key in`) && s;
+        });
+        expect(warningOf(src)!.message).toContain('it is checked out already');
+        expect(src.lastAppliedRevision).toBe(c2);
+        expect((await ctl.store.getJob('job-a'))?.deletionTimestamp).toBeFalsy();
       } finally {
         await ctl.stop();
         await server.close();
