@@ -542,7 +542,8 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       logs: (run: string, attempt: number | undefined, follow: boolean, signal: AbortSignal) =>
         streamLogs({ store, hub, groups, defaultSubscriptionId, run, attempt, follow, signal }),
       metrics: async () => {
-        metrics.jobs.set((await store.listJobNames()).length); // at scrape time, not on every pass
+        // at scrape time, not on every pass; a store out of reach keeps the last count (the scrape still answers)
+        await store.listJobNames().then((names) => metrics.jobs.set(names.length), () => undefined);
         return metrics.render();
       },
       ready: () => ready && (!elector || elector.reachable()),

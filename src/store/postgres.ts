@@ -732,6 +732,11 @@ export class PostgresStore implements Store {
       this.open();
       const fence = fenceContext.getStore();
       const client = await this.pool.connect();
+      // A connection lost while checked out (the server stopped between two statements) emits
+      // 'error' on the client, which would end the process unheard: the next statement fails instead.
+      let lost: Error | undefined;
+      const onLost = (e: Error): void => void (lost ??= e);
+      client.on('error', onLost);
       const tx: Tx = { client: new TxClient(client), live: true, rv: 0, rvAtBegin: 0, changes: [], schedulerStates: new Map(), runs: new Map() };
       let out: T;
       try {
@@ -745,11 +750,13 @@ export class PostgresStore implements Store {
         tx.live = false;
         let broken: Error | undefined;
         await client.query('ROLLBACK').catch((e: Error) => (broken = e));
-        client.release(broken); // a connection that cannot even roll back is dropped, not reused
+        client.off('error', onLost);
+        client.release(broken ?? lost); // a connection that cannot even roll back is dropped, not reused
         throw fence ? this.fenceError(err, fence.token, 'write') : err;
       }
       tx.live = false;
-      client.release();
+      client.off('error', onLost);
+      client.release(lost);
       // Deliver in resourceVersion order: first what other processes committed before us.
       if (tx.rvAtBegin > this.delivered) await this.catchUp(tx.rvAtBegin);
       for (const { change } of tx.changes) this.deliver(change);
