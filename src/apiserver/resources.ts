@@ -585,6 +585,15 @@ export class Resources {
     // subscription made, inside one store transaction (writes wait for it to end)
     const rvParam = query.get('resourceVersion');
     let unsubscribe: () => void;
+    // the hub lost changes (a shared store's pruned change log): this watch ends, its client lists again
+    const gone = (rv: number): void => {
+      send('ERROR', statusObject(410, 'Expired', `too old resource version: changes up to ${rv} were lost; list again`));
+      res.end();
+    };
+    if (!this.ctx.hub.available()) {
+      gone(this.ctx.hub.oldestResourceVersion());
+      return;
+    }
     if (rvParam === null || rvParam === '' || rvParam === '0') {
       unsubscribe = await this.store.transaction(async () => {
         if (resource === 'containerjobs') {
@@ -595,7 +604,7 @@ export class Resources {
             if (matches(viewOf(s))) send('ADDED', render(s));
           }
         }
-        return this.ctx.hub.subscribe(forward);
+        return this.ctx.hub.subscribe(forward, gone);
       });
     } else {
       const rv = /^\d+$/.test(rvParam) ? Number(rvParam) : NaN;
@@ -606,7 +615,7 @@ export class Resources {
         return;
       }
       for (const e of replay) forward(e);
-      unsubscribe = this.ctx.hub.subscribe(forward);
+      unsubscribe = this.ctx.hub.subscribe(forward, gone);
     }
     this.ctx.streams.add(res);
     const timeout = intParam(query, 'timeoutSeconds');

@@ -60,13 +60,23 @@ export class WatchHub {
   /** Every event with resourceVersion <= this has been dropped from history (or predates the hub). */
   private horizon: number;
   /** The selector view of every object that exists, as of the last change seen. */
-  private readonly lastKnown = new Map<string, SelectorView>();
-  private readonly listeners = new Set<(e: WatchEvent) => void>();
+  private lastKnown = new Map<string, SelectorView>();
+  /** Each watch's listener, with what to call when the hub can no longer serve it (changes were lost). */
+  private readonly listeners = new Map<(e: WatchEvent) => void, ((resourceVersion: number) => void) | undefined>();
   private readonly unsubscribe: () => void;
+  /** While the hub lists again after a resync: changes wait here, and watches are refused (410). */
+  private relisting: Change[] | null = null;
+  /** Resyncs handled (changes lost by the store's feed, e.g. a pruned shared change log). */
+  resyncs = 0;
 
-  private constructor(store: Store, private readonly capacity: number, horizon: number) {
+  private constructor(private readonly store: Store, private readonly capacity: number, horizon: number) {
     this.horizon = horizon;
-    this.unsubscribe = store.onChange((c) => this.onChange(c));
+    const offChange = store.onChange((c) => this.onChange(c));
+    const offResync = store.onResync?.((rv) => this.onResync(rv));
+    this.unsubscribe = () => {
+      offChange();
+      offResync?.();
+    };
   }
 
   /**
@@ -76,10 +86,16 @@ export class WatchHub {
   static async open(store: Store, capacity = 2000): Promise<WatchHub> {
     return store.transaction(async () => {
       const hub = new WatchHub(store, capacity, await store.currentResourceVersion());
-      for (const j of await store.listJobLabels()) hub.lastKnown.set(`containerjobs/${j.name}`, { resource: 'containerjobs', name: j.name, labels: j.labels });
-      for (const r of await store.listRunJobs()) hub.lastKnown.set(`containerjobruns/${r.id}`, { resource: 'containerjobruns', id: r.id, job: r.job });
+      hub.lastKnown = await WatchHub.views(store);
       return hub;
     });
+  }
+
+  private static async views(store: Store): Promise<Map<string, SelectorView>> {
+    const out = new Map<string, SelectorView>();
+    for (const j of await store.listJobLabels()) out.set(`containerjobs/${j.name}`, { resource: 'containerjobs', name: j.name, labels: j.labels });
+    for (const r of await store.listRunJobs()) out.set(`containerjobruns/${r.id}`, { resource: 'containerjobruns', id: r.id, job: r.job });
+    return out;
   }
 
   close(): void {
@@ -87,7 +103,54 @@ export class WatchHub {
     this.listeners.clear();
   }
 
+  /** False while the hub lists again after a resync (a watch asked for then is answered 410: list again). */
+  available(): boolean {
+    return this.relisting === null;
+  }
+
+  /**
+   * The store lost changes up to `rv` (Kubernetes' "too old resource version"): every watch ends
+   * with 410 Gone (its client lists again), the history is dropped, and the selector views are
+   * read again in one transaction; changes that arrive meanwhile are applied after it, those the
+   * listing already covers skipped.
+   */
+  private onResync(rv: number): void {
+    this.resyncs++;
+    this.history = [];
+    this.horizon = Math.max(this.horizon, rv);
+    const ended = [...this.listeners];
+    this.listeners.clear();
+    for (const [, gone] of ended) {
+      try {
+        gone?.(rv);
+      } catch {
+        // one broken watch connection must not affect the others
+      }
+    }
+    if (this.relisting) return; // the listing under way reads after this point anyway
+    this.relisting = [];
+    void this.store
+      .transaction(async () => ({ views: await WatchHub.views(this.store), at: await this.store.currentResourceVersion() }))
+      .then(
+        ({ views, at }) => {
+          this.lastKnown = views;
+          this.horizon = Math.max(this.horizon, at);
+        },
+        () => undefined, // the store is out of reach: what arrived is applied to the views as they are
+      )
+      .finally(() => {
+        const waiting = this.relisting ?? [];
+        this.relisting = null;
+        for (const c of waiting) this.onChange(c);
+      });
+  }
+
   private onChange(change: Change): void {
+    if (this.relisting) {
+      this.relisting.push(change);
+      return;
+    }
+    if (change.resourceVersion <= this.horizon) return; // covered by the listing the hub started from
     const key = `${change.resource}/${change.name}`;
     const previous = this.lastKnown.get(key);
     let object: Snapshot;
@@ -124,7 +187,7 @@ export class WatchHub {
       const dropped = this.history.splice(0, this.history.length - this.capacity);
       this.horizon = dropped[dropped.length - 1]!.resourceVersion;
     }
-    for (const l of [...this.listeners]) {
+    for (const l of [...this.listeners.keys()]) {
       try {
         l(event);
       } catch {
@@ -138,7 +201,7 @@ export class WatchHub {
    * A listener registered in the same tick receives everything after the replay.
    */
   since(resource: Resource, rv: number): WatchEvent[] | 'gone' {
-    if (rv < this.horizon) return 'gone';
+    if (rv < this.horizon || this.relisting) return 'gone';
     return this.history.filter((e) => e.resourceVersion > rv && e.object.resource === resource);
   }
 
@@ -146,8 +209,9 @@ export class WatchHub {
     return this.horizon;
   }
 
-  subscribe(listener: (e: WatchEvent) => void): () => void {
-    this.listeners.add(listener);
+  /** `gone`: called (and the listener dropped) when the hub can no longer serve this watch. */
+  subscribe(listener: (e: WatchEvent) => void, gone?: (resourceVersion: number) => void): () => void {
+    this.listeners.set(listener, gone);
     return () => this.listeners.delete(listener);
   }
 }

@@ -396,7 +396,12 @@ export class SourceSync {
     opts: SourceSyncOptions = {},
   ) {
     this.bulkMin = opts.bulkMin ?? 16;
-    this.unsubscribe = store.onChange((c) => this.onChange(c));
+    const offChange = store.onChange((c) => this.onChange(c));
+    const offResync = store.onResync?.(() => this.reset()); // changes were lost: the next pass reads every job
+    this.unsubscribe = () => {
+      offChange();
+      offResync?.();
+    };
   }
 
   close(): void {

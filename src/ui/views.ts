@@ -195,13 +195,22 @@ export class JobRowIndex {
   private readonly unsubscribe: () => void;
 
   constructor(private readonly store: Store) {
-    this.unsubscribe = store.onChange((c) => {
+    const offChange = store.onChange((c) => {
       if (c.resource !== 'containerjobs' || !this.rows) return;
       if (c.kind === 'DELETED') {
         this.rows.delete(c.name);
         this.dirty.delete(c.name);
       } else this.dirty.add(c.name);
     });
+    // changes were lost (a shared store's pruned change log): the next request reads every job again
+    const offResync = store.onResync?.(() => {
+      this.rows = undefined;
+      this.dirty.clear();
+    });
+    this.unsubscribe = () => {
+      offChange();
+      offResync?.();
+    };
   }
 
   close(): void {
