@@ -375,6 +375,22 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     },
     log: log.child({ component: 'leader' }),
   }) : null;
+  // A replica queues the jobs it writes itself. What other replicas write reaches the leader
+  // through the change feed (a follower's API write, a manifest pass a follower applied first),
+  // and a follower's trigger or suspend (scheduler state: no change row) through a wake-up.
+  if (pgStore && elector) {
+    const offChange = store.onChange((c) => {
+      if (c.remote && c.resource === 'containerjobs' && elector.isLeader()) queue.add(c.name);
+    });
+    const offWake = pgStore.onWake((name) => {
+      if (name && elector.isLeader()) queue.add(name);
+    });
+    undo.push(offChange, offWake);
+  }
+  const enqueue = (name: string): void => {
+    queue.add(name);
+    if (pgStore && elector && !elector.isLeader()) void pgStore.wake(name).catch((err) => log.warn({ job: name, err: errorSummary(err) }, 'waking the leader failed'));
+  };
 
   const handler = async (key: string, signal: AbortSignal) => {
     const term = elector?.current() ?? null;
@@ -516,7 +532,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       enqueue: (name: string) => {
         // the reconcile lists an unlisted scope itself; noting it here keeps it in the periodic resync
         void noteScopeOf(name).catch(() => undefined);
-        queue.add(name);
+        enqueue(name);
       },
       trigger: async (name: string) => {
         const now = clock.now();
@@ -526,7 +542,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
           if (!st.pendingManual.some((p) => p.id === id)) st.pendingManual.push({ id, requestedAt: now });
           await store.putSchedulerState(name, st);
         });
-        queue.add(name);
+        enqueue(name);
         return { run: id };
       },
       setSuspended: async (name: string, suspended: boolean | null) => {
@@ -536,9 +552,9 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
           st.suspendOverride = suspended;
           await store.putSchedulerState(name, st);
         });
-        queue.add(name);
+        enqueue(name);
       },
-      operator: operatorVerbs({ store, clock, enqueue: (name) => queue.add(name) }),
+      operator: operatorVerbs({ store, clock, enqueue }),
       logs: (run: string, attempt: number | undefined, follow: boolean, signal: AbortSignal) =>
         streamLogs({ store, hub, groups, defaultSubscriptionId, run, attempt, follow, signal }),
       metrics: async () => {

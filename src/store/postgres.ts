@@ -33,6 +33,8 @@ import type { Change, JobInput, JobStatus, Lazy, OutboxEntry, OutboxQuery, Outbo
 /** The advisory lock key every write transaction takes ('acictl' in ASCII). */
 const WRITE_LOCK = 0x616369637463;
 const CHANNEL = 'acictl_changes';
+/** Wake-ups for the leader: a job to reconcile now (a follower's API wrote its scheduler state, which makes no change row). */
+const WAKE_CHANNEL = 'acictl_wake';
 export const LEASE_NAME = 'controller';
 
 /** Whether `url` names a PostgreSQL database (postgres:// or postgresql://). */
@@ -277,6 +279,7 @@ export class PostgresStore implements Store {
   private pollTimer: NodeJS.Timeout | null = null;
   private catching: Promise<void> | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
+  private readonly wakeListeners = new Set<(name: string) => void>();
   private relistenTimer: NodeJS.Timeout | null = null;
   /** Fenced writes refused by the database so far. */
   fencingRefusals = 0;
@@ -624,6 +627,24 @@ export class PostgresStore implements Store {
   }
 
   /**
+   * Ask whichever process leads to reconcile `name` now (NOTIFY): for writes that make no change
+   * row (scheduler state: a manual trigger, a suspend override) made by a follower. Best effort: a
+   * wake-up sent while the leader's LISTEN connection is down is lost (the job's own timers and a
+   * new leader's full resync still come).
+   */
+  async wake(name: string): Promise<void> {
+    this.open();
+    await this.pool.query(`SELECT pg_notify('${WAKE_CHANNEL}', $1)`, [name]);
+  }
+
+  onWake(listener: (name: string) => void): () => void {
+    this.wakeListeners.add(listener);
+    return () => {
+      this.wakeListeners.delete(listener);
+    };
+  }
+
+  /**
    * Delete change-log rows older than the retention age or beyond the newest `maxRows` (always a
    * prefix: every row up to a resourceVersion, so what is left has no holes). Any replica may run
    * it. A process that had not yet delivered a pruned row finds out (catchUp) and resyncs.
@@ -814,12 +835,24 @@ export class PostgresStore implements Store {
       this.relisten(250);
     };
     let connected = false;
-    l.on('notification', () => void this.catchUp().catch((err: Error) => this.opts.onFeedError?.(err)));
+    l.on('notification', (msg) => {
+      if (msg.channel === WAKE_CHANNEL) {
+        for (const w of [...this.wakeListeners]) {
+          try {
+            w(msg.payload ?? '');
+          } catch {
+            // a faulty listener must not break the feed
+          }
+        }
+        return;
+      }
+      void this.catchUp().catch((err: Error) => this.opts.onFeedError?.(err));
+    });
     l.on('error', () => connected && onLost()); // before connect too: an unhandled 'error' would end the process
     l.on('end', () => connected && onLost());
     try {
       await l.connect();
-      await l.query(`LISTEN ${CHANNEL}`);
+      await l.query(`LISTEN ${CHANNEL}; LISTEN ${WAKE_CHANNEL}`);
     } catch (err) {
       lost = true;
       await l.end().catch(() => undefined);
@@ -943,7 +976,7 @@ export function sqlText(s: string): string {
 
 /** A change another process committed, with the object as written at that resourceVersion (or, DELETED, as it was). */
 function remoteChange(r: Row): Change {
-  const change: Change = { resourceVersion: Number(r.rv), resource: r.resource as Change['resource'], kind: r.kind as Change['kind'], name: r.name as string };
+  const change: Change = { resourceVersion: Number(r.rv), resource: r.resource as Change['resource'], kind: r.kind as Change['kind'], name: r.name as string, remote: true };
   const text = r.object as string | null;
   if (text === null) return change;
   if (change.kind === 'DELETED') {

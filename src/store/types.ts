@@ -93,6 +93,8 @@ export interface Change {
    * write (the watch hub reads nothing per change, and listeners stay synchronous).
    */
   written?: WrittenJob | WrittenRun;
+  /** Set when another process made the change (a shared store): what this process did not write itself. */
+  remote?: true;
 }
 
 /** A value read now and decoded on its first call (then kept): cheap to hold, cheap when never looked at. */

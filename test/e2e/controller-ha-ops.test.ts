@@ -180,4 +180,81 @@ maybe('replicas on PostgreSQL: readiness, leases, a refused ARM write', () => {
     );
     await db.query('DROP TRIGGER trap ON runs');
   });
+
+  test('writes through a follower\'s API go to the store and reach the leader at once: a new job, a manual run of it', async () => {
+    await db.query('DROP TABLE IF EXISTS trap');
+    const lead = await waitUntil('a leader', leader, 20_000, 100);
+    const follower = reps.procs.find((p) => p !== lead && p.child.exitCode === null)!;
+    const dir = tmp('acictl-haops-m3-');
+    dirs.push(dir);
+    writeFileSync(path.join(dir, 'via-follower.yaml'), jobYaml('via-follower', { schedule: null, command: 'echo via follower' }));
+    const t0 = Date.now();
+    expect((await runCli(['apply', '-f', path.join(dir, 'via-follower.yaml'), '--state-dir', follower.stateDir])).code).toBe(0);
+    // the leader reconciles it (Ready) although the write went through the follower
+    await waitUntil('the leader to reconcile the new job', async () => {
+      const j = await follower.job('via-follower');
+      return j?.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True') ? true : null;
+    }, 10_000, 100);
+    const readyMs = Date.now() - t0;
+    const t1 = Date.now();
+    const run = await runCli(['run', 'via-follower', '--state-dir', follower.stateDir]);
+    expect(run.code).toBe(0);
+    const created = await waitUntil('the leader to create the manual run', () => emu.stats().creations.find((c) => c.tags['acictl.dev/job'] === 'via-follower'), 10_000, 50);
+    const runMs = Date.now() - t1;
+    expect(created).toBeDefined();
+    expect(readyMs).toBeLessThan(10_000);
+    console.log(`HA ops: through the follower: new job Ready after ${readyMs} ms, manual run created ${runMs} ms after \`acictl run\` started`);
+  });
+
+  test('SIGSTOP the leader past its lease, another takes over and launches, SIGCONT: nothing of the old one is accepted, it steps down', async () => {
+    await db.query('DROP TABLE IF EXISTS trap');
+    // a job that fires every 2 s, so the frozen leader has due work when it wakes
+    const manifests = tmp('acictl-haops-m2-');
+    dirs.push(manifests);
+    writeFileSync(path.join(manifests, 'tick.yaml'), jobYaml('tick', { schedule: '*/2 * * * * *', command: 'echo tick', extra: '  concurrencyPolicy: Allow\n' }));
+    const apply = await runCli(['apply', '-f', path.join(manifests, 'tick.yaml'), '--state-dir', reps.procs[0].stateDir]);
+    expect(apply.code).toBe(0);
+    const tickCreates = () => emu.stats().creations.filter((c) => c.tags['acictl.dev/job'] === 'tick');
+    await waitUntil('tick runs', () => (tickCreates().length >= 2 ? true : null), 30_000, 100);
+    const old = await waitUntil('a leader', leader, 20_000, 100);
+    const other = reps.procs.find((p) => p !== old && p.child.exitCode === null)!;
+    const frozen = (await readLease(db))!;
+    const refusedBefore = (await metricValue(old, 'acictl_fencing_refusals_total', 'what="write"')) + (await metricValue(old, 'acictl_fencing_refusals_total', 'what="arm"'));
+
+    old.child.kill('SIGSTOP');
+    const stoppedAt = Date.now();
+    const taken = await waitUntil('the other replica to take over', async () => {
+      const l = await readLease(db);
+      return l && l.token > frozen.token && reps.byHolder(l.holder) === other ? l : null;
+    }, 20_000, 50);
+    const takeoverMs = Date.now() - stoppedAt;
+    const atTakeover = tickCreates().length;
+    await waitUntil('the new leader to launch', () => (tickCreates().length >= atTakeover + 2 ? true : null), 20_000, 100);
+    await new Promise((r) => setTimeout(r, 1000)); // the frozen one has several slots due by now
+    const contAt = Date.now();
+    old.child.kill('SIGCONT');
+    await waitUntil('the resumed ex-leader to step down', () => old.lines().some((l) => l.msg === 'stopped leading' && l.token === frozen.token), 15_000, 50);
+    await new Promise((r) => setTimeout(r, 3000));
+
+    // it stepped down and stays a follower; the lease is the new leader's
+    expect(await metricValue(old, 'acictl_leader')).toBe(0);
+    expect(await fetch(`${old.url}/readyz`).then((r) => r.text())).toBe('ok\nrole: follower\n');
+    expect((await readLease(db))!.token).toBe(taken.token);
+    // what it tried on waking was refused by the database (counted by it, recorded in the table) …
+    const refused = (await metricValue(old, 'acictl_fencing_refusals_total', 'what="write"')) + (await metricValue(old, 'acictl_fencing_refusals_total', 'what="arm"')) - refusedBefore;
+    const rows = (await db.query('SELECT what, count(*)::int AS n FROM fencing_refusals WHERE token = $1 GROUP BY what ORDER BY what', [frozen.token])).rows;
+    expect(refused).toBeGreaterThanOrEqual(1);
+    expect(rows.reduce((x, r) => x + r.n, 0)).toBe(refused);
+    // … and nothing it did was accepted: no reconciler event of it (each is logged after the commit
+    // that recorded it), no create or delete it made, and no (run, attempt) created twice
+    const afterWake = old.lines().filter((l) => Number(l.time) >= contAt);
+    expect(afterWake.filter((l) => l.component === 'reconciler' && typeof l.reason === 'string')).toEqual([]);
+    const keys = tickCreates().map((c) => `${c.tags['acictl.dev/run']}#${c.tags['acictl.dev/attempt'] ?? '1'}`);
+    expect(keys.length - new Set(keys).size).toBe(0);
+    const slots = tickCreates().map((c) => c.tags['acictl.dev/scheduled-time']);
+    expect(slots.length - new Set(slots).size).toBe(0);
+    console.log(
+      `HA ops: SIGSTOP → takeover ${takeoverMs} ms (lease ${LEASE.duration} ms); resumed ex-leader (token ${frozen.token}): ${refused} refused (${rows.map((r) => `${r.what} ${r.n}`).join(', ')}), 0 accepted, stepped down`,
+    );
+  });
 });
