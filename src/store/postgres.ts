@@ -191,6 +191,7 @@ interface Tx {
   /** The transaction's connection; a query sends the deferred statements before it, in the same round trip. */
   client: TxClient;
   live: boolean;
+  /** NaN until the transaction has begun in the database (`await tx.client.begin()` before using it). */
   rv: number;
   rvAtBegin: number;
   changes: { change: Change; object: string }[];
@@ -202,33 +203,68 @@ interface Tx {
   runs: Map<string, string | null>;
 }
 
+type Result = { rows: Row[]; rowCount: number | null };
+
 /**
  * A transaction's connection. Statements whose result nobody needs (`defer`) are held and sent
  * with the next query, or with the COMMIT, as one simple-protocol query (their parameters as
  * literals): one round trip for all of them. An error in one of them fails that later query, and
- * with it the transaction (rolled back whole, as it would have been).
+ * with it the transaction (rolled back whole, as it would have been). The transaction's opening
+ * statements (beginSql) are held the same way: the write lock is taken, and the fencing token
+ * checked, in the round trip of the first query, before it runs.
  */
 class TxClient {
-  private pending: string[] = [];
+  private pending: string[];
+  /** Where the resourceVersion read by the opening statements is in the next batch (-1: already read). */
+  private rvAt: number;
+  private deferred = 0;
 
-  constructor(readonly raw: PoolClient) {}
+  constructor(
+    readonly raw: PoolClient,
+    opening: string[],
+    private readonly onBegun: (rv: number) => void,
+  ) {
+    this.pending = [...opening];
+    this.rvAt = opening.length - 1;
+  }
+
+  get begun(): boolean {
+    return this.rvAt < 0;
+  }
+
+  /** Whether anything was written or read (nothing: there is nothing to commit either). */
+  get used(): boolean {
+    return this.begun || this.deferred > 0;
+  }
 
   defer(sql: string, params: unknown[] = []): void {
     this.pending.push(inline(sql, params));
+    this.deferred++;
   }
 
-  async query(sql: string, params: unknown[] = []): Promise<{ rows: Row[]; rowCount: number | null }> {
+  async query(sql: string, params: unknown[] = []): Promise<Result> {
     if (this.pending.length === 0) return this.raw.query(sql, params);
-    const batch = this.take(inline(sql, params));
-    const results = (await this.raw.query(batch)) as unknown as { rows: Row[]; rowCount: number | null }[];
+    const results = await this.send(inline(sql, params));
     return results[results.length - 1];
   }
 
-  /** The deferred statements followed by `last`, as one query text; nothing is deferred after. */
-  take(last: string): string {
-    const batch = [...this.pending, last].join('; ');
+  /** Begin in the database now, if not yet (the resourceVersion is needed before the next query). */
+  async begin(): Promise<void> {
+    if (!this.begun) await this.send();
+  }
+
+  /** What is held, followed by `last`, in one round trip; every statement's result. */
+  async send(last?: string): Promise<Result[]> {
+    const batch = last === undefined ? this.pending : [...this.pending, last];
     this.pending = [];
-    return batch;
+    const out = (await this.raw.query(batch.join('; '))) as unknown as Result | Result[];
+    const results = Array.isArray(out) ? out : [out];
+    if (this.rvAt >= 0) {
+      const at = this.rvAt;
+      this.rvAt = -1;
+      this.onBegun(Number(results[at].rows[0].value));
+    }
+    return results;
   }
 }
 
@@ -395,6 +431,7 @@ export class PostgresStore implements Store {
   }
 
   private async statusWrite(tx: Tx, name: string, status: JobStatus): Promise<Row | undefined> {
+    await tx.client.begin();
     const { rows } = await tx.client.query('UPDATE jobs SET status = $1, resource_version = $2 WHERE name = $3 RETURNING *', [JSON.stringify(status ?? {}), tx.rv + 1, name]);
     const row = rows[0];
     if (!row) return undefined;
@@ -487,6 +524,7 @@ export class PostgresStore implements Store {
   putRun(run: RunRecord): Promise<void> {
     return this.write(async (tx) => {
       const text = JSON.stringify(run);
+      await tx.client.begin();
       const rv = ++tx.rv;
       const upsert = `INSERT INTO runs (id, job, scheduled_time, resource_version, record) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (id) DO UPDATE SET job = excluded.job, scheduled_time = excluded.scheduled_time,
@@ -614,7 +652,10 @@ export class PostgresStore implements Store {
   // change feed -------------------------------------------------------------------------------
   async currentResourceVersion(): Promise<number> {
     const tx = this.tx();
-    if (tx) return tx.rv;
+    if (tx) {
+      await tx.client.begin();
+      return tx.rv;
+    }
     return this.committedRv();
   }
 
@@ -741,6 +782,7 @@ export class PostgresStore implements Store {
 
   /** `object`: the JSON of the object as written (ADDED/MODIFIED) or as it was (DELETED), for other processes. */
   private queue(tx: Tx, change: Change, object: string): void {
+    if (!Number.isSafeInteger(change.resourceVersion)) throw new Error(`store: a change at resourceVersion ${change.resourceVersion} (the transaction had not begun)`);
     tx.changes.push({ change, object });
   }
 
@@ -752,21 +794,22 @@ export class PostgresStore implements Store {
     return this.gate.hold(async () => {
       this.open();
       const fence = fenceContext.getStore();
+      const opening = beginSql(fence?.token);
       const client = await this.pool.connect();
       // A connection lost while checked out (the server stopped between two statements) emits
       // 'error' on the client, which would end the process unheard: the next statement fails instead.
       let lost: Error | undefined;
       const onLost = (e: Error): void => void (lost ??= e);
       client.on('error', onLost);
-      const tx: Tx = { client: new TxClient(client), live: true, rv: 0, rvAtBegin: 0, changes: [], schedulerStates: new Map(), runs: new Map() };
+      // Write transactions are serialized, so every round trip in one is paid once per write by
+      // the whole process: the opening statements go with the first query (TxClient), the
+      // closing ones with the COMMIT (commitSql), and writes whose result nobody needs with either.
+      const tx: Tx = { client: undefined as unknown as TxClient, live: true, rv: NaN, rvAtBegin: NaN, changes: [], schedulerStates: new Map(), runs: new Map() };
+      tx.client = new TxClient(client, opening, (rv) => (tx.rv = tx.rvAtBegin = rv));
       let out: T;
       try {
-        // One round trip to begin and one to commit (see beginSql): write transactions are
-        // serialized, so every round trip in them is paid once per write by the whole process.
-        const begun = (await client.query(beginSql(fence?.token))) as unknown as { rows: Row[] }[];
-        tx.rv = tx.rvAtBegin = Number(begun[begun.length - 1].rows[0].value);
         out = await this.als.run(tx, () => fn(tx));
-        await client.query(tx.client.take(commitSql(tx)));
+        if (tx.client.used) await tx.client.send(commitSql(tx)); // else nothing was sent: nothing to commit
       } catch (err) {
         tx.live = false;
         let broken: Error | undefined;
@@ -846,7 +889,8 @@ export class PostgresStore implements Store {
         }
         return;
       }
-      void this.catchUp().catch((err: Error) => this.opts.onFeedError?.(err));
+      // The payload is the committed resourceVersion: this process's own commits are delivered already.
+      if (Number(msg.payload) > this.delivered) void this.catchUp().catch((err: Error) => this.opts.onFeedError?.(err));
     });
     l.on('error', () => connected && onLost()); // before connect too: an unhandled 'error' would end the process
     l.on('end', () => connected && onLost());
@@ -923,18 +967,18 @@ export class PostgresStore implements Store {
 }
 
 /**
- * The statements that open a write transaction, as one simple-protocol query (one round trip):
- * BEGIN, the write lock, the fencing check when fenced, and the current resourceVersion (the
- * last result). Only integers are interpolated.
+ * The statements that open a write transaction, sent ahead of its first query in the same round
+ * trip (TxClient): BEGIN, the write lock, the fencing check when fenced, and the current
+ * resourceVersion (the last of them). Only integers are interpolated.
  */
-function beginSql(fenceToken: number | undefined): string {
+function beginSql(fenceToken: number | undefined): string[] {
   const sql = ['BEGIN', `SELECT pg_advisory_xact_lock(${WRITE_LOCK})`];
   if (fenceToken !== undefined) {
     if (!Number.isSafeInteger(fenceToken)) throw new Error(`fencing token ${fenceToken} is not an integer`);
     sql.push(`SELECT acictl_fence(${fenceToken})`);
   }
   sql.push(`SELECT value FROM meta WHERE key = 'resourceVersion'`);
-  return sql.join('; ');
+  return sql;
 }
 
 /**
@@ -943,7 +987,7 @@ function beginSql(fenceToken: number | undefined): string {
  * (sqlText), since the simple protocol has no parameters.
  */
 function commitSql(tx: Tx): string {
-  if (tx.rv === tx.rvAtBegin) return 'COMMIT';
+  if (!tx.client.begun || tx.rv === tx.rvAtBegin) return 'COMMIT';
   if (!Number.isSafeInteger(tx.rv)) throw new Error(`resourceVersion ${tx.rv} is not an integer`);
   const sql = [`UPDATE meta SET value = ${tx.rv} WHERE key = 'resourceVersion'`];
   if (tx.changes.length > 0) {

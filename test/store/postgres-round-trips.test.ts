@@ -7,7 +7,7 @@
  * (sqlText) reach the server unchanged.
  */
 import type { PoolClient } from 'pg';
-import { PostgresStore, sqlText } from '../../src/store/postgres';
+import { FencedError, PostgresStore, sqlText, withFence } from '../../src/store/postgres';
 import { findPostgres, startPostgres, type TestPostgres } from '../fixtures/postgres';
 import { jobInput, runRecord } from './contract';
 
@@ -117,16 +117,40 @@ maybe('PostgresStore round trips', () => {
         return { before, after, phase: again?.phase };
       });
       expect(seen).toEqual({ before: undefined, after: { lastScheduleTime: 1000 }, phase: 'Running' });
-      // BEGIN…; SELECT state; SELECT record; the four writes with the change row and COMMIT
+      // BEGIN…SELECT state (the opening statements go with the first query); SELECT record; the four writes with the change row and COMMIT
       const sent = q.ofTransaction();
-      expect(sent).toHaveLength(4);
-      expect(sent[3]).toMatch(/^INSERT INTO scheduler_state .*INSERT INTO runs .*INSERT INTO events .*DELETE FROM events .*INSERT INTO logs .*COMMIT$/s);
+      expect(sent).toHaveLength(3);
+      expect(sent[0]).toMatch(/^BEGIN; SELECT pg_advisory_xact_lock\(\d+\); SELECT value FROM meta .*; SELECT state FROM scheduler_state/);
+      expect(sent[2]).toMatch(/^INSERT INTO scheduler_state .*INSERT INTO runs .*INSERT INTO events .*DELETE FROM events .*INSERT INTO logs .*COMMIT$/s);
       // all of it committed, the run as MODIFIED (it existed), the event text intact
       expect((await store.getSchedulerState('a')) as unknown).toEqual({ lastScheduleTime: 1000 });
       expect((await store.getRun('a-1'))?.phase).toBe('Running');
       expect((await store.listEvents('a')).map((e) => e.message)).toEqual(["it's \\ here"]);
       expect(await store.getLog('a-1', 1)).toEqual([{ container: 'main', content: 'line 1\n' }]);
       expect(await store.currentResourceVersion()).toBe(3);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a transaction of writes that return nothing is one round trip; a fenced one is still refused by the database', async () => {
+    const store = await PostgresStore.open(pg.createDatabase(`rt${n++}`));
+    try {
+      await store.putJob(jobInput('a'));
+      const q = countQueries(store);
+      q.sent.length = 0;
+      await store.putSchedulerState('a', { lastScheduleTime: 7 } as never);
+      const sent = q.ofTransaction();
+      expect(sent).toHaveLength(1);
+      expect(sent[0]).toMatch(/^BEGIN; .*INSERT INTO scheduler_state .*; COMMIT$/s);
+      expect((await store.getSchedulerState('a')) as unknown).toEqual({ lastScheduleTime: 7 });
+      // no lease row: every token is stale, and the write that went in the same round trip is not kept
+      await expect(withFence(1, () => store.putSchedulerState('a', { lastScheduleTime: 8 } as never))).rejects.toThrow(FencedError);
+      expect((await store.getSchedulerState('a')) as unknown).toEqual({ lastScheduleTime: 7 });
+      // a transaction that sends nothing costs nothing
+      q.sent.length = 0;
+      await store.transaction(async () => undefined);
+      expect(q.sent.filter((x) => x.text.startsWith('BEGIN'))).toHaveLength(0);
     } finally {
       await store.close();
     }
