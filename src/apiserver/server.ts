@@ -20,6 +20,7 @@ import { loadJobSchema, type JobSchema } from './schema';
 import { ApiError, errors } from './status';
 import type { TlsMaterial } from './tls';
 import { WatchHub } from './watch';
+import { storeUnreachable } from '../store/common';
 import { backfill, runVerb, type OperatorApi } from './operator';
 
 /** The pino-compatible subset the API logs through. */
@@ -200,6 +201,10 @@ class ApiHandler {
       if (err instanceof ApiError) {
         if (err.code >= 500) this.log.error({ method, path, reason: err.reason }, 'API request failed');
         sendError(res, err);
+      } else if (storeUnreachable(err)) {
+        // a shared store out of reach (PostgreSQL down): the client may retry, nothing is wrong with its request
+        this.log.warn({ method, path, err: { message: (err as Error).message } }, 'API request failed: the store is unreachable');
+        sendError(res, new ApiError(503, 'ServiceUnavailable', 'the store is unreachable; retry later', undefined, { 'Retry-After': '1' }));
       } else {
         // never the request body, never the error's data: a message and a stack for us
         this.log.error({ method, path, err: { message: (err as Error)?.message, stack: (err as Error)?.stack } }, 'API request failed');

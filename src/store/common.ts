@@ -263,3 +263,15 @@ export function rowToOutbox(r: Record<string, unknown>): OutboxEntry {
   if (r.finished_at !== null && r.finished_at !== undefined) e.finishedAt = Number(r.finished_at);
   return e;
 }
+
+/**
+ * Whether `err` says the store's server is out of reach (a networked store: refused, reset or
+ * timed-out connections, a server shutting down, a connection lost mid-statement), as opposed to
+ * a bug or a bad request: the API answers 503 for these, so clients retry.
+ */
+export function storeUnreachable(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', '57P01', '57P02', '57P03'].includes(code) || code.startsWith('08'))) return true;
+  return typeof message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection refused/i.test(message);
+}
