@@ -31,11 +31,11 @@ interface Figure {
 /** `script`: the bench file (default: `name`), for a bench run twice with different options. */
 const BENCHES: { name: string; script?: string; args: string[]; quick: string[] }[] = [
   { name: 'scale', args: [], quick: ['sizes=200,1000'] },
-  { name: 'scale-postgres', script: 'scale', args: ['store=postgres', 'sizes=10000', 'restart=0'], quick: ['store=postgres', 'sizes=1000', 'restart=0'] },
+  { name: 'scale-postgres', script: 'scale', args: ['store=postgres', 'sizes=10000', 'restart=0', 'timeoutSeconds=400'], quick: ['store=postgres', 'sizes=1000', 'restart=0'] },
   { name: 'steady-state', args: [], quick: ['jobs=1000', 'resyncIntervalMs=2000', 'resyncs=2'] },
   { name: 'arm-calls', args: [], quick: ['jobs=20', 'runSeconds=15'] },
   { name: 'schedule-lag', args: [], quick: ['jobs=200', 'repeats=1'] },
-  { name: 'schedule-lag-postgres', script: 'schedule-lag', args: ['store=postgres', 'parts=A', 'sharedCore=0'], quick: ['store=postgres', 'parts=A', 'sharedCore=0', 'jobs=200', 'repeats=1'] },
+  { name: 'schedule-lag-postgres', script: 'schedule-lag', args: ['store=postgres', 'parts=A', 'sharedCore=0', 'leadSeconds=30'], quick: ['store=postgres', 'parts=A', 'sharedCore=0', 'jobs=200', 'repeats=1'] },
   { name: 'watch-latency', args: [], quick: ['edits=30', 'baseJobs=200'] },
   { name: 'validation', args: [], quick: ['documents=2000'] },
   { name: 'aci-throttle', args: [], quick: ['creates=150'] },

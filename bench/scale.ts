@@ -9,9 +9,10 @@
  * same manifests and the same emulator (a restart): `restartReadySeconds_N`, and how many files it
  * validated (`restartValidatedFiles_N`; unchanged files come from the validation cache).
  * `store=postgres` runs the same on the PostgreSQL store (a local server, a fresh database per
- * start; bench/lib/store.ts); `restart=0` leaves out the restart.
+ * start; bench/lib/store.ts); `restart=0` leaves out the restart; `timeoutSeconds` (default 120)
+ * bounds the wait for every job Ready.
  *
- *   npx node dist/bench/scale.js [sizes=1000,10000] [resourceGroups=10] [store=sqlite|postgres] [restart=1]
+ *   npx node dist/bench/scale.js [sizes=1000,10000] [resourceGroups=10] [store=sqlite|postgres] [restart=1] [timeoutSeconds=120]
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -69,7 +70,7 @@ async function runChild(cfg: object, jobs: number): Promise<Measured> {
 }
 
 /** A first start on a new state dir; with `restart`, a second start on the same state dir, manifests and emulator. */
-async function measure(jobs: number, resourceGroups: number, restart: boolean, store: BenchStore): Promise<{ first: Measured; restart?: Measured }> {
+async function measure(jobs: number, resourceGroups: number, restart: boolean, store: BenchStore, timeoutSeconds: number): Promise<{ first: Measured; restart?: Measured }> {
   const tmp = tempDir('scale');
   const emu = await startEmulator({ runtime: 'simulate', throttling: 'off', lroDelayMs: 50 });
   try {
@@ -84,7 +85,7 @@ async function measure(jobs: number, resourceGroups: number, restart: boolean, s
       subscriptionId: emu.subscriptionId,
       identityEndpoint: emu.identity.endpoint,
       identityHeader: emu.identity.header,
-      timeoutMs: 120_000,
+      timeoutMs: timeoutSeconds * 1000,
     };
     const first = await runChild(cfg, jobs);
     return restart ? { first, restart: await runChild(cfg, jobs) } : { first };
@@ -94,7 +95,7 @@ async function measure(jobs: number, resourceGroups: number, restart: boolean, s
   }
 }
 
-export async function run(opts: { sizes?: string | number; resourceGroups?: number; store?: string; restart?: number } = {}): Promise<BenchResult> {
+export async function run(opts: { sizes?: string | number; resourceGroups?: number; store?: string; restart?: number; timeoutSeconds?: number } = {}): Promise<BenchResult> {
   const store = await openBenchStore(parseStoreKind(opts.store));
   if ('skipped' in store) {
     progress(`scale (${opts.store}): ${store.skipped}`);
@@ -107,7 +108,7 @@ export async function run(opts: { sizes?: string | number; resourceGroups?: numb
   }
 }
 
-async function runOn(store: BenchStore, opts: { sizes?: string | number; resourceGroups?: number; restart?: number }): Promise<BenchResult> {
+async function runOn(store: BenchStore, opts: { sizes?: string | number; resourceGroups?: number; restart?: number; timeoutSeconds?: number }): Promise<BenchResult> {
   const sizes = String(opts.sizes ?? '1000,10000')
     .split(',')
     .map(Number)
@@ -117,7 +118,7 @@ async function runOn(store: BenchStore, opts: { sizes?: string | number; resourc
   const out: BenchResult = { store: store.description, resourceGroups: rgs };
   const measured: { n: number; ready: number; rss: number }[] = [];
   for (const n of sizes) {
-    const m = await measure(n, rgs, opts.restart !== 0 && n === sizes[sizes.length - 1], store);
+    const m = await measure(n, rgs, opts.restart !== 0 && n === sizes[sizes.length - 1], store, opts.timeoutSeconds ?? 120);
     const r = m.first;
     progress(`scale ${n} (${store.kind}): ready in ${r.readyMs} ms (started ${r.startedMs}, idle ${r.idleMs}), boot ${r.bootMs} ms, peak RSS ${r.peakRssMb} MB (JS heap peak ${r.peakHeapTotalMb} MB, at Ready ${r.heapUsedMb} MB used; external ${r.peakExternalMb} MB), CPU ${r.cpuUserMs}+${r.cpuSystemMs} ms, ${r.validatedFiles} files validated`);
     if (m.restart) {

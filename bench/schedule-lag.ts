@@ -19,9 +19,10 @@
  *
  * `store=postgres` runs the controller on the PostgreSQL store (a local server started by the
  * bench, a fresh database per burst; bench/lib/store.ts); `sharedCore=0` leaves out the run with
- * the emulator in the controller's process.
+ * the emulator in the controller's process; `leadSeconds` (default 8) is how far ahead of the
+ * jobs' arrival their common slot is (every job must be Ready before it: `offReadyMsBeforeSlot`).
  *
- *   npx node dist/bench/schedule-lag.js [jobs=1000] [timeFactor=600] [parts=AB] [concurrency=8] [repeats=3] [store=sqlite|postgres] [sharedCore=1]
+ *   npx node dist/bench/schedule-lag.js [jobs=1000] [timeFactor=600] [parts=AB] [concurrency=8] [repeats=3] [store=sqlite|postgres] [sharedCore=1] [leadSeconds=8]
  */
 import { join } from 'node:path';
 import { AZURE_RATE_LIMITS, scaleLimits, type RateLimits } from '../src/aci/rate-limit';
@@ -69,7 +70,7 @@ interface LagOutcome {
   readyBeforeSlotMs: number;
 }
 
-async function lagRun(o: { store: BenchStore; concurrency?: number; jobs: number; throttling: 'off' | 'azure'; budget: RateLimits; timeFactor: number; timeoutMs: number; emulatorProcess?: boolean }): Promise<LagOutcome> {
+async function lagRun(o: { store: BenchStore; leadMs: number; concurrency?: number; jobs: number; throttling: 'off' | 'azure'; budget: RateLimits; timeFactor: number; timeoutMs: number; emulatorProcess?: boolean }): Promise<LagOutcome> {
   const tmp = tempDir('lag');
   const t0 = Date.now();
   const factor = o.timeFactor;
@@ -85,7 +86,7 @@ async function lagRun(o: { store: BenchStore; concurrency?: number; jobs: number
     // Controller up first, on an empty directory; then the jobs arrive through the watcher.
     const controller = await startBenchController(emu, { manifests: [manifests], stateDir: join(tmp.path, 'state'), store: o.store.fresh(), concurrency: o.concurrency, limits: o.budget });
     try {
-      const slot = Math.ceil((Date.now() + 8000) / 1000) * 1000;
+      const slot = Math.ceil((Date.now() + o.leadMs) / 1000) * 1000;
       writeJobs(manifests, o.jobs, (i, name) => jobDocument(name, { resourceGroup: `bench-rg-${i % 10}`, schedule: dailyAtSecond(slot), extra: '  timeZone: UTC\n' }));
       await waitFor('every job Ready', async () => readyCount(await controller.store.listJobs()) === o.jobs, slot - Date.now(), 50).catch(() => undefined);
       const readyBeforeSlotMs = slot - Date.now();
@@ -122,6 +123,7 @@ interface LagOptions {
   repeats?: number;
   store?: string;
   sharedCore?: number;
+  leadSeconds?: number;
 }
 
 export async function run(opts: LagOptions = {}): Promise<BenchResult> {
@@ -142,6 +144,7 @@ async function runOn(store: BenchStore, opts: LagOptions): Promise<BenchResult> 
   const factor = opts.timeFactor ?? 600;
   const parts = String(opts.parts ?? 'AB');
   const out: BenchResult = { store: store.description, jobs };
+  const leadMs = (opts.leadSeconds ?? 8) * 1000;
   if (parts.includes('A')) {
     // The burst is repeated (a fresh emulator, controller and 1,000 jobs each time, in this same
     // process) and the run with the median p99 is reported, every run's figures next to it: on
@@ -150,7 +153,7 @@ async function runOn(store: BenchStore, opts: LagOptions): Promise<BenchResult> 
     const repeats = Math.max(1, opts.repeats ?? 3);
     const runs: { p50: number; p99: number; max: number; a: LagOutcome }[] = [];
     for (let i = 0; i < repeats; i++) {
-      const a = await lagRun({ store, concurrency: opts.concurrency, jobs, throttling: 'off', budget: NO_BUDGET, timeFactor: 1, timeoutMs: 60_000, emulatorProcess: true });
+      const a = await lagRun({ store, leadMs, concurrency: opts.concurrency, jobs, throttling: 'off', budget: NO_BUDGET, timeFactor: 1, timeoutMs: 60_000, emulatorProcess: true });
       runs.push({ p50: round(percentile(a.lagsMs, 50)), p99: round(percentile(a.lagsMs, 99)), max: round(Math.max(...a.lagsMs)), a });
       progress(`schedule-lag (${store.kind}, off) burst ${i + 1}/${repeats}: p50 ${runs[i]!.p50} ms, p99 ${runs[i]!.p99} ms, max ${runs[i]!.max} ms`);
     }
@@ -171,7 +174,7 @@ async function runOn(store: BenchStore, opts: LagOptions): Promise<BenchResult> 
       offControllerCpuMsPerCreate: a.cpuMsPerCreate,
     });
     if (opts.sharedCore !== 0) {
-      const shared = await lagRun({ store, concurrency: opts.concurrency, jobs, throttling: 'off', budget: NO_BUDGET, timeFactor: 1, timeoutMs: 60_000, emulatorProcess: false });
+      const shared = await lagRun({ store, leadMs, concurrency: opts.concurrency, jobs, throttling: 'off', budget: NO_BUDGET, timeFactor: 1, timeoutMs: 60_000, emulatorProcess: false });
       Object.assign(out, {
         sharedCoreLagP50Ms: round(percentile(shared.lagsMs, 50)),
         sharedCoreLagP99Ms: round(percentile(shared.lagsMs, 99)),
@@ -182,7 +185,7 @@ async function runOn(store: BenchStore, opts: LagOptions): Promise<BenchResult> 
   if (parts.includes('B')) {
     const budget = scaleLimits({ ...AZURE_RATE_LIMITS }, factor);
     const ideal = idealDrainMs(jobs, AZURE_RATE_LIMITS.aciCreates);
-    const b = await lagRun({ store, jobs, throttling: 'azure', budget, timeFactor: factor, timeoutMs: Math.max(60_000, (ideal / factor) * 3) });
+    const b = await lagRun({ store, leadMs, jobs, throttling: 'azure', budget, timeFactor: factor, timeoutMs: Math.max(60_000, (ideal / factor) * 3) });
     Object.assign(out, {
       azureTimeFactor: factor,
       azureCreated: b.created,
