@@ -558,8 +558,13 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       logs: (run: string, attempt: number | undefined, follow: boolean, signal: AbortSignal) =>
         streamLogs({ store, hub, groups, defaultSubscriptionId, run, attempt, follow, signal }),
       metrics: async () => {
-        // at scrape time, not on every pass; a store out of reach keeps the last count (the scrape still answers)
-        await store.listJobNames().then((names) => metrics.jobs.set(names.length), () => undefined);
+        // at scrape time, not on every pass; a store out of reach or stalled keeps the last count
+        // (the scrape still answers, within a second)
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          store.listJobNames().then((names) => metrics.jobs.set(names.length), () => undefined),
+          new Promise<void>((r) => (timer = setTimeout(r, 1000))),
+        ]).finally(() => clearTimeout(timer));
         return metrics.render();
       },
       ready: () => ready && (!elector || elector.reachable()),

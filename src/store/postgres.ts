@@ -185,6 +185,12 @@ export interface PostgresStoreOptions {
   onResync?: (resourceVersion: number) => void;
   /** Waiting for a free connection (ms, default 10000): past it a read or write fails instead of waiting on. */
   connectionTimeoutMs?: number;
+  /**
+   * Waiting for a statement's answer (ms, default 30000): past it the statement fails and its
+   * connection is discarded — a database behind a stalled network (no reset, no refusal) makes
+   * reads and writes fail instead of hanging until TCP gives up, hours later.
+   */
+  queryTimeoutMs?: number;
 }
 
 interface Tx {
@@ -339,6 +345,7 @@ export class PostgresStore implements Store {
       max: opts.poolSize ?? 8,
       options: `-c idle_in_transaction_session_timeout=${timeout}`,
       connectionTimeoutMillis: opts.connectionTimeoutMs ?? 10_000,
+      query_timeout: opts.queryTimeoutMs ?? 30_000,
       keepAlive: true,
     });
     pool.on('error', () => undefined); // an idle client lost (server restart): the next query reconnects
@@ -812,8 +819,9 @@ export class PostgresStore implements Store {
         if (tx.client.used) await tx.client.send(commitSql(tx)); // else nothing was sent: nothing to commit
       } catch (err) {
         tx.live = false;
-        let broken: Error | undefined;
-        await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+        let broken: Error | undefined = lost ?? (/Query read timeout/.test((err as Error)?.message ?? '') ? (err as Error) : undefined);
+        // a connection that timed out or was lost is discarded (the server rolls back what it had)
+        if (!broken) await client.query('ROLLBACK').catch((e: Error) => (broken = e));
         client.off('error', onLost);
         client.release(broken ?? lost); // a connection that cannot even roll back is dropped, not reused
         throw fence ? this.fenceError(err, fence.token, 'write') : err;

@@ -167,6 +167,31 @@ maybe('PostgreSQL change feed: retention, resync, reconnection', () => {
     }
   });
 
+  test('a database behind a stalled network (no reset, no refusal): reads and writes fail after the timeouts instead of hanging, and work again once it flows', async () => {
+    const url = pg.createDatabase(`stall${n++}`);
+    proxy = await startTcpProxy(pg.port);
+    const s = await PostgresStore.open(url.replace(`:${pg.port}/`, `:${proxy.port}/`), { ...NO_PRUNE, queryTimeoutMs: 1000, connectionTimeoutMs: 2000 });
+    try {
+      await s.putJob(jobInput('before'));
+      proxy.pause();
+      const t0 = Date.now();
+      await expect(s.getJob('before')).rejects.toThrow(/timeout/i);
+      const readMs = Date.now() - t0;
+      const t1 = Date.now();
+      await expect(s.putJob(jobInput('during'))).rejects.toThrow(/timeout/i);
+      const writeMs = Date.now() - t1;
+      expect(readMs).toBeLessThan(4000);
+      expect(writeMs).toBeLessThan(6000);
+      proxy.resume();
+      await until('the store to work again', () => s.putJob(jobInput('after')).then(() => true, () => false), 15_000);
+      expect((await s.listJobNames()).sort()).toEqual(['after', 'before']);
+      console.log(`feed: stalled network: a read failed after ${readMs} ms, a write after ${writeMs} ms (query timeout 1 s, connect timeout 2 s)`);
+    } finally {
+      proxy.resume();
+      await s.close();
+    }
+  });
+
   test('after a server restart the LISTEN connection is back (delivery without the poll); reads during the outage fail, not hang', async () => {
     const url = pg.createDatabase(`relisten${n++}`);
     const a = await PostgresStore.open(url, NO_PRUNE);
