@@ -383,7 +383,10 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       if (c.remote && c.resource === 'containerjobs' && elector.isLeader()) queue.add(c.name);
     });
     const offWake = pgStore.onWake((name) => {
-      if (name && elector.isLeader()) queue.add(name);
+      if (!elector.isLeader()) return;
+      if (name) queue.add(name);
+      // the LISTEN connection was re-opened: wake-ups sent meanwhile are lost, so every job is looked at
+      else void store.listJobNames().then((names) => names.forEach((n) => queue.add(n)), () => undefined);
     });
     undo.push(offChange, offWake);
   }

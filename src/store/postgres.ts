@@ -685,6 +685,17 @@ export class PostgresStore implements Store {
     await this.pool.query(`SELECT pg_notify('${WAKE_CHANNEL}', $1)`, [name]);
   }
 
+  private emitWake(name: string): void {
+    for (const w of [...this.wakeListeners]) {
+      try {
+        w(name);
+      } catch {
+        // a faulty listener must not break the feed
+      }
+    }
+  }
+
+  /** `name` is '' after the LISTEN connection was re-opened: wake-ups may have been lost meanwhile. */
   onWake(listener: (name: string) => void): () => void {
     this.wakeListeners.add(listener);
     return () => {
@@ -888,13 +899,7 @@ export class PostgresStore implements Store {
     let connected = false;
     l.on('notification', (msg) => {
       if (msg.channel === WAKE_CHANNEL) {
-        for (const w of [...this.wakeListeners]) {
-          try {
-            w(msg.payload ?? '');
-          } catch {
-            // a faulty listener must not break the feed
-          }
-        }
+        if (msg.payload) this.emitWake(msg.payload);
         return;
       }
       // The payload is the committed resourceVersion: this process's own commits are delivered already.
@@ -927,6 +932,7 @@ export class PostgresStore implements Store {
         () => {
           this.feedStats.relistens++;
           void this.catchUp().catch((err: Error) => this.opts.onFeedError?.(err)); // what was NOTIFYed while away
+          this.emitWake(''); // wake-ups sent while away are lost: '' = any job may have been woken
         },
         (err: Error) => {
           this.opts.onFeedError?.(err);

@@ -199,7 +199,11 @@ maybe('PostgreSQL change feed: retention, resync, reconnection', () => {
     const b = await PostgresStore.open(url, { ...NO_PRUNE, pollMs: 600_000, onFeedError: (e) => feedErrors.push(e.message) });
     const seen: string[] = [];
     b.onChange((c) => seen.push(c.name));
+    const wakes: string[] = [];
+    b.onWake((name) => wakes.push(name));
     try {
+      await a.wake('woken-by-a');
+      await until('a wake-up', () => wakes.includes('woken-by-a'), 3000);
       await a.putJob(jobInput('before'));
       await until('NOTIFY delivery', () => seen.includes('before'), 3000);
       pg.stopServer('fast');
@@ -215,6 +219,8 @@ maybe('PostgreSQL change feed: retention, resync, reconnection', () => {
       // the poll runs every 10 minutes here: only NOTIFY can deliver this in time
       await until('NOTIFY delivery after the restart', () => seen.includes('after'), 3000);
       expect(seen).toEqual(['before', 'after']);
+      // wake-ups sent while it was away are lost: the re-opened listener says so ('')
+      expect(wakes).toEqual(['woken-by-a', '']);
       console.log(`feed: reads failed after ${failMs} ms during the outage; LISTEN re-opened ${b.feedStats.relistens} time(s); feed errors reported: ${feedErrors.length}`);
     } finally {
       await b.close();
