@@ -11,8 +11,14 @@
  *   `onStop` runs, and its term's signal aborts.
  * - The token increases by one at every change of holder: the store refuses fenced writes under
  *   an older one (src/store/postgres.ts acictl_fence).
+ * - Crash detection (an addition to Kubernetes' rules): the leader holds one database connection
+ *   for its term and records its backend pid in the row (`holder_session`). When that session is
+ *   no longer in pg_stat_activity — the process died and the kernel closed its socket, so the
+ *   server ended the session at once — a follower takes over at its next round instead of waiting
+ *   the lease out. A paused or cut-off leader keeps its session (or its absence is not known yet):
+ *   then the lease is the rule as before. Either way fencing is what keeps a late writer out.
  */
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { LEASE_NAME } from '../store/postgres';
 
 export interface LeaseTimings {
@@ -46,6 +52,8 @@ export interface LeaseRecord {
   transitions: number;
   /** now() - renew_time on the database's clock (ms). */
   renewAgeMs?: number;
+  /** The holder recorded a database session and that session has ended (its process is gone). */
+  holderGone?: boolean;
 }
 
 export interface ElectorEvents {
@@ -61,6 +69,8 @@ export class LeaderElector {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private busy = false;
+  /** The elector's own connection; lease writes record its backend pid as `holder_session`. */
+  private session: { client: PoolClient } | null = null;
   /** When a round last reached the database (this replica's clock), and why it last stepped down. */
   private lastContact: number;
   lastStepDown: { reason: string; at: number } | null = null;
@@ -120,17 +130,20 @@ export class LeaderElector {
         .query(`UPDATE lease SET renew_time = now() - interval '1 hour', holder = '' WHERE name = $1 AND holder = $2 AND token = $3`, [LEASE_NAME, this.identity, t.token])
         .catch(() => undefined);
     }
+    this.closeSession();
   }
 
   /** The lease row as stored (for `get leases`). */
-  static async read(db: Pool): Promise<LeaseRecord | null> {
+  static async read(db: Pick<Pool, 'query'>): Promise<LeaseRecord | null> {
     const { rows } = await db.query(
-      `SELECT holder, token, renew_time, lease_duration_ms, transitions, (extract(epoch FROM now() - renew_time) * 1000)::float8 AS age_ms FROM lease WHERE name = $1`,
+      `SELECT holder, token, renew_time, lease_duration_ms, transitions, (extract(epoch FROM now() - renew_time) * 1000)::float8 AS age_ms,
+              (holder_session IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = lease.holder_session)) AS holder_gone
+         FROM lease WHERE name = $1`,
       [LEASE_NAME],
     );
     const r = rows[0];
     return r
-      ? { holder: r.holder, token: Number(r.token), renewTime: new Date(r.renew_time).toISOString(), leaseDurationMs: r.lease_duration_ms, transitions: r.transitions, renewAgeMs: Math.round(Number(r.age_ms)) }
+      ? { holder: r.holder, token: Number(r.token), renewTime: new Date(r.renew_time).toISOString(), leaseDurationMs: r.lease_duration_ms, transitions: r.transitions, renewAgeMs: Math.round(Number(r.age_ms)), holderGone: r.holder_gone === true }
       : null;
   }
 
@@ -164,11 +177,45 @@ export class LeaderElector {
     if (this.term && this.now() - this.lastRenew > this.timings.renewDeadlineMs) this.stepDown('renew deadline passed');
   }
 
+  /**
+   * The elector's own connection (opened again after it was lost), or the pool when it gives none
+   * (test doubles). Lease writes through it record `pg_backend_pid()`: the session of the very
+   * connection that wrote, so a recorded session is always one that was alive at that moment.
+   */
+  private async conn(): Promise<{ q: Pick<Pool, 'query'>; pid: string }> {
+    if (this.session) return { q: this.session.client, pid: 'pg_backend_pid()' };
+    if (typeof (this.db as Partial<Pool>).connect !== 'function') return { q: this.db, pid: 'NULL' };
+    const c = await this.db.connect();
+    const lost = (): void => {
+      if (this.session?.client === c) this.closeSession(true);
+    };
+    c.on('error', lost);
+    c.on('end', lost);
+    this.session = { client: c };
+    return { q: c, pid: 'pg_backend_pid()' };
+  }
+
+  private closeSession(broken = false): void {
+    const s = this.session;
+    this.session = null;
+    if (s) s.client.release(broken ? true : undefined);
+  }
+
   private async round(): Promise<void> {
+    const { q, pid } = await this.conn();
+    try {
+      await this.roundOn(q, pid);
+    } catch (err) {
+      if (q !== this.db) this.closeSession(true); // a connection that failed a query is not trusted again
+      throw err;
+    }
+  }
+
+  private async roundOn(q: Pick<Pool, 'query'>, pid: string): Promise<void> {
     const started = this.now();
     if (this.term) {
-      const { rowCount } = await this.db.query({
-        text: `UPDATE lease SET renew_time = now(), lease_duration_ms = $4 WHERE name = $1 AND holder = $2 AND token = $3`,
+      const { rowCount } = await q.query({
+        text: `UPDATE lease SET renew_time = now(), lease_duration_ms = $4, holder_session = ${pid} WHERE name = $1 AND holder = $2 AND token = $3`,
         values: [LEASE_NAME, this.identity, this.term.token, this.timings.leaseDurationMs],
       });
       this.lastContact = this.now();
@@ -179,11 +226,11 @@ export class LeaderElector {
       this.stepDown('the lease is held by another replica');
       return;
     }
-    const rec = await LeaderElector.read(this.db);
+    const rec = await LeaderElector.read(q);
     this.lastContact = this.now();
     if (!rec) {
-      const { rows } = await this.db.query(
-        `INSERT INTO lease (name, holder, token, renew_time, lease_duration_ms, transitions) VALUES ($1, $2, 1, now(), $3, 1)
+      const { rows } = await q.query(
+        `INSERT INTO lease (name, holder, token, renew_time, lease_duration_ms, transitions, holder_session) VALUES ($1, $2, 1, now(), $3, 1, ${pid})
          ON CONFLICT (name) DO NOTHING RETURNING token`,
         [LEASE_NAME, this.identity, this.timings.leaseDurationMs],
       );
@@ -193,9 +240,11 @@ export class LeaderElector {
     const key = `${rec.holder}|${rec.token}|${rec.renewTime}`;
     if (!this.observed || this.observed.key !== key) this.observed = { key, at: started };
     const free = rec.holder === '' || rec.holder === this.identity;
-    if (!free && started - this.observed.at < rec.leaseDurationMs) return; // held and alive, as far as we can tell
-    const { rows } = await this.db.query(
-      `UPDATE lease SET holder = $2, token = token + 1, renew_time = now(), lease_duration_ms = $4, transitions = transitions + 1
+    // held and alive, as far as we can tell: its session is there, and the lease not out on our clock
+    if (!free && !rec.holderGone && started - this.observed.at < rec.leaseDurationMs) return;
+    if (!free && rec.holderGone) this.events.log?.info({ holder: rec.holder, token: rec.token }, "the leader's database session has ended: taking over");
+    const { rows } = await q.query(
+      `UPDATE lease SET holder = $2, token = token + 1, renew_time = now(), lease_duration_ms = $4, transitions = transitions + 1, holder_session = ${pid}
         WHERE name = $1 AND token = $3 RETURNING token`,
       [LEASE_NAME, this.identity, rec.token, this.timings.leaseDurationMs],
     );

@@ -151,6 +151,9 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE fencing_refusals ADD COLUMN what TEXT NOT NULL DEFAULT 'write';
   ALTER TABLE changes ADD COLUMN at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp();
   `,
+  // 5: the leader's database session (backend pid of a connection it holds for its term): once
+  // that session is gone (the process died, its socket closed) followers need not wait the lease out
+  `ALTER TABLE lease ADD COLUMN holder_session INTEGER;`,
 ];
 
 /** What a fenced refusal refused: a store write, or the check the reconciler makes right before an ARM call. */
