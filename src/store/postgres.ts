@@ -227,6 +227,13 @@ class TxClient {
   /** Where the resourceVersion read by the opening statements is in the next batch (-1: already read). */
   private rvAt: number;
   private deferred = 0;
+  /**
+   * The first statement error of this transaction. The database aborts the transaction at it, so
+   * nothing may be committed after it even if the caller caught it (a COMMIT would silently roll
+   * back), and it is the cause to report (a fencing refusal, AC001, rather than the 25P02 of
+   * whatever was sent after it).
+   */
+  failed: Error | undefined;
 
   constructor(
     readonly raw: PoolClient,
@@ -252,9 +259,14 @@ class TxClient {
   }
 
   async query(sql: string, params: unknown[] = []): Promise<Result> {
-    if (this.pending.length === 0) return this.raw.query(sql, params);
+    if (this.pending.length === 0) return this.raw.query(sql, params).catch((err: Error) => this.fail(err));
     const results = await this.send(inline(sql, params));
     return results[results.length - 1];
+  }
+
+  private fail(err: Error): never {
+    this.failed ??= err;
+    throw err;
   }
 
   /** Begin in the database now, if not yet (the resourceVersion is needed before the next query). */
@@ -266,7 +278,7 @@ class TxClient {
   async send(last?: string): Promise<Result[]> {
     const batch = last === undefined ? this.pending : [...this.pending, last];
     this.pending = [];
-    const out = (await this.raw.query(batch.join('; '))) as unknown as Result | Result[];
+    const out = (await this.raw.query(batch.join('; ')).catch((err: Error) => this.fail(err))) as unknown as Result | Result[];
     const results = Array.isArray(out) ? out : [out];
     if (this.rvAt >= 0) {
       const at = this.rvAt;
@@ -830,9 +842,11 @@ export class PostgresStore implements Store {
       let out: T;
       try {
         out = await this.als.run(tx, () => fn(tx));
+        if (tx.client.failed) throw tx.client.failed; // a statement failed and was caught in fn: the transaction is void
         if (tx.client.used) await tx.client.send(commitSql(tx)); // else nothing was sent: nothing to commit
-      } catch (err) {
+      } catch (caught) {
         tx.live = false;
+        const err = tx.client.failed ?? caught; // the first failure is the cause
         let broken: Error | undefined = lost ?? (/Query read timeout/.test((err as Error)?.message ?? '') ? (err as Error) : undefined);
         // a connection that timed out or was lost is discarded (the server rolls back what it had)
         if (!broken) await client.query('ROLLBACK').catch((e: Error) => (broken = e));

@@ -221,6 +221,10 @@ maybe('replicas on PostgreSQL: readiness, leases, a refused ARM write', () => {
     const frozen = (await readLease(db))!;
     const refusedBefore = (await metricValue(old, 'acictl_fencing_refusals_total', 'what="write"')) + (await metricValue(old, 'acictl_fencing_refusals_total', 'what="arm"'));
 
+    // frozen right after its create of a run reached the emulator: on waking it has that reconcile
+    // to carry on (the response is waiting in its socket), besides the slots that came due
+    const sent = tickCreates().length;
+    await waitUntil('a create of the leader to arrive', () => (tickCreates().length > sent ? true : null), 10_000, 2);
     old.child.kill('SIGSTOP');
     const stoppedAt = Date.now();
     const taken = await waitUntil('the other replica to take over', async () => {
@@ -259,6 +263,7 @@ maybe('replicas on PostgreSQL: readiness, leases, a refused ARM write', () => {
       rows = (await db.query('SELECT what, count(*)::int AS n FROM fencing_refusals WHERE token = $1 GROUP BY what ORDER BY what', [frozen.token])).rows;
       return refused >= 1 && rows.reduce((x, r) => x + r.n, 0) === refused;
     }, 10_000, 200).catch(() => undefined);
+    if (refused < 1) console.log(`no refusal counted; the woken replica's log: ${old.lines().filter((l) => Number(l.time) >= stoppedAt - 500).map((l) => `${Number(l.time) - contAt} ${l.component ?? ''} ${l.msg} ${l.reason ?? ''} ${l.token ?? ''} ${JSON.stringify(l.err ?? '')}`).join('\n')}`);
     expect(refused).toBeGreaterThanOrEqual(1);
     if (rows.reduce((x, r) => x + r.n, 0) !== refused) {
       const all = (await db.query('SELECT * FROM fencing_refusals ORDER BY id')).rows;

@@ -13,11 +13,11 @@ import { Client } from 'pg';
 import { startApiServer } from '../../src/apiserver/server';
 import { WatchHub, type WatchEvent } from '../../src/apiserver/watch';
 import { validateObject } from '../../src/manifest/validate';
-import { PostgresStore } from '../../src/store/postgres';
+import { FencedError, PostgresStore, withFence } from '../../src/store/postgres';
 import type { Change } from '../../src/store/types';
 import { findPostgres, startPostgres, type TestPostgres } from '../fixtures/postgres';
 import { startTcpProxy, type TcpProxy } from '../fixtures/tcp-proxy';
-import { jobInput } from './contract';
+import { jobInput, runRecord } from './contract';
 
 const found = findPostgres();
 jest.setTimeout(60_000);
@@ -188,6 +188,37 @@ maybe('PostgreSQL change feed: retention, resync, reconnection', () => {
       console.log(`feed: stalled network: a read failed after ${readMs} ms, a write after ${writeMs} ms (query timeout 1 s, connect timeout 2 s)`);
     } finally {
       proxy.resume();
+      await s.close();
+    }
+  });
+
+  test('a refusal caught inside the transaction body still voids the transaction and is reported as a refusal (not as the 25P02 after it)', async () => {
+    const url = pg.createDatabase(`fence-caught${n++}`);
+    const s = await PostgresStore.open(url, NO_PRUNE);
+    const c = new Client({ connectionString: url });
+    await c.connect();
+    try {
+      await c.query(`INSERT INTO lease (name, holder, token, renew_time, lease_duration_ms) VALUES ('controller', 'r2', 8, now(), 15000)`);
+      // like the reconciler's driver: the body catches what its first statement threw, then goes on
+      const caught: string[] = [];
+      const attempt = withFence(7, () =>
+        s.transaction(async () => {
+          try {
+            await s.putJob(jobInput('stale-a'));
+          } catch (err) {
+            caught.push((err as { code?: string }).code ?? '?');
+          }
+          await s.putRun({ ...runRecord('stale-a', 1) }).catch(() => undefined);
+        }),
+      );
+      await expect(attempt).rejects.toThrow(FencedError);
+      expect(caught).toEqual(['AC001']);
+      expect(s.fencingRefusals).toBe(1);
+      expect(await s.getJob('stale-a')).toBeUndefined();
+      expect(await s.getRun('stale-a-1')).toBeUndefined();
+      await until('the refusal row', async () => Number((await c.query(`SELECT count(*) AS n FROM fencing_refusals WHERE token = 7 AND what = 'write'`)).rows[0].n) === 1);
+    } finally {
+      await c.end();
       await s.close();
     }
   });
