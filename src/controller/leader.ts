@@ -234,7 +234,7 @@ export class LeaderElector {
          ON CONFLICT (name) DO NOTHING RETURNING token`,
         [LEASE_NAME, this.identity, this.timings.leaseDurationMs],
       );
-      if (rows[0]) await this.begin(Number(rows[0].token), started);
+      if (rows[0]) await this.begin(Number(rows[0].token), this.now()); // see below
       return;
     }
     const key = `${rec.holder}|${rec.token}|${rec.renewTime}`;
@@ -248,7 +248,12 @@ export class LeaderElector {
         WHERE name = $1 AND token = $3 RETURNING token`,
       [LEASE_NAME, this.identity, rec.token, this.timings.leaseDurationMs],
     );
-    if (rows[0]) await this.begin(Number(rows[0].token), started);
+    // The term's renew clock starts when the takeover is answered, not when it was sent: a
+    // compare-and-set that waited on the row lock (a frozen ex-leader's open transaction holds it
+    // until the server ends that transaction) would otherwise start its term past the renew
+    // deadline and step down at once (seen: became leader 4 → stopped 9 ms later → leader 5).
+    // Others count the lease from when they see the change, which is no later than this answer.
+    if (rows[0]) await this.begin(Number(rows[0].token), this.now());
   }
 
   private async begin(token: number, at: number): Promise<void> {
