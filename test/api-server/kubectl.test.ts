@@ -25,7 +25,7 @@ afterAll(async () => {
 /** Wait until `check` returns true (polling the in-process store). */
 async function until(check: () => boolean | Promise<boolean>, ms = 20000): Promise<void> {
   const end = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error('condition not reached');
     await new Promise((r) => setTimeout(r, 20));
   }
