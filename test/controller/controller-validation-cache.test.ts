@@ -10,6 +10,7 @@ import pino from 'pino';
 import { startController, type RunningController } from '../../src/controller/controller';
 import { defaultValidatorStats } from '../../src/controller/watcher';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
+import { inProcessOptions } from '../fixtures/in-process-controller';
 import { manifest } from './watcher-helpers';
 
 let dir: string;
@@ -28,19 +29,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 /** A controller on `manifests`, its warnings collected. */
 async function start(manifests: string, stateDir: string, warnings: string[]): Promise<RunningController> {
   const sink = { write: (line: string) => void (JSON.parse(line).level === 40 && warnings.push(JSON.parse(line).msg as string)) };
-  return startController({
-    manifests: [manifests],
-    stateDir,
-    listen: { host: '127.0.0.1', port: 0 },
-    once: false,
-    allowEmpty: false,
-    emulator: null,
-    arm: { subscriptionId: emu.subscriptionId, endpoint: emu.endpoint, ca: emu.ca, credential: 'emulator' },
-    resyncIntervalMs: 5 * 60_000,
-    concurrency: 4,
-    env: { ...emu.env },
-    logger: pino({ level: 'warn' }, sink),
-  });
+  return startController(inProcessOptions(emu, { manifests: [manifests], stateDir, logger: pino({ level: 'warn' }, sink) }));
 }
 
 const validated = () => {

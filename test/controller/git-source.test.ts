@@ -13,6 +13,7 @@ import type { GitSourceSpec, GitSourceStatus } from '../../src/controller/git-so
 import { signGitWebhook } from '../../src/controller/git-webhook';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
 import type { StoredJob } from '../../src/store/types';
+import { inProcessOptions } from '../fixtures/in-process-controller';
 import { jobYaml } from '../fixtures/job-yaml';
 import { startGitHttpServer, TestRepo, type GitHttpServer } from './git-server';
 
@@ -38,21 +39,16 @@ async function start(
   o: { logs?: string[]; env?: Record<string, string>; allowEmpty?: boolean } = {},
 ): Promise<RunningController> {
   const sink = { write: (line: string) => void o.logs?.push(line) };
-  return startController({
-    manifests: [],
-    git,
-    gitWebhookSecret: () => HOOK_SECRET,
-    stateDir: path.join(dir, 'state'),
-    listen: { host: '127.0.0.1', port: 0 },
-    once: false,
-    allowEmpty: o.allowEmpty ?? false,
-    emulator: null,
-    arm: { subscriptionId: emu.subscriptionId, endpoint: emu.endpoint, ca: emu.ca, credential: 'emulator' },
-    resyncIntervalMs: 5 * 60_000,
-    concurrency: 4,
-    env: { ...emu.env, PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, ...(o.env ?? {}) },
-    logger: pino({ level: 'debug' }, sink),
-  });
+  return startController(
+    inProcessOptions(emu, {
+      git,
+      gitWebhookSecret: () => HOOK_SECRET,
+      stateDir: path.join(dir, 'state'),
+      allowEmpty: o.allowEmpty ?? false,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, ...(o.env ?? {}) },
+      logger: pino({ level: 'debug' }, sink),
+    }),
+  );
 }
 
 async function waitFor<T>(what: string, f: () => T | undefined | null | false | Promise<T | undefined | null | false>, ms = 15_000): Promise<T> {

@@ -16,6 +16,7 @@ import type { GitVerifyKeyring } from '../../src/controller/git-verify';
 import { signGitWebhook } from '../../src/controller/git-webhook';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
 import type { StoredJob } from '../../src/store/types';
+import { inProcessOptions, waitFor } from '../fixtures/in-process-controller';
 import { jobYaml } from '../fixtures/job-yaml';
 import { startGitHttpServer, TestRepo } from './git-server';
 import { gpgSigner as gpgSignerIn, killGpgAgents, missingSigningTools, sshSigner as sshSignerIn, type Signer } from './git-signers';
@@ -50,31 +51,15 @@ const sshSigner = (name: string): Signer => sshSignerIn(dir, name);
 const gpgSigner = (name: string, armor: boolean): Signer => gpgSignerIn(dir, name, armor, gnupgHomes);
 
 async function start(git: GitSourceSpec[], logs: string[], env: Record<string, string> = {}): Promise<RunningController> {
-  return startController({
-    manifests: [],
-    git,
-    gitWebhookSecret: () => HOOK_SECRET,
-    stateDir: path.join(dir, 'state'),
-    listen: { host: '127.0.0.1', port: 0 },
-    once: false,
-    allowEmpty: false,
-    emulator: null,
-    arm: { subscriptionId: emu.subscriptionId, endpoint: emu.endpoint, ca: emu.ca, credential: 'emulator' },
-    resyncIntervalMs: 5 * 60_000,
-    concurrency: 4,
-    env: { ...emu.env, PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, ...env },
-    logger: pino({ level: 'info' }, { write: (line: string) => void logs.push(line) }),
-  });
-}
-
-async function waitFor<T>(what: string, f: () => T | undefined | null | false | Promise<T | undefined | null | false>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  return startController(
+    inProcessOptions(emu, {
+      git,
+      gitWebhookSecret: () => HOOK_SECRET,
+      stateDir: path.join(dir, 'state'),
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, ...env },
+      logger: pino({ level: 'info' }, { write: (line: string) => void logs.push(line) }),
+    }),
+  );
 }
 
 async function source(c: RunningController): Promise<GitSourceStatus> {

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import pino from 'pino';
 import { startController, type RunningController } from '../../src/controller/controller';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
+import { inProcessOptions } from '../fixtures/in-process-controller';
 import { WebhookReceiver } from '../fixtures/notify-receivers';
 
 jest.setTimeout(60_000);
@@ -64,19 +65,7 @@ test('a broken file notifies `invalid` once per transition, with FILE:LINE', asy
   const jobFile = path.join(manifests, 'report.yaml');
   const write = (schedule: string) => writeFileSync(jobFile, file(schedule).replace('URL', hook.url));
   write('schedule: "@daily"');
-  ctl = await startController({
-    manifests: [manifests],
-    stateDir: path.join(dir, 'state'),
-    listen: { host: '127.0.0.1', port: 0 },
-    once: false,
-    allowEmpty: false,
-    emulator: null,
-    arm: { subscriptionId: emu.subscriptionId, endpoint: emu.endpoint, ca: emu.ca, credential: 'emulator' },
-    resyncIntervalMs: 5 * 60_000,
-    concurrency: 4,
-    env: { ...emu.env, ACICTL_SECRET_HOOK: SECRET },
-    logger: pino({ level: 'silent' }),
-  });
+  ctl = await startController(inProcessOptions(emu, { manifests: [manifests], stateDir: path.join(dir, 'state'), env: { ACICTL_SECRET_HOOK: SECRET }, logger: pino({ level: 'silent' }) }));
   const store = ctl.store;
   await until('the job', async () => (await store.getJob('report'))?.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
   expect(hook.accepted).toHaveLength(0);
