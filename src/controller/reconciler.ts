@@ -1051,8 +1051,10 @@ export class Reconciler {
     await this.d.store.addEvent(e);
     const hook = this.d.onEvent;
     if (hook) this.deferred(() => hook(e));
+    // logged once the event is committed (a stretch's writes may be held until its COMMIT, which
+    // a stale leader's fencing refuses): the log never tells of an event the store did not keep
     const log = type === 'Warning' ? this.d.logger.warn : this.d.logger.info;
-    log.call(this.d.logger, { job, run, reason }, msg);
+    this.deferred(() => log.call(this.d.logger, { job, run, reason }, msg));
   }
 
   // ---- status --------------------------------------------------------------------------------
