@@ -2,6 +2,7 @@
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../context';
 import type { AcictlApi } from '../client/resources';
+import type { GitSourceStatus } from '../../controller/git-source';
 import { formatTable } from '../output/table';
 import { age } from '../output/time';
 import { toJson, toYaml } from '../output/printers';
@@ -17,25 +18,13 @@ export interface SourceCondition {
 }
 
 /** One item of `GET /acictl/v1/sources` (src/controller/git-source.ts GitSourceStatus, or a directory). */
-export interface SourceItem {
+/** A source as the API lists it: a --git source's status (GitSourceStatus), or a directory (name, kind, root, conditions). */
+export type SourceItem = Omit<Partial<GitSourceStatus>, 'name' | 'kind' | 'root' | 'conditions'> & {
   name: string;
   kind: 'git' | 'directory' | string;
   root: string;
-  url?: string;
-  ref?: string;
-  path?: string;
-  intervalSeconds?: number;
-  lastAppliedRevision?: string;
-  lastAttemptedRevision?: string;
-  lastFetchedRevision?: string;
-  lastFetchTime?: string;
-  lastSuccessfulFetchTime?: string;
-  lastFetchError?: string;
-  verify?: string[];
-  lastVerifiedRevision?: string;
-  lastVerifiedSigner?: string;
   conditions?: SourceCondition[];
-}
+};
 
 export async function listSources(api: AcictlApi): Promise<SourceItem[]> {
   const body = await api.http.request<{ items?: SourceItem[] }>('GET', '/acictl/v1/sources');
