@@ -15,21 +15,14 @@ import { WatchHub, type WatchEvent } from '../../src/apiserver/watch';
 import { validateObject } from '../../src/manifest/validate';
 import { FencedError, PostgresStore, withFence } from '../../src/store/postgres';
 import type { Change } from '../../src/store/types';
-import { findPostgres, startPostgres, type TestPostgres } from '../fixtures/postgres';
+import { postgresForFile } from '../fixtures/postgres-suite';
 import { startTcpProxy, type TcpProxy } from '../fixtures/tcp-proxy';
 import { jobInput, runRecord } from './contract';
 
-const found = findPostgres();
 jest.setTimeout(60_000);
-const maybe = 'missing' in found ? describe.skip : describe;
-if ('missing' in found) console.warn(`skipping the PostgreSQL feed tests: ${found.missing}`);
+const { maybe, server } = postgresForFile('PostgreSQL feed tests');
 
-let pg: TestPostgres;
 let n = 0;
-beforeAll(async () => {
-  if (!('missing' in found)) pg = await startPostgres();
-}, 60_000);
-afterAll(() => pg?.stop());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until<T>(what: string, fn: () => T | Promise<T>, ms = 10_000): Promise<NonNullable<T>> {
@@ -61,7 +54,7 @@ maybe('PostgreSQL change feed: retention, resync, reconnection', () => {
   }
 
   test('the change log is pruned to the newest rows and by age, always a prefix; the timer prunes by itself', async () => {
-    const url = pg.createDatabase(`prune${n++}`);
+    const url = server().createDatabase(`prune${n++}`);
     const s = await PostgresStore.open(url, NO_PRUNE);
     try {
       for (let i = 0; i < 30; i++) await s.putJob(jobInput(`j${i}`));
@@ -87,10 +80,10 @@ maybe('PostgreSQL change feed: retention, resync, reconnection', () => {
   });
 
   test('a handle held back past the pruned horizon resyncs (its watches end 410 and the hub lists again) instead of skipping; held back without pruning it misses nothing', async () => {
-    const url = pg.createDatabase(`resync${n++}`);
-    proxy = await startTcpProxy(pg.port);
+    const url = server().createDatabase(`resync${n++}`);
+    proxy = await startTcpProxy(server().port);
     const a = await PostgresStore.open(url, NO_PRUNE);
-    const b = await PostgresStore.open(url.replace(`:${pg.port}/`, `:${proxy.port}/`), { ...NO_PRUNE, pollMs: 100 });
+    const b = await PostgresStore.open(url.replace(`:${server().port}/`, `:${proxy.port}/`), { ...NO_PRUNE, pollMs: 100 });
     const seen: number[] = [];
     const resyncs: number[] = [];
     b.onChange((c: Change) => seen.push(c.resourceVersion));
@@ -168,9 +161,9 @@ maybe('PostgreSQL change feed: retention, resync, reconnection', () => {
   });
 
   test('a database behind a stalled network (no reset, no refusal): reads and writes fail after the timeouts instead of hanging, and work again once it flows', async () => {
-    const url = pg.createDatabase(`stall${n++}`);
-    proxy = await startTcpProxy(pg.port);
-    const s = await PostgresStore.open(url.replace(`:${pg.port}/`, `:${proxy.port}/`), { ...NO_PRUNE, queryTimeoutMs: 1000, connectionTimeoutMs: 2000 });
+    const url = server().createDatabase(`stall${n++}`);
+    proxy = await startTcpProxy(server().port);
+    const s = await PostgresStore.open(url.replace(`:${server().port}/`, `:${proxy.port}/`), { ...NO_PRUNE, queryTimeoutMs: 1000, connectionTimeoutMs: 2000 });
     try {
       await s.putJob(jobInput('before'));
       proxy.pause();
@@ -193,7 +186,7 @@ maybe('PostgreSQL change feed: retention, resync, reconnection', () => {
   });
 
   test('a refusal caught inside the transaction body still voids the transaction and is reported as a refusal (not as the 25P02 after it)', async () => {
-    const url = pg.createDatabase(`fence-caught${n++}`);
+    const url = server().createDatabase(`fence-caught${n++}`);
     const s = await PostgresStore.open(url, NO_PRUNE);
     const c = new Client({ connectionString: url });
     await c.connect();
@@ -224,7 +217,7 @@ maybe('PostgreSQL change feed: retention, resync, reconnection', () => {
   });
 
   test('after a server restart the LISTEN connection is back (delivery without the poll); reads during the outage fail, not hang', async () => {
-    const url = pg.createDatabase(`relisten${n++}`);
+    const url = server().createDatabase(`relisten${n++}`);
     const a = await PostgresStore.open(url, NO_PRUNE);
     const feedErrors: string[] = [];
     const b = await PostgresStore.open(url, { ...NO_PRUNE, pollMs: 600_000, onFeedError: (e) => feedErrors.push(e.message) });
@@ -237,14 +230,14 @@ maybe('PostgreSQL change feed: retention, resync, reconnection', () => {
       await until('a wake-up', () => wakes.includes('woken-by-a'), 3000);
       await a.putJob(jobInput('before'));
       await until('NOTIFY delivery', () => seen.includes('before'), 3000);
-      pg.stopServer('fast');
+      server().stopServer('fast');
       const t0 = Date.now();
       await expect(b.getJob('before')).rejects.toThrow();
       await expect(b.putJob(jobInput('during'))).rejects.toThrow();
       const failMs = Date.now() - t0;
       expect(failMs).toBeLessThan(12_000);
       await sleep(1000);
-      pg.startServer();
+      server().startServer();
       await until('the LISTEN connection to come back', () => b.feedStats.relistens >= 1, 15_000);
       await until('a write through a once-broken pool', () => a.putJob(jobInput('after')).then(() => true, () => false), 10_000);
       // the poll runs every 10 minutes here: only NOTIFY can deliver this in time

@@ -8,20 +8,13 @@
  */
 import type { PoolClient } from 'pg';
 import { FencedError, PostgresStore, sqlText, withFence } from '../../src/store/postgres';
-import { findPostgres, startPostgres, type TestPostgres } from '../fixtures/postgres';
+import { postgresForFile } from '../fixtures/postgres-suite';
 import { jobInput, runRecord } from './contract';
 
-const found = findPostgres();
 jest.setTimeout(60_000);
-const maybe = 'missing' in found ? describe.skip : describe;
-if ('missing' in found) console.warn(`skipping the PostgreSQL round-trip tests: ${found.missing}`);
+const { maybe, server } = postgresForFile('PostgreSQL round-trip tests');
 
-let pg: TestPostgres;
 let n = 0;
-beforeAll(async () => {
-  if (!('missing' in found)) pg = await startPostgres();
-}, 60_000);
-afterAll(() => pg?.stop());
 
 /**
  * Records every query the store's pool clients send (each one is one round trip), with the
@@ -54,7 +47,7 @@ function countQueries(store: PostgresStore): { sent: { client: PoolClient; text:
 
 maybe('PostgresStore round trips', () => {
   test('sqlText: quotes, backslashes, unicode and E-string escapes reach the server unchanged, whatever standard_conforming_strings says', async () => {
-    const store = await PostgresStore.open(pg.createDatabase(`lit${n++}`));
+    const store = await PostgresStore.open(server().createDatabase(`lit${n++}`));
     const samples = ["it's", "''", '\\', '\\n is not a newline', "\\'; DROP TABLE jobs; --", 'tab\there\nnew line', 'ünïcødé ✓ 🚀', '{"a":"b\\"c"}', "E'x'", '$$dollar$$', ''];
     try {
       for (const conforming of ['on', 'off']) {
@@ -79,7 +72,7 @@ maybe('PostgresStore round trips', () => {
   });
 
   test('a write transaction begins in one round trip and commits in one (changes, resourceVersion and NOTIFY with the COMMIT)', async () => {
-    const store = await PostgresStore.open(pg.createDatabase(`rt${n++}`));
+    const store = await PostgresStore.open(server().createDatabase(`rt${n++}`));
     try {
       await store.putJob(jobInput('a')); // warm the pool
       const q = countQueries(store);
@@ -98,7 +91,7 @@ maybe('PostgresStore round trips', () => {
   });
 
   test('writes whose result nobody needs go with the next query or the COMMIT; a row read or written in the transaction is not read again', async () => {
-    const store = await PostgresStore.open(pg.createDatabase(`rt${n++}`));
+    const store = await PostgresStore.open(server().createDatabase(`rt${n++}`));
     try {
       await store.putJob(jobInput('a'));
       await store.putRun(runRecord('a', 1));
@@ -134,7 +127,7 @@ maybe('PostgresStore round trips', () => {
   });
 
   test('a transaction of writes that return nothing is one round trip; a fenced one is still refused by the database', async () => {
-    const store = await PostgresStore.open(pg.createDatabase(`rt${n++}`));
+    const store = await PostgresStore.open(server().createDatabase(`rt${n++}`));
     try {
       await store.putJob(jobInput('a'));
       const q = countQueries(store);
@@ -157,7 +150,7 @@ maybe('PostgresStore round trips', () => {
   });
 
   test('a failing deferred write fails the transaction, and none of it is kept', async () => {
-    const store = await PostgresStore.open(pg.createDatabase(`rt${n++}`));
+    const store = await PostgresStore.open(server().createDatabase(`rt${n++}`));
     try {
       await store.putJob(jobInput('a'));
       await expect(

@@ -5,26 +5,19 @@
  */
 import { Client } from 'pg';
 import { FencedError, LEASE_NAME, PG_MIGRATIONS, PostgresStore, withFence } from '../../src/store/postgres';
-import { findPostgres, startPostgres, type TestPostgres } from '../fixtures/postgres';
+import { postgresForFile } from '../fixtures/postgres-suite';
 import { jobInput, runRecord, storeContract } from './contract';
 
-const found = findPostgres();
 jest.setTimeout(60_000); // a networked store under a loaded machine: the 250-event contract case takes seconds
-const maybe = 'missing' in found ? describe.skip : describe;
-if ('missing' in found) console.warn(`skipping the PostgreSQL store tests: ${found.missing}`);
+const { maybe, server } = postgresForFile('PostgreSQL store tests');
 
-let pg: TestPostgres;
 let n = 0;
-beforeAll(async () => {
-  if (!('missing' in found)) pg = await startPostgres();
-}, 60_000);
-afterAll(() => pg?.stop());
 
 maybe('PostgresStore', () => {
-  storeContract('PostgresStore', async () => ({ store: await PostgresStore.open(pg.createDatabase(`contract${n++}`)) }));
+  storeContract('PostgresStore', async () => ({ store: await PostgresStore.open(server().createDatabase(`contract${n++}`)) }));
 
   test('migrations are versioned and applied once, also by two stores opening together', async () => {
-    const url = pg.createDatabase(`mig${n++}`);
+    const url = server().createDatabase(`mig${n++}`);
     const [a, b] = await Promise.all([PostgresStore.open(url), PostgresStore.open(url)]);
     const c = new Client({ connectionString: url });
     await c.connect();
@@ -39,7 +32,7 @@ maybe('PostgresStore', () => {
   });
 
   test('two handles (two replicas): each sees the other\'s writes and changes, in resourceVersion order, with the objects', async () => {
-    const url = pg.createDatabase(`two${n++}`);
+    const url = server().createDatabase(`two${n++}`);
     const a = await PostgresStore.open(url, { pollMs: 50 });
     const b = await PostgresStore.open(url, { pollMs: 50 });
     try {
@@ -64,7 +57,7 @@ maybe('PostgresStore', () => {
   });
 
   test('another process\'s ADDED carries the object as written, even when it was deleted in the same commit', async () => {
-    const url = pg.createDatabase(`gone${n++}`);
+    const url = server().createDatabase(`gone${n++}`);
     const a = await PostgresStore.open(url, { pollMs: 50 });
     const b = await PostgresStore.open(url, { pollMs: 50 });
     try {
@@ -90,7 +83,7 @@ maybe('PostgresStore', () => {
   });
 
   test('a transaction serializes against another process: read-modify-write loses nothing', async () => {
-    const url = pg.createDatabase(`rmw${n++}`);
+    const url = server().createDatabase(`rmw${n++}`);
     const a = await PostgresStore.open(url);
     const b = await PostgresStore.open(url);
     try {
@@ -109,7 +102,7 @@ maybe('PostgresStore', () => {
   });
 
   test('fencing: writes and checks under a stale token are refused by the database, unfenced writes are not', async () => {
-    const url = pg.createDatabase(`fence${n++}`);
+    const url = server().createDatabase(`fence${n++}`);
     const s = await PostgresStore.open(url);
     const c = new Client({ connectionString: url });
     await c.connect();
